@@ -1,0 +1,43 @@
+# schoolnet — two commands: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck install lock bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo "==> installing into $(VENV) (first run only)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	@$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/schoolnet demo
+
+test: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/mypy
+	@$(BIN)/pytest
+
+lint: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	@$(BIN)/mypy
+
+bench: $(STAMP)
+	@$(BIN)/python -m benchmarks
+
+# Re-resolve every pinned version (needs the registry); commit the result.
+lock: $(STAMP)
+	@$(BIN)/uv pip compile requirements-dev.in --python-version 3.11 --generate-hashes --no-header -o requirements.lock
+
+clean:
+	rm -rf out .airflow

@@ -1,0 +1,38 @@
+"""The ``schoolnet`` console command.
+
+Each feature area registers its own subcommands, so this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from schoolnet.demo.cli import register as register_demo_data
+    from schoolnet.emulator.cli import register as register_emulator
+    from schoolnet.rundemo import register as register_demo
+
+    parser = argparse.ArgumentParser(
+        prog="schoolnet",
+        description="OBEC school internet connectivity: ESA sheets in, Thai report out.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register_demo_data(commands)
+    register_emulator(commands)
+    register_demo(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = args.handler
+    result: int = handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

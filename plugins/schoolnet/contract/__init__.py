@@ -1,0 +1,141 @@
+"""The district sheet contract as typed objects, read from ``district_sheet.yaml``.
+
+That YAML file is the one machine-readable copy of the contract: the validator, the demo data,
+sheet provisioning and the docs all read it through :func:`load_contract`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+CONTRACT_FILE = Path(__file__).with_name("district_sheet.yaml")
+
+ColumnType = Literal["school_code", "text", "integer", "number", "enum", "enum_list", "date"]
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    key: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """When a column must hold a value: always, never, or under a condition on other cells."""
+
+    always: bool = False
+    when_status: tuple[str, ...] = ()
+    when_positive: str | None = None  # required if this other numeric column is > 0
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.when_status or self.when_positive)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    type: ColumnType
+    required: Requirement
+    enum: str | None = None
+    rules: dict[str, Any] = field(default_factory=dict)
+
+    def rule(self, name: str, default: Any = None) -> Any:
+        return self.rules.get(name, default)
+
+
+@dataclass(frozen=True)
+class Contract:
+    version: int
+    data_tab: str
+    feedback_tab: str
+    header_search_rows: int
+    header_min_match_share: float
+    quarantine_drop_share: float
+    columns: tuple[Column, ...]
+    enums: dict[str, tuple[EnumValue, ...]]
+    esa_registry_columns: tuple[str, ...]
+    school_registry_columns: tuple[str, ...]
+
+    def column(self, key: str) -> Column:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        raise KeyError(key)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(column.key for column in self.columns)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return tuple(column.header for column in self.columns)
+
+    def enum_label(self, enum: str, key: str) -> str:
+        for value in self.enums[enum]:
+            if value.key == key:
+                return value.label
+        raise KeyError(f"{enum}.{key}")
+
+
+_COLUMN_FIELDS = {"key", "header", "type", "required", "enum"}
+
+
+def _requirement(raw: Any) -> Requirement:
+    if raw == "always":
+        return Requirement(always=True)
+    if raw in ("never", "no", None):
+        return Requirement()
+    if isinstance(raw, dict):
+        if "status" in raw:
+            return Requirement(when_status=tuple(raw["status"]))
+        for name, value in raw.items():
+            if name.endswith("_above") and value == 0:
+                return Requirement(when_positive=name.removesuffix("_above"))
+    raise ValueError(f"unknown requirement in contract: {raw!r}")
+
+
+def parse_contract(raw: dict[str, Any]) -> Contract:
+    columns = tuple(
+        Column(
+            key=item["key"],
+            header=item["header"],
+            type=item["type"],
+            required=_requirement(item.get("required")),
+            enum=item.get("enum"),
+            rules={k: v for k, v in item.items() if k not in _COLUMN_FIELDS},
+        )
+        for item in raw["columns"]
+    )
+    enums = {
+        name: tuple(
+            EnumValue(key=str(v["key"]), label=v["label"], aliases=tuple(v.get("aliases", ())))
+            for v in values
+        )
+        for name, values in raw["enums"].items()
+    }
+    return Contract(
+        version=int(raw["version"]),
+        data_tab=raw["data_tab"],
+        feedback_tab=raw["feedback_tab"],
+        header_search_rows=int(raw["header_search_rows"]),
+        header_min_match_share=float(raw["header_min_match_share"]),
+        quarantine_drop_share=float(raw["quarantine_drop_share"]),
+        columns=columns,
+        enums=enums,
+        esa_registry_columns=tuple(raw["registries"]["esas"]),
+        school_registry_columns=tuple(raw["registries"]["schools"]),
+    )
+
+
+@cache
+def load_contract(path: Path = CONTRACT_FILE) -> Contract:
+    with path.open(encoding="utf-8") as handle:
+        return parse_contract(yaml.safe_load(handle))

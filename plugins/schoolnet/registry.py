@@ -1,0 +1,99 @@
+"""The ESA and school registries (``esas.csv`` and ``schools.csv`` in the contract's shape)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Literal
+
+EsaLevel = Literal["primary", "secondary"]
+
+
+@dataclass(frozen=True)
+class Esa:
+    esa_code: str
+    esa_name: str
+    level: EsaLevel
+    province: str
+    spreadsheet_id: str
+    contact_email: str
+
+
+@dataclass(frozen=True)
+class School:
+    school_code: str
+    school_name: str
+    esa_code: str
+    province: str
+    students: int
+
+
+class RegistryError(ValueError):
+    """A registry file is missing, unreadable or not in the contract's shape."""
+
+
+def _read_rows(path: Path, expected: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [name for name in expected if name not in (reader.fieldnames or [])]
+            if missing:
+                raise RegistryError(f"{path}: missing column(s) {', '.join(missing)}")
+            return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+    except OSError as error:
+        raise RegistryError(f"cannot read registry {path}: {error.strerror}") from error
+
+
+def read_esas(path: Path) -> list[Esa]:
+    names = tuple(f.name for f in fields(Esa))
+    esas = []
+    for number, row in enumerate(_read_rows(path, names), start=2):
+        level = row["level"]
+        if level not in ("primary", "secondary"):
+            raise RegistryError(
+                f"{path}:{number}: level must be primary or secondary, not {level!r}"
+            )
+        esas.append(Esa(**{name: row[name] for name in names}))  # type: ignore[arg-type]
+    codes = [esa.esa_code for esa in esas]
+    duplicates = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicates:
+        raise RegistryError(f"{path}: ESA code(s) listed twice: {', '.join(duplicates)}")
+    return esas
+
+
+def read_schools(path: Path) -> list[School]:
+    names = tuple(f.name for f in fields(School))
+    schools = []
+    for number, row in enumerate(_read_rows(path, names), start=2):
+        try:
+            students = int(row["students"] or 0)
+        except ValueError as error:
+            raise RegistryError(f"{path}:{number}: students is not a whole number") from error
+        schools.append(
+            School(
+                school_code=row["school_code"],
+                school_name=row["school_name"],
+                esa_code=row["esa_code"],
+                province=row["province"],
+                students=students,
+            )
+        )
+    return schools
+
+
+def write_csv(path: Path, records: Iterable[Esa | School]) -> None:
+    records = list(records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        if not records:
+            return
+        writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(records[0])])
+        writer.writeheader()
+        for record in records:
+            writer.writerow(asdict(record))
+
+
+def schools_by_code(schools: Iterable[School]) -> Mapping[str, School]:
+    return {school.school_code: school for school in schools}
