@@ -1,0 +1,65 @@
+"""
+### schoolnet_daily
+
+Every morning at 06:00 (Asia/Bangkok): read the ESA registry, pull every ESA's Google Sheet
+(one mapped task per ESA, in the `google_sheets` pool), validate it against the district sheet
+contract, merge the day into the warehouse, render the Thai report and email it once.
+
+One ESA failing never stops the others: its schools keep their last accepted values and the
+report names it with the reason. All logic lives in the `schoolnet` package; this file only wires.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
+
+from schoolnet import tasks
+
+
+@dag(
+    dag_id=tasks.DAG_ID,
+    schedule=CronTriggerTimetable(tasks.SCHEDULE_CRON, timezone=tasks.TIMEZONE),
+    start_date=pendulum.datetime(2018, 1, 3, tz=tasks.TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    params={
+        "force_resend": Param(
+            False,
+            type="boolean",
+            description="Send the report again even if it was already sent for this date.",
+        )
+    },
+    tags=["schoolnet"],
+    doc_md=__doc__,
+)
+def schoolnet_daily() -> None:
+    @task
+    def load_registry() -> list[dict[str, str]]:
+        return tasks.load_registry()
+
+    @task(pool=tasks.GOOGLE_POOL, map_index_template="{{ esa_label }}")
+    def pull_sheet(esa: dict[str, str]) -> dict[str, Any]:
+        return tasks.pull_sheet(esa)
+
+    @task
+    def merge_day(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+        return tasks.merge_results(summaries)
+
+    @task
+    def render_report(merged: dict[str, Any]) -> dict[str, str]:
+        return tasks.render_report(merged)
+
+    @task(retries=3, retry_delay=timedelta(minutes=5))
+    def send_report(rendered: dict[str, str]) -> dict[str, Any]:
+        return tasks.send_report(rendered)
+
+    pulled = pull_sheet.expand(esa=load_registry())
+    send_report(render_report(merge_day(pulled)))
+
+
+schoolnet_daily()

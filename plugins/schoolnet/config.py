@@ -1,0 +1,165 @@
+"""Typed settings, parsed once from a TOML file.
+
+The file is ``$SCHOOLNET_CONFIG`` or, by default, ``config/schoolnet.toml`` in the project.
+Relative paths in it are resolved against the project root. Secrets are never in this file:
+they live in Airflow connections, named here by id.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schoolnet.paths import project_root
+
+
+class ConfigError(ValueError):
+    """The settings file is missing a value or holds one of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    esas: Path
+    schools: Path
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    data_dir: Path
+    report_dir: Path
+
+    def raw_dir(self, report_date: str) -> Path:
+        return self.data_dir / "raw" / report_date
+
+    def validated_dir(self, report_date: str) -> Path:
+        return self.data_dir / "validated" / report_date
+
+    def report_folder(self, report_date: str) -> Path:
+        return self.report_dir / report_date
+
+
+@dataclass(frozen=True)
+class ConnectionIds:
+    google: str
+    warehouse: str
+    smtp: str
+
+
+@dataclass(frozen=True)
+class GoogleSettings:
+    request_timeout_seconds: float
+    max_attempts: int
+    backoff_base_seconds: float
+    backoff_max_seconds: float
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    timezone: str
+    mail_from: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    stale_after_days: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    registry: RegistrySettings
+    storage: StorageSettings
+    connections: ConnectionIds
+    google: GoogleSettings
+    report: ReportSettings
+    source: Path
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("SCHOOLNET_CONFIG") or project_root() / "config" / "schoolnet.toml")
+
+
+def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name)
+    if not isinstance(value, dict):
+        raise ConfigError(f"settings: section [{name}] is missing")
+    return value
+
+
+def _get(section: dict[str, Any], name: str, kind: type, where: str) -> Any:
+    if name not in section:
+        raise ConfigError(f"settings: [{where}] {name} is missing")
+    value = section[name]
+    if kind is float and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, kind):
+        raise ConfigError(f"settings: [{where}] {name} must be a {kind.__name__}")
+    return value
+
+
+def _emails(section: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
+    values = section.get(name, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) and "@" in v for v in values):
+        raise ConfigError(f"settings: [{where}] {name} must be a list of email addresses")
+    return tuple(values)
+
+
+def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) -> Settings:
+    base = root or project_root()
+
+    def path(section: dict[str, Any], name: str, where: str) -> Path:
+        value = Path(_get(section, name, str, where))
+        return value if value.is_absolute() else base / value
+
+    registry = _section(raw, "registry")
+    storage = _section(raw, "storage")
+    connections = _section(raw, "connections")
+    google = _section(raw, "google")
+    report = _section(raw, "report")
+    settings = Settings(
+        registry=RegistrySettings(
+            esas=path(registry, "esas", "registry"),
+            schools=path(registry, "schools", "registry"),
+        ),
+        storage=StorageSettings(
+            data_dir=path(storage, "data_dir", "storage"),
+            report_dir=path(storage, "report_dir", "storage"),
+        ),
+        connections=ConnectionIds(
+            google=_get(connections, "google", str, "connections"),
+            warehouse=_get(connections, "warehouse", str, "connections"),
+            smtp=_get(connections, "smtp", str, "connections"),
+        ),
+        google=GoogleSettings(
+            request_timeout_seconds=_get(google, "request_timeout_seconds", float, "google"),
+            max_attempts=_get(google, "max_attempts", int, "google"),
+            backoff_base_seconds=_get(google, "backoff_base_seconds", float, "google"),
+            backoff_max_seconds=_get(google, "backoff_max_seconds", float, "google"),
+        ),
+        report=ReportSettings(
+            timezone=_get(report, "timezone", str, "report"),
+            mail_from=_get(report, "mail_from", str, "report"),
+            to=_emails(report, "to", "report"),
+            cc=_emails(report, "cc", "report"),
+            stale_after_days=_get(report, "stale_after_days", int, "report"),
+        ),
+        source=source,
+    )
+    if not settings.report.to:
+        raise ConfigError("settings: [report] to must name at least one recipient")
+    if settings.google.max_attempts < 1:
+        raise ConfigError("settings: [google] max_attempts must be at least 1")
+    return settings
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read and check the settings file; called inside tasks, never at DAG parse time."""
+    source = path or default_config_path()
+    try:
+        with source.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise ConfigError(f"settings file not found: {source}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"settings file {source} is not valid TOML: {error}") from error
+    return parse_settings(raw, source)

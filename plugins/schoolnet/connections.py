@@ -1,0 +1,77 @@
+"""Secrets come from Airflow connections, looked up inside tasks only (never at parse time).
+
+- Google (``schoolnet_google``): the service account key JSON in the extra ``keyfile_dict``
+  (or ``key_path``); for the demo and tests, ``emulator_url`` sends every call to the local
+  Sheets emulator instead.
+- Warehouse (``schoolnet_warehouse``): a ``sqlite`` connection (host = file path), a ``postgres``
+  connection, or any SQLAlchemy URL in the extra ``sqlalchemy_url``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+@dataclass(frozen=True)
+class GoogleAccess:
+    session: requests.Session
+    account: str  # the address an ESA must share its sheet with
+
+
+def _connection(conn_id: str) -> Any:
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id)
+
+
+def google_access(conn_id: str) -> GoogleAccess:
+    from schoolnet.google import EmulatorSession, service_account_session
+
+    extra = _connection(conn_id).extra_dejson
+    if extra.get("emulator_url"):
+        account = extra.get("service_account", "schoolnet@schoolnet-demo.iam.gserviceaccount.com")
+        return GoogleAccess(EmulatorSession(extra["emulator_url"]), account)
+    keyfile = extra.get("keyfile_dict")
+    if isinstance(keyfile, str):
+        keyfile = json.loads(keyfile)
+    if keyfile is None and extra.get("key_path"):
+        keyfile = json.loads(Path(extra["key_path"]).read_text(encoding="utf-8"))
+    if not isinstance(keyfile, dict):
+        raise ValueError(
+            f"Airflow connection {conn_id!r} has no service account key: set the extra "
+            "'keyfile_dict' (the key JSON) or 'key_path' (a file holding it)"
+        )
+    return GoogleAccess(service_account_session(keyfile), keyfile.get("client_email", ""))
+
+
+def sqlalchemy_url(conn: Any) -> str:
+    """The SQLAlchemy URL an Airflow connection describes."""
+    extra = conn.extra_dejson
+    if extra.get("sqlalchemy_url"):
+        return str(extra["sqlalchemy_url"])
+    if conn.conn_type == "sqlite":
+        return f"sqlite:///{conn.host}"
+    if conn.conn_type in ("postgres", "postgresql"):
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            "postgresql+psycopg",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        ).render_as_string(hide_password=False)
+    raise ValueError(
+        f"Airflow connection {conn.conn_id!r} of type {conn.conn_type!r} is not a database the "
+        "warehouse supports: use sqlite, postgres, or set the extra 'sqlalchemy_url'"
+    )
+
+
+def warehouse_url(conn_id: str) -> str:
+    return sqlalchemy_url(_connection(conn_id))

@@ -1,0 +1,180 @@
+"""Reading one ESA's data tab with the real gspread client, at one API call per sheet.
+
+A single ``values:batchGet`` (unformatted values, dates as serial numbers, so codes stay text and
+dates stay dates) reads the whole data tab. Only when the tab is missing do we read the
+spreadsheet's metadata to fall back to its first tab, as the contract says. Transient faults
+(429, 5xx, timeouts, dropped connections) are retried with bounded exponential backoff and
+jitter; permanent ones (403, 404) are not, and each outcome carries a Thai sentence saying what
+the ESA should do.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from gspread import Client
+from gspread.exceptions import APIError
+
+from schoolnet.config import GoogleSettings
+
+log = logging.getLogger(__name__)
+
+VALUE_PARAMS = {
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+    "majorDimension": "ROWS",
+}
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class SheetRead:
+    """The data tab's cells as Google returned them, and what reading them cost."""
+
+    values: list[list[Any]]
+    tab: str
+    used_first_tab: bool
+    api_calls: int
+
+
+class SheetReadError(Exception):
+    """The sheet could not be read; ``code`` is stable, ``reason`` is Thai for the ESA."""
+
+    def __init__(self, code: str, reason: str, detail: str, api_calls: int) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.reason = reason
+        self.detail = detail
+        self.api_calls = api_calls
+
+
+def quote_sheet_name(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _reason(code: str, account: str) -> str:
+    reasons = {
+        "not_shared": (
+            f"ระบบเปิดชีตของเขตไม่ได้ เพราะชีตยังไม่ได้แชร์ให้บัญชีของระบบ "
+            f"กรุณาแชร์ชีตให้ {account} (สิทธิ์ผู้แก้ไข)"
+        ),
+        "not_found": (
+            "ไม่พบชีตตามรหัสที่ลงทะเบียนไว้ (ชีตอาจถูกลบหรือรหัสไม่ถูกต้อง) "
+            "กรุณาส่งลิงก์ชีตที่ถูกต้องให้ผู้ดูแลระบบ"
+        ),
+        "quota": "อ่านชีตไม่ได้เพราะเกินโควตาการเรียกใช้ของ Google ระบบจะอ่านใหม่ในรอบถัดไป",
+        "google_error": "ระบบของ Google ขัดข้องชั่วคราวขณะอ่านชีต ระบบจะอ่านใหม่ในรอบถัดไป",
+        "timeout": "อ่านชีตไม่ทันเวลาที่กำหนด ระบบจะอ่านใหม่ในรอบถัดไป",
+        "bad_request": "ชีตมีรูปแบบที่ระบบอ่านไม่ได้ กรุณาตรวจสอบว่าเป็น Google Sheets ตามแบบฟอร์ม",
+    }
+    return reasons[code]
+
+
+class SheetsReader:
+    """Reads data tabs through gspread, retrying only what can succeed on a retry."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        settings: GoogleSettings,
+        service_account: str = "บัญชีบริการของระบบ",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = Client(None, session=session)  # type: ignore[arg-type]
+        self.client.set_timeout(settings.request_timeout_seconds)
+        self.settings = settings
+        self.service_account = service_account
+        self.sleep = sleep
+
+    def _call(self, make_request: Callable[[], Any], calls: list[int]) -> Any:
+        """One API request with bounded retries; ``calls`` counts requests actually sent."""
+        attempts = self.settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            calls[0] += 1
+            try:
+                return make_request()
+            except APIError as error:
+                status = error.response.status_code
+                if status not in TRANSIENT_STATUS or attempt == attempts:
+                    raise
+                retry_after = error.response.headers.get("Retry-After")
+                delay = float(retry_after) if retry_after and retry_after.isdigit() else None
+            except (requests.Timeout, requests.ConnectionError):
+                if attempt == attempts:
+                    raise
+                delay = None
+            if delay is None:
+                ceiling = min(
+                    self.settings.backoff_max_seconds,
+                    self.settings.backoff_base_seconds * 2 ** (attempt - 1),
+                )
+                delay = random.uniform(ceiling / 2, ceiling)
+            log.info("transient Google error; retry %d of %d in %.1fs", attempt, attempts, delay)
+            self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _batch_get(self, spreadsheet_id: str, tab: str, calls: list[int]) -> list[list[Any]]:
+        response = self._call(
+            lambda: self.client.http_client.values_batch_get(
+                spreadsheet_id, [quote_sheet_name(tab)], params=VALUE_PARAMS
+            ),
+            calls,
+        )
+        ranges = response.get("valueRanges") or [{}]
+        values: list[list[Any]] = ranges[0].get("values", [])
+        return values
+
+    def read_data_tab(self, spreadsheet_id: str, tab: str) -> SheetRead:
+        calls = [0]
+        try:
+            try:
+                values = self._batch_get(spreadsheet_id, tab, calls)
+                return SheetRead(values, tab, used_first_tab=False, api_calls=calls[0])
+            except APIError as error:
+                if error.response.status_code != 400 or "parse range" not in str(error):
+                    raise
+            metadata = self._call(
+                lambda: self.client.http_client.fetch_sheet_metadata(spreadsheet_id), calls
+            )
+            sheets = metadata.get("sheets") or []
+            if not sheets:
+                raise SheetReadError(
+                    "bad_request",
+                    _reason("bad_request", self.service_account),
+                    "spreadsheet has no tabs",
+                    calls[0],
+                )
+            first = sheets[0]["properties"]["title"]
+            values = self._batch_get(spreadsheet_id, first, calls)
+            return SheetRead(values, first, used_first_tab=True, api_calls=calls[0])
+        except APIError as error:
+            status = error.response.status_code
+            code = {403: "not_shared", 404: "not_found", 429: "quota", 400: "bad_request"}.get(
+                status, "google_error"
+            )
+            raise SheetReadError(
+                code,
+                _reason(code, self.service_account),
+                f"Google answered {status}: {error}",
+                calls[0],
+            ) from error
+        except requests.Timeout as error:
+            raise SheetReadError(
+                "timeout",
+                _reason("timeout", self.service_account),
+                f"no answer within {self.settings.request_timeout_seconds:g}s",
+                calls[0],
+            ) from error
+        except requests.ConnectionError as error:
+            raise SheetReadError(
+                "google_error",
+                _reason("google_error", self.service_account),
+                f"connection failed: {error}",
+                calls[0],
+            ) from error

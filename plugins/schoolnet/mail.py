@@ -1,0 +1,129 @@
+"""Sending the report: one email per report date and recipient list, recorded in the warehouse.
+
+The delivery ledger is checked before sending and written after the server accepted the message,
+so a rerun of the same date (or an Airflow retry of the send task) never mails the report twice,
+unless the operator forces a resend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from sqlalchemy import Engine, insert, select, update
+
+from schoolnet.report import RenderedReport
+from schoolnet.warehouse.models import DeliveryRow
+
+Sender = Callable[[EmailMessage], None]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    report_date: date
+    recipients: tuple[str, ...]
+    sent: bool
+    message_id: str
+    previously_sent_at: datetime | None = None
+
+
+def recipients_key(to: Sequence[str], cc: Sequence[str]) -> str:
+    return ",".join(sorted({address.strip().lower() for address in (*to, *cc)}))
+
+
+def message_id(report_date: date, key: str, attempt: int, domain: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    suffix = f".{attempt}" if attempt > 1 else ""
+    return f"<schoolnet.report.{report_date.isoformat()}.{digest}{suffix}@{domain}>"
+
+
+def build_message(
+    rendered: RenderedReport,
+    *,
+    mail_from: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    message_id: str,
+) -> EmailMessage:
+    """A multipart/alternative email: plain text first, HTML second."""
+    message = EmailMessage()
+    message["Subject"] = rendered.subject
+    message["From"] = mail_from
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id
+    message.set_content(rendered.text, subtype="plain", charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    return message
+
+
+def send_with_airflow_connection(conn_id: str) -> Sender:
+    """A sender through Airflow's SMTP connection (host, port, TLS, login from the connection)."""
+
+    def send(message: EmailMessage) -> None:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        with SmtpHook(smtp_conn_id=conn_id) as hook:
+            # The hook connects and logs in from the connection; it only sends HTML-only
+            # messages itself, so the prepared multipart message goes through its client.
+            client = hook._smtp_client
+            if client is None:  # pragma: no cover - the hook raises before this
+                raise RuntimeError(f"SMTP connection {conn_id} did not open")
+            client.send_message(message)  # type: ignore[union-attr]
+
+    return send
+
+
+def deliver_report(
+    engine: Engine,
+    report_date: date,
+    rendered: RenderedReport,
+    *,
+    mail_from: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    send: Sender,
+    force: bool = False,
+) -> DeliveryResult:
+    key = recipients_key(to, cc)
+    recipients = tuple(sorted({*to, *cc}))
+    domain = mail_from.rsplit("@", 1)[-1]
+    with engine.connect() as conn:
+        previous = conn.execute(
+            select(DeliveryRow.sent_count, DeliveryRow.sent_at, DeliveryRow.message_id).where(
+                DeliveryRow.report_date == report_date, DeliveryRow.recipients == key
+            )
+        ).first()
+    if previous is not None and not force:
+        return DeliveryResult(
+            report_date=report_date,
+            recipients=recipients,
+            sent=False,
+            message_id=previous.message_id,
+            previously_sent_at=previous.sent_at,
+        )
+    attempt = 1 if previous is None else previous.sent_count + 1
+    mid = message_id(report_date, key, attempt, domain)
+    send(build_message(rendered, mail_from=mail_from, to=to, cc=cc, message_id=mid))
+    values = {
+        "sent_count": attempt,
+        "message_id": mid,
+        "subject": rendered.subject,
+        "sent_at": datetime.now(UTC),
+    }
+    with engine.begin() as conn:
+        if previous is None:
+            conn.execute(insert(DeliveryRow).values(report_date=report_date, recipients=key, **values))
+        else:
+            conn.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.report_date == report_date, DeliveryRow.recipients == key)
+                .values(**values)
+            )
+    return DeliveryResult(report_date=report_date, recipients=recipients, sent=True, message_id=mid)

@@ -1,0 +1,237 @@
+"""The daily run's steps as plain functions; the DAG only wires them together.
+
+Files are the hand-over between steps: each ESA's raw sheet (exactly as Google returned it) and
+its validation result are written per report date, so the merge reads them without calling
+Google again and XCom carries only small summaries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from schoolnet.config import Settings
+from schoolnet.contract import load_contract
+from schoolnet.ingest import SheetReadError, SheetsReader
+from schoolnet.mail import DeliveryResult, Sender, deliver_report
+from schoolnet.registry import Esa, School, read_esas, read_schools, schools_by_code
+from schoolnet.report import build_report, render_report
+from schoolnet.validation import Finding, validate_sheet
+from schoolnet.warehouse import EsaDay, ensure_schema, merge_day
+from schoolnet.warehouse.merge import MergeSummary
+
+log = logging.getLogger(__name__)
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write atomically, so a crash never leaves half a file for the next step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        json.dump(payload, stream, ensure_ascii=False, separators=(",", ":"), default=str)
+    os.replace(temporary, path)
+
+
+def esa_list(settings: Settings) -> list[dict[str, str]]:
+    """The ESAs to pull today, as small dicts for task mapping."""
+    return [asdict(esa) for esa in read_esas(settings.registry.esas)]
+
+
+def _json_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+def _typed_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    contract = load_contract()
+    typed = dict(values)
+    for column in contract.columns:
+        if column.type == "date" and isinstance(typed.get(column.key), str):
+            typed[column.key] = date.fromisoformat(typed[column.key])
+    return typed
+
+
+def _first_tab_finding(esa_code: str, tab: str) -> Finding:
+    contract = load_contract()
+    return Finding(
+        esa_code=esa_code,
+        row=None,
+        column=None,
+        header=None,
+        cell=None,
+        severity="warning",
+        code="data_tab_missing",
+        message=(
+            f"ไม่พบแท็บชื่อ {contract.data_tab} ระบบจึงอ่านแท็บแรก ({tab}) แทน "
+            f"กรุณาตั้งชื่อแท็บข้อมูลว่า {contract.data_tab}"
+        ),
+        value=tab,
+    )
+
+
+def pull_and_validate(
+    esa: Esa,
+    report_date: date,
+    settings: Settings,
+    reader: SheetsReader,
+    schools: Mapping[str, School],
+) -> dict[str, Any]:
+    """Read one ESA's sheet, land it raw, validate it, and write the result for the merge."""
+    contract = load_contract()
+    day = report_date.isoformat()
+    result: dict[str, Any] = {
+        "esa_code": esa.esa_code,
+        "spreadsheet_id": esa.spreadsheet_id,
+        "report_date": day,
+    }
+    try:
+        read = reader.read_data_tab(esa.spreadsheet_id, contract.data_tab)
+    except SheetReadError as error:
+        log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
+        result.update(
+            outcome="failed",
+            error_code=error.code,
+            reason=error.reason,
+            detail=error.detail,
+            api_calls=error.api_calls,
+            rows_read=0,
+            rows_rejected=0,
+            findings=[],
+            accepted={},
+            not_reported=[],
+        )
+        write_json(settings.storage.validated_dir(day) / f"{esa.esa_code}.json", result)
+        return summary(result)
+
+    write_json(
+        settings.storage.raw_dir(day) / f"{esa.esa_code}.json",
+        {
+            "esa_code": esa.esa_code,
+            "spreadsheet_id": esa.spreadsheet_id,
+            "tab": read.tab,
+            "used_first_tab": read.used_first_tab,
+            "api_calls": read.api_calls,
+            "read_at": datetime.now(UTC).isoformat(),
+            "values": read.values,
+        },
+    )
+    validation = validate_sheet(read.values, esa_code=esa.esa_code, schools=schools, today=report_date)
+    findings = [f.to_dict() for f in validation.findings]
+    if read.used_first_tab:
+        findings.insert(0, _first_tab_finding(esa.esa_code, read.tab).to_dict())
+    rejected_sheet = validation.outcome == "rejected"
+    first_error = next((f["message"] for f in findings if f["severity"] == "error"), None)
+    result.update(
+        outcome="rejected" if rejected_sheet else "accepted",
+        error_code="sheet_rejected" if rejected_sheet else None,
+        reason=f"ข้อมูลทั้งชีตไม่ผ่านการตรวจสอบ: {first_error}" if rejected_sheet else None,
+        detail=None,
+        api_calls=read.api_calls,
+        rows_read=len(validation.rows),
+        rows_rejected=sum(1 for row in validation.rows if not row.accepted),
+        findings=findings,
+        accepted={
+            row.school_code: _json_values(row.values)
+            for row in validation.accepted_rows
+            if row.school_code
+        },
+        not_reported=list(validation.not_reported),
+    )
+    write_json(settings.storage.validated_dir(day) / f"{esa.esa_code}.json", result)
+    return summary(result)
+
+
+def summary(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What one ESA's pull hands on through XCom: counts and the outcome, not the data."""
+    findings = result["findings"]
+    return {
+        "esa_code": result["esa_code"],
+        "outcome": result["outcome"],
+        "error_code": result.get("error_code"),
+        "api_calls": result["api_calls"],
+        "rows_read": result["rows_read"],
+        "rows_accepted": len(result["accepted"]),
+        "rows_rejected": result["rows_rejected"],
+        "errors": sum(1 for f in findings if f["severity"] == "error"),
+        "warnings": sum(1 for f in findings if f["severity"] == "warning"),
+    }
+
+
+def load_esa_day(path: Path) -> EsaDay:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return EsaDay(
+        esa_code=raw["esa_code"],
+        outcome=raw["outcome"],
+        api_calls=raw["api_calls"],
+        rows_read=raw["rows_read"],
+        rows_rejected=raw["rows_rejected"],
+        error_code=raw.get("error_code"),
+        reason=raw.get("reason"),
+        detail=raw.get("detail"),
+        sheet_modified_time=raw.get("sheet_modified_time"),
+        accepted={code: _typed_values(values) for code, values in raw["accepted"].items()},
+        findings=raw["findings"],
+    )
+
+
+def merge(report_date: date, settings: Settings, engine: Engine) -> MergeSummary:
+    """Merge every ESA's validated result for ``report_date`` into the warehouse."""
+    esas = read_esas(settings.registry.esas)
+    schools = read_schools(settings.registry.schools)
+    folder = settings.storage.validated_dir(report_date.isoformat())
+    days = [
+        load_esa_day(folder / f"{esa.esa_code}.json")
+        for esa in esas
+        if (folder / f"{esa.esa_code}.json").exists()
+    ]
+    ensure_schema(engine)
+    return merge_day(engine, report_date, esas, schools, days)
+
+
+def render(report_date: date, settings: Settings, engine: Engine) -> dict[str, str]:
+    """Render the report from the warehouse and keep it under the report folder."""
+    with engine.connect() as conn:
+        report = build_report(conn, report_date, settings.report.stale_after_days)
+    rendered = render_report(report)
+    folder = settings.storage.report_folder(report_date.isoformat())
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.html").write_text(rendered.html, encoding="utf-8")
+    (folder / "report.txt").write_text(rendered.text, encoding="utf-8")
+    (folder / "subject.txt").write_text(rendered.subject, encoding="utf-8")
+    return {"folder": str(folder), "subject": rendered.subject}
+
+
+def send(
+    report_date: date, settings: Settings, engine: Engine, sender: Sender, force: bool = False
+) -> DeliveryResult:
+    """Email the rendered report once per date and recipient list."""
+    from schoolnet.report import RenderedReport
+
+    folder = settings.storage.report_folder(report_date.isoformat())
+    rendered = RenderedReport(
+        subject=(folder / "subject.txt").read_text(encoding="utf-8"),
+        html=(folder / "report.html").read_text(encoding="utf-8"),
+        text=(folder / "report.txt").read_text(encoding="utf-8"),
+    )
+    return deliver_report(
+        engine,
+        report_date,
+        rendered,
+        mail_from=settings.report.mail_from,
+        to=settings.report.to,
+        cc=settings.report.cc,
+        send=sender,
+        force=force,
+    )
+
+
+def load_school_registry(settings: Settings) -> Mapping[str, School]:
+    return schools_by_code(read_schools(settings.registry.schools))

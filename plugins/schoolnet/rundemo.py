@@ -1,0 +1,155 @@
+"""``schoolnet demo``: the whole national daily run on one machine, with embedded defaults.
+
+It makes the national demo data set, serves its sheets from the local Sheets emulator, starts a
+local SMTP server that keeps what it receives, and runs the real ``schoolnet_daily`` DAG once for
+today with Airflow's ``dags test`` (a whole DagRun, in process, no scheduler). Then it stops what
+it started and says where the results are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from schoolnet.paths import project_root
+from schoolnet.tasks import DAG_ID, TIMEZONE
+
+DEMO_QUOTA_PER_MINUTE = 100_000  # generous: quota pacing is measured in the benchmark instead
+
+
+def say(message: str) -> None:
+    print(f"[schoolnet demo] {message}", flush=True)
+
+
+def _ensure_demo_data(folder: Path, seed: int) -> Any:
+    from schoolnet.demo.generate import generate, read_manifest
+
+    manifest_file = folder / "manifest.json"
+    if manifest_file.exists():
+        manifest = read_manifest(folder)
+        if manifest.seed == seed and manifest.messy_rate == 0.0 and manifest.esa_count >= 200:
+            say(f"demo data set already in {folder} (seed {seed}); reusing it")
+            return manifest
+    say("making the national demo data set (seed %d) ..." % seed)
+    started = time.monotonic()
+    manifest = generate(folder, seed=seed)
+    say(
+        f"demo data: {manifest.esa_count} ESAs, {manifest.school_count:,} schools, "
+        f"{len(manifest.days)} days, in {time.monotonic() - started:.1f}s"
+    )
+    return manifest
+
+
+def run_dag_with_progress(
+    airflow: Any,
+    report_date: date,
+    validated_dir: Path,
+    esa_total: int,
+    log: Path,
+    conf: dict[str, Any] | None = None,
+) -> None:
+    """Run the DAG once and report how many ESAs are done while it runs."""
+    logical = datetime(report_date.year, report_date.month, report_date.day, 6, tzinfo=ZoneInfo(TIMEZONE))
+    command = [str(Path(sys.executable).with_name("airflow")), "dags", "test", DAG_ID, logical.isoformat()]
+    if conf:
+        command += ["--conf", json.dumps(conf)]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as stream:
+        process = subprocess.Popen(command, env=airflow.environment(), stdout=stream, stderr=subprocess.STDOUT)
+        shown = -1
+        while process.poll() is None:
+            done = len(list(validated_dir.glob("*.json"))) if validated_dir.exists() else 0
+            if done != shown and (done == esa_total or done - shown >= 25 or shown < 0):
+                say(f"pulling and validating sheets: {done} of {esa_total} ESAs done")
+                shown = done
+            time.sleep(1.0)
+    output = log.read_text(encoding="utf-8")
+    if process.returncode != 0 or "state=failed" in output.lower():
+        tail = "\n".join(output.strip().splitlines()[-30:])
+        raise RuntimeError(f"the DAG run failed; full log in {log}\n{tail}")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from schoolnet.devenv import LocalAirflow
+    from schoolnet.emulator import Emulator
+    from schoolnet.emulator.state import load_day
+    from schoolnet.mailsink import MailSink
+
+    root = project_root()
+    out = root / "out"
+    report_date = args.date or datetime.now(ZoneInfo(TIMEZONE)).date()
+    demo_data = out / "demo-data"
+    started = time.monotonic()
+
+    say("stage 1/5: demo data")
+    manifest = _ensure_demo_data(demo_data, args.seed)
+    sheet_day = manifest.days[-1]
+
+    say(f"stage 2/5: loading the sheets of {sheet_day.isoformat()} into the Sheets emulator")
+    emulator_state = out / "emulator"
+    loaded = load_day(emulator_state, demo_data, sheet_day)
+    emulator = Emulator(emulator_state, read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
+                        write_quota_per_minute=DEMO_QUOTA_PER_MINUTE)
+    mail_dir = out / "mail"
+    sink = MailSink(mail_dir)
+    emulator_url = emulator.start()
+    try:
+        sink.start()
+        say(f"Sheets emulator at {emulator_url} serving {loaded} sheets; SMTP server at 127.0.0.1:{sink.port}")
+        warehouse = out / "warehouse.db"
+        airflow = LocalAirflow(
+            home=root / ".airflow",
+            config_file=root / "config" / "schoolnet.toml",
+            emulator_url=emulator_url,
+            smtp_port=sink.port,
+            warehouse_url=f"sqlite:///{warehouse}",
+        )
+        say("stage 3/5: preparing the project-local Airflow (metadata database, pool)")
+        airflow.prepare()
+        say(f"stage 4/5: running DAG {DAG_ID} for {report_date.isoformat()}")
+        validated = out / "data" / "validated" / report_date.isoformat()
+        before = len(sink.messages())
+        run_dag_with_progress(airflow, report_date, validated, manifest.esa_count,
+                              out / "logs" / f"dags-test-{report_date.isoformat()}.log",
+                              conf={"force_resend": True} if args.resend else None)
+        stats = emulator.stats()
+    finally:
+        sink.stop()
+        emulator.stop()
+
+    say("stage 5/5: results")
+    new_mail = sink.messages()[before:]
+    report_folder = out / "report" / report_date.isoformat()
+    say(f"report:    {report_folder / 'report.html'}")
+    if new_mail:
+        say(f"email:     {new_mail[-1]}")
+    else:
+        say(f"email:     none sent this time: the report for {report_date.isoformat()} was "
+            f"already sent (see {mail_dir}); `schoolnet demo --resend` sends it again")
+    say(f"warehouse: {warehouse}")
+    say(f"Google API calls served by the emulator: {stats.get('reads', 0)} reads, "
+        f"{stats.get('writes', 0)} writes")
+    say(f"Airflow log: {out / 'logs'}; done in {time.monotonic() - started:.0f}s")
+    summary = {"report_date": report_date.isoformat(), "emulator": stats,
+               "emails": [str(p) for p in new_mail]}
+    (out / "demo-summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return 0
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "demo", help="run the whole national daily run locally (emulator, SMTP, SQLite)"
+    )
+    parser.add_argument("--seed", type=int, default=2018, help="demo data seed (default 2018)")
+    parser.add_argument("--date", type=date.fromisoformat, default=None,
+                        help="report date (default: today in Bangkok)")
+    parser.add_argument("--resend", action="store_true",
+                        help="send the report again even if it was already sent for the date")
+    parser.set_defaults(handler=run_demo)

@@ -1,0 +1,127 @@
+"""Task bodies of the ``schoolnet_daily`` DAG: Airflow context and connections in, library out.
+
+Everything here runs inside a task; importing this module does no work and looks nothing up.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from schoolnet.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "schoolnet_daily"
+GOOGLE_POOL = "google_sheets"
+TIMEZONE = "Asia/Bangkok"
+SCHEDULE_CRON = "0 6 * * *"
+
+
+def _context() -> Any:
+    from airflow.sdk import get_current_context
+
+    return get_current_context()
+
+
+def report_date_of(context: Any, timezone: str = TIMEZONE) -> date:
+    """The report date is the run's date in Bangkok (the manual-run date when it has none)."""
+    moment: datetime | None = context.get("logical_date")
+    if moment is None:
+        moment = context["dag_run"].run_after
+    assert moment is not None
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def _engine(settings: Settings) -> Any:
+    from schoolnet.connections import warehouse_url
+    from schoolnet.warehouse import create_warehouse_engine
+
+    return create_warehouse_engine(warehouse_url(settings.connections.warehouse))
+
+
+def load_registry() -> list[dict[str, str]]:
+    from schoolnet.pipeline import esa_list
+
+    esas = esa_list(load_settings())
+    log.info("registry: %d ESAs to pull", len(esas))
+    return esas
+
+
+def pull_sheet(esa: dict[str, str]) -> dict[str, Any]:
+    from schoolnet.connections import google_access
+    from schoolnet.ingest import SheetsReader
+    from schoolnet.pipeline import load_school_registry, pull_and_validate
+    from schoolnet.registry import Esa
+
+    context = _context()
+    context["esa_label"] = f"{esa['esa_code']} {esa['esa_name']}"
+    settings = load_settings()
+    access = google_access(settings.connections.google)
+    reader = SheetsReader(access.session, settings.google, service_account=access.account)
+    result = pull_and_validate(
+        Esa(**esa),  # type: ignore[arg-type]
+        report_date_of(context, settings.report.timezone),
+        settings,
+        reader,
+        load_school_registry(settings),
+    )
+    log.info("ESA %s: %s", esa["esa_code"], result)
+    return result
+
+
+def merge_results(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    from schoolnet.pipeline import merge
+
+    settings = load_settings()
+    report_date = report_date_of(_context(), settings.report.timezone)
+    outcome = merge(report_date, settings, _engine(settings))
+    pulled = list(summaries)
+    totals = {
+        "report_date": report_date.isoformat(),
+        "esas": len(pulled),
+        "esas_failed": sum(1 for s in pulled if s["outcome"] != "accepted"),
+        "api_calls": sum(s["api_calls"] for s in pulled),
+        "schools": outcome.schools,
+        "accepted_today": outcome.accepted_today,
+        "carried_forward": outcome.carried_forward,
+        "never_reported": outcome.never_reported,
+    }
+    log.info("merged: %s", totals)
+    return totals
+
+
+def render_report(_merged: dict[str, Any]) -> dict[str, str]:
+    from schoolnet.pipeline import render
+
+    settings = load_settings()
+    report_date = report_date_of(_context(), settings.report.timezone)
+    return render(report_date, settings, _engine(settings))
+
+
+def send_report(_rendered: dict[str, str]) -> dict[str, Any]:
+    from schoolnet.mail import send_with_airflow_connection
+    from schoolnet.pipeline import send
+
+    context = _context()
+    settings = load_settings()
+    report_date = report_date_of(context, settings.report.timezone)
+    force = bool(context["params"].get("force_resend", False))
+    result = send(
+        report_date,
+        settings,
+        _engine(settings),
+        send_with_airflow_connection(settings.connections.smtp),
+        force=force,
+    )
+    if result.sent:
+        log.info("report for %s sent to %s", report_date, ", ".join(result.recipients))
+    else:
+        log.info(
+            "report for %s was already sent at %s; not sent again (set force_resend to resend)",
+            report_date,
+            result.previously_sent_at,
+        )
+    return {"sent": result.sent, "message_id": result.message_id}

@@ -1,0 +1,190 @@
+"""Merge one report date into the warehouse, in one transaction.
+
+A rerun of the same date replaces that date's rows, so it leaves the warehouse as the first run
+did. A school whose row was rejected today, or whose ESA failed, keeps its last accepted values
+with the date they were accepted: nothing accepted is ever lost to a bad day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select
+
+from schoolnet.registry import Esa, School
+from schoolnet.warehouse.models import (
+    SNAPSHOT_VALUE_COLUMNS,
+    EsaRow,
+    FindingRow,
+    PullRow,
+    SchoolRow,
+    SnapshotRow,
+)
+
+
+@dataclass(frozen=True)
+class EsaDay:
+    """What one ESA's sheet gave on one report date, ready to merge."""
+
+    esa_code: str
+    outcome: str  # accepted | rejected | failed
+    api_calls: int = 0
+    rows_read: int = 0
+    rows_rejected: int = 0
+    error_code: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+    sheet_modified_time: str | None = None
+    accepted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    findings: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass(frozen=True)
+class MergeSummary:
+    report_date: date
+    schools: int
+    accepted_today: int
+    carried_forward: int
+    never_reported: int
+    failed_esas: tuple[str, ...]
+
+
+def _previous_snapshot(conn: Any, report_date: date) -> dict[str, dict[str, Any]]:
+    latest = select(func.max(SnapshotRow.report_date)).where(SnapshotRow.report_date < report_date)
+    previous_date = conn.execute(latest).scalar()
+    if previous_date is None:
+        return {}
+    rows = conn.execute(
+        select(SnapshotRow.__table__).where(SnapshotRow.report_date == previous_date)
+    ).mappings()
+    return {row["school_code"]: dict(row) for row in rows}
+
+
+def _last_good_dates(conn: Any, report_date: date) -> dict[str, date]:
+    query = (
+        select(PullRow.esa_code, func.max(PullRow.report_date))
+        .where(PullRow.outcome == "accepted", PullRow.report_date < report_date)
+        .group_by(PullRow.esa_code)
+    )
+    return {code: last for code, last in conn.execute(query)}
+
+
+def _snapshot_rows(
+    report_date: date,
+    schools: Sequence[School],
+    accepted: Mapping[str, Mapping[str, Any]],
+    previous: Mapping[str, Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], int, int]:
+    rows: list[dict[str, Any]] = []
+    carried = never = 0
+    for school in schools:
+        row: dict[str, Any] = {
+            "report_date": report_date,
+            "school_code": school.school_code,
+            "esa_code": school.esa_code,
+        }
+        today = accepted.get(school.school_code)
+        if today is not None:
+            row["accepted_on"] = report_date
+            row.update({name: today.get(name) for name in SNAPSHOT_VALUE_COLUMNS})
+        elif school.school_code in previous:
+            before = previous[school.school_code]
+            row["accepted_on"] = before["accepted_on"]
+            row.update({name: before[name] for name in SNAPSHOT_VALUE_COLUMNS})
+            carried += before["accepted_on"] is not None
+            never += before["accepted_on"] is None
+        else:
+            row["accepted_on"] = None
+            row.update(dict.fromkeys(SNAPSHOT_VALUE_COLUMNS))
+            never += 1
+        rows.append(row)
+    return rows, carried, never
+
+
+def merge_day(
+    engine: Engine,
+    report_date: date,
+    esas: Sequence[Esa],
+    schools: Sequence[School],
+    days: Sequence[EsaDay],
+) -> MergeSummary:
+    """Replace ``report_date`` in the warehouse with this run's registries, pulls and snapshot."""
+    by_esa = {day.esa_code: day for day in days}
+    accepted: dict[str, Mapping[str, Any]] = {}
+    for school in schools:
+        day = by_esa.get(school.esa_code)
+        if day is not None and day.outcome == "accepted" and school.school_code in day.accepted:
+            accepted[school.school_code] = day.accepted[school.school_code]
+
+    with engine.begin() as conn:
+        for model in (PullRow, FindingRow, SnapshotRow):
+            conn.execute(delete(model).where(model.report_date == report_date))
+        conn.execute(delete(EsaRow))
+        conn.execute(delete(SchoolRow))
+        conn.execute(insert(EsaRow), [vars(esa) for esa in esas])
+        conn.execute(insert(SchoolRow), [vars(school) for school in schools])
+
+        previous = _previous_snapshot(conn, report_date)
+        last_good = _last_good_dates(conn, report_date)
+        pulls = []
+        findings = []
+        for esa in esas:
+            day = by_esa.get(esa.esa_code) or EsaDay(
+                esa_code=esa.esa_code,
+                outcome="failed",
+                error_code="not_pulled",
+                reason="ไม่ได้อ่านชีตของเขตนี้ในรอบนี้",
+            )
+            accepted_here = len(day.accepted) if day.outcome == "accepted" else 0
+            pulls.append(
+                {
+                    "report_date": report_date,
+                    "esa_code": esa.esa_code,
+                    "outcome": day.outcome,
+                    "error_code": day.error_code,
+                    "reason": day.reason,
+                    "detail": day.detail,
+                    "sheet_modified_time": day.sheet_modified_time,
+                    "api_calls": day.api_calls,
+                    "rows_read": day.rows_read,
+                    "rows_accepted": accepted_here,
+                    "rows_rejected": day.rows_rejected,
+                    "last_good_date": report_date
+                    if day.outcome == "accepted"
+                    else last_good.get(esa.esa_code),
+                }
+            )
+            for seq, finding in enumerate(day.findings):
+                findings.append(
+                    {
+                        "report_date": report_date,
+                        "esa_code": esa.esa_code,
+                        "seq": seq,
+                        "row": finding.get("row"),
+                        "column_key": finding.get("column"),
+                        "header": finding.get("header"),
+                        "cell": finding.get("cell"),
+                        "severity": finding["severity"],
+                        "code": finding["code"],
+                        "message": finding["message"],
+                        "value": finding.get("value"),
+                    }
+                )
+        conn.execute(insert(PullRow), pulls)
+        if findings:
+            conn.execute(insert(FindingRow), findings)
+        snapshot, carried, never = _snapshot_rows(report_date, schools, accepted, previous)
+        if snapshot:
+            conn.execute(insert(SnapshotRow), snapshot)
+
+    return MergeSummary(
+        report_date=report_date,
+        schools=len(schools),
+        accepted_today=len(accepted),
+        carried_forward=carried,
+        never_reported=never,
+        failed_esas=tuple(p["esa_code"] for p in pulls if p["outcome"] == "failed"),
+    )

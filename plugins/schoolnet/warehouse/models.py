@@ -1,0 +1,122 @@
+"""Warehouse tables as SQLAlchemy 2 models; the same definitions serve SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EsaRow(Base):
+    """The ESA registry as of the latest run."""
+
+    __tablename__ = "esa"
+    esa_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    esa_name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    province: Mapped[str] = mapped_column(String(100))
+    spreadsheet_id: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(200))
+
+
+class SchoolRow(Base):
+    """The school registry as of the latest run."""
+
+    __tablename__ = "school"
+    school_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    school_name: Mapped[str] = mapped_column(String(300))
+    esa_code: Mapped[str] = mapped_column(String(16), index=True)
+    province: Mapped[str] = mapped_column(String(100))
+    students: Mapped[int] = mapped_column(Integer)
+
+
+class PullRow(Base):
+    """What happened to one ESA's sheet on one report date."""
+
+    __tablename__ = "pull"
+    report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    esa_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | rejected | failed
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)  # Thai, for the report and the ESA
+    detail: Mapped[str | None] = mapped_column(Text)  # technical, for the operator
+    sheet_modified_time: Mapped[str | None] = mapped_column(String(40))
+    api_calls: Mapped[int] = mapped_column(Integer)
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_accepted: Mapped[int] = mapped_column(Integer)
+    rows_rejected: Mapped[int] = mapped_column(Integer)
+    last_good_date: Mapped[date | None] = mapped_column(Date)
+
+
+class FindingRow(Base):
+    """One problem in one ESA's sheet on one report date."""
+
+    __tablename__ = "finding"
+    report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    esa_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row: Mapped[int | None] = mapped_column(Integer)
+    column_key: Mapped[str | None] = mapped_column(String(40))
+    header: Mapped[str | None] = mapped_column(String(100))
+    cell: Mapped[str | None] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class SnapshotRow(Base):
+    """Every registry school on every report date: its last accepted values and their date."""
+
+    __tablename__ = "snapshot"
+    report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    school_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    esa_code: Mapped[str] = mapped_column(String(16), index=True)
+    accepted_on: Mapped[date | None] = mapped_column(Date)  # None: never reported
+    students: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String(16))
+    isp: Mapped[str | None] = mapped_column(String(16))
+    link_type: Mapped[str | None] = mapped_column(String(16))
+    download_mbps: Mapped[float | None] = mapped_column(Float)
+    upload_mbps: Mapped[float | None] = mapped_column(Float)
+    monthly_fee_thb: Mapped[float | None] = mapped_column(Float)
+    funding_source: Mapped[str | None] = mapped_column(String(32))
+    support_requested_thb: Mapped[float | None] = mapped_column(Float)
+    support_reason: Mapped[str | None] = mapped_column(Text)
+    providers_contacted: Mapped[list[str] | None] = mapped_column(JSON)
+    service_start: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryRow(Base):
+    """Every report email sent: at most one per report date and recipient list."""
+
+    __tablename__ = "delivery"
+    report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    recipients: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    sent_count: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+SNAPSHOT_VALUE_COLUMNS: tuple[str, ...] = (
+    "students",
+    "status",
+    "isp",
+    "link_type",
+    "download_mbps",
+    "upload_mbps",
+    "monthly_fee_thb",
+    "funding_source",
+    "support_requested_thb",
+    "support_reason",
+    "providers_contacted",
+    "service_start",
+    "note",
+)

@@ -1,0 +1,15 @@
+-- The escalation list: schools that no provider reaches, with what their ESA has tried.
+SELECT
+    s.school_code,
+    sc.school_name,
+    e.esa_name,
+    sc.province,
+    s.students,
+    s.providers_contacted,
+    s.accepted_on,
+    s.note
+FROM snapshot s
+JOIN school sc ON sc.school_code = s.school_code
+JOIN esa e ON e.esa_code = s.esa_code
+WHERE s.report_date = :report_date AND s.status = 'no_provider'
+ORDER BY sc.province, e.esa_name, s.school_code

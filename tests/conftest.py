@@ -1,0 +1,78 @@
+"""Test-wide setup: a throwaway Airflow home, and the PostgreSQL URL when one is available.
+
+Airflow reads its configuration when first imported, so the environment is set here, before
+any test module imports it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="schoolnet-test-airflow-"))
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
+
+# --- warehouse engines -------------------------------------------------------------------------
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL server to test against, or None to skip those tests.
+
+    With SCHOOLNET_TEST_PG_URL set (as CI does) the server must be there; without it, the
+    local default is tried and the tests skip when nothing answers.
+    """
+    configured = os.environ.get("SCHOOLNET_TEST_PG_URL")
+    if configured:
+        return configured
+    try:
+        import psycopg
+
+        with psycopg.connect(DEFAULT_PG_URL, connect_timeout=2):
+            return DEFAULT_PG_URL
+    except Exception:
+        return None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty warehouse on SQLite (a temp file) or PostgreSQL (a schema of its own)."""
+    from schoolnet.warehouse import create_warehouse_engine, ensure_schema
+
+    if request.param == "sqlite":
+        engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+        ensure_schema(engine)
+        yield engine
+        engine.dispose()
+        return
+    url = postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL server (set SCHOOLNET_TEST_PG_URL)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_warehouse_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    engine = create_warehouse_engine(f"{url}{separator}options=-csearch_path%3D{schema}")
+    ensure_schema(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

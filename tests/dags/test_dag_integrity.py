@@ -1,0 +1,101 @@
+"""DAG integrity: the DAG folder imports cleanly, holds our DAG, and does no work while parsing."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schoolnet.paths import dags_dir
+
+pytestmark = pytest.mark.dag
+
+EXPECTED_DAGS = {"schoolnet_daily"}
+
+
+class LookupAtParseTime(AssertionError):
+    pass
+
+
+@pytest.fixture
+def forbid_lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Make any connection or variable look-up raise while DAG files are parsed."""
+    import airflow.sdk.execution_time.context as sdk_context
+
+    seen: list[str] = []
+
+    def connection(conn_id: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(f"connection {conn_id}")
+        raise LookupAtParseTime(f"connection {conn_id!r} looked up while parsing")
+
+    def variable(key: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(f"variable {key}")
+        raise LookupAtParseTime(f"variable {key!r} looked up while parsing")
+
+    monkeypatch.setattr(sdk_context, "_get_connection", connection)
+    monkeypatch.setattr(sdk_context, "_get_variable", variable)
+    yield seen
+
+
+def parse(folder: Path) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(folder), known_pools={"default_pool", "google_sheets"})
+
+
+def test_dag_folder_imports_without_errors_and_holds_our_dags(forbid_lookups: list[str]) -> None:
+    bag = parse(dags_dir())
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == EXPECTED_DAGS  # an empty bag fails here
+    assert forbid_lookups == []
+
+
+def test_the_guard_catches_a_lookup_at_parse_time(
+    tmp_path: Path, forbid_lookups: list[str]
+) -> None:
+    """Prove the guard above works: a DAG file that reads a connection at import is reported."""
+    (tmp_path / "bad_dag.py").write_text(
+        textwrap.dedent(
+            """
+            import pendulum
+            from airflow.sdk import BaseHook, dag
+
+            BaseHook.get_connection("schoolnet_google")
+
+            @dag(schedule=None, start_date=pendulum.datetime(2018, 1, 1))
+            def bad():
+                pass
+
+            bad()
+            """
+        )
+    )
+    bag = parse(tmp_path)
+    assert forbid_lookups == ["connection schoolnet_google"]
+    assert any("looked up while parsing" in str(error) for error in bag.import_errors.values())
+
+
+def test_daily_dag_policy() -> None:
+    bag = parse(dags_dir())
+    dag = bag.dags.get("schoolnet_daily")
+    assert dag is not None
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert dag.timetable.expression == "0 6 * * *"
+    assert "Asia/Bangkok" in str(dag.timetable.timezone)
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "load_registry",
+        "pull_sheet",
+        "merge_day",
+        "render_report",
+        "send_report",
+    ]
+    pull = dag.get_task("pull_sheet")
+    assert pull.pool == "google_sheets"
+    assert pull.map_index_template == "{{ esa_label }}"
+    for task in dag.tasks:
+        assert task.retries >= 1, f"{task.task_id} has no retries"
+    assert dag.doc_md and "schoolnet_daily" in dag.doc_md
