@@ -58,8 +58,9 @@ def schoolnet_daily() -> None:
     def send_report(rendered: dict[str, str]) -> dict[str, Any]:
         return tasks.send_report(rendered)
 
+    # TaskFlow calls take the upstream tasks' XComArgs in place of their values.
     pulled = pull_sheet.expand(esa=load_registry())
-    send_report(render_report(merge_day(pulled)))
+    send_report(render_report(merge_day(pulled)))  # type: ignore[arg-type]
 
 
 schoolnet_daily()

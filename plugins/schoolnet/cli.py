@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     from schoolnet.demo.cli import register as register_demo_data
     from schoolnet.emulator.cli import register as register_emulator
     from schoolnet.rundemo import register as register_demo
+    from schoolnet.warehouse.cli import register as register_db
 
     parser = argparse.ArgumentParser(
         prog="schoolnet",
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_demo_data(commands)
     register_emulator(commands)
     register_demo(commands)
+    register_db(commands)
     return parser
 
 

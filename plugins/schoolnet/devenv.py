@@ -76,8 +76,12 @@ class LocalAirflow:
             log.parent.mkdir(parents=True, exist_ok=True)
             with log.open("w", encoding="utf-8") as stream:
                 completed = subprocess.run(
-                    command, env=self.environment(), stdout=stream, stderr=subprocess.STDOUT,
-                    text=True, check=False,
+                    command,
+                    env=self.environment(),
+                    stdout=stream,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    check=False,
                 )
             output = log.read_text(encoding="utf-8")
         if completed.returncode != 0:
@@ -89,6 +93,9 @@ class LocalAirflow:
         """Migrate the metadata database and create the Google quota pool (idempotent)."""
         self.airflow("db", "migrate")
         self.airflow(
-            "pools", "set", GOOGLE_POOL, str(self.pool_slots),
+            "pools",
+            "set",
+            GOOGLE_POOL,
+            str(self.pool_slots),
             "Concurrent Google Sheets API calls (quota: 60 reads per minute per account)",
         )

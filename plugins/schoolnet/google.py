@@ -42,5 +42,5 @@ def service_account_session(keyfile: dict[str, Any]) -> requests.Session:
     from google.auth.transport.requests import AuthorizedSession
     from google.oauth2.service_account import Credentials
 
-    credentials = Credentials.from_service_account_info(keyfile, scopes=list(SCOPES))  # type: ignore[no-untyped-call]
-    return AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+    credentials = Credentials.from_service_account_info(keyfile, scopes=list(SCOPES))
+    return AuthorizedSession(credentials)

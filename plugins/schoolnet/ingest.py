@@ -25,7 +25,7 @@ from schoolnet.config import GoogleSettings
 
 log = logging.getLogger(__name__)
 
-VALUE_PARAMS = {
+VALUE_PARAMS: dict[str, Any] = {
     "valueRenderOption": "UNFORMATTED_VALUE",
     "dateTimeRenderOption": "SERIAL_NUMBER",
     "majorDimension": "ROWS",
@@ -61,12 +61,10 @@ def quote_sheet_name(title: str) -> str:
 def _reason(code: str, account: str) -> str:
     reasons = {
         "not_shared": (
-            f"ระบบเปิดชีตของเขตไม่ได้ เพราะชีตยังไม่ได้แชร์ให้บัญชีของระบบ "
-            f"กรุณาแชร์ชีตให้ {account} (สิทธิ์ผู้แก้ไข)"
+            f"ระบบเปิดชีตของเขตไม่ได้ เพราะชีตยังไม่ได้แชร์ให้บัญชีของระบบ กรุณาแชร์ชีตให้ {account} (สิทธิ์ผู้แก้ไข)"
         ),
         "not_found": (
-            "ไม่พบชีตตามรหัสที่ลงทะเบียนไว้ (ชีตอาจถูกลบหรือรหัสไม่ถูกต้อง) "
-            "กรุณาส่งลิงก์ชีตที่ถูกต้องให้ผู้ดูแลระบบ"
+            "ไม่พบชีตตามรหัสที่ลงทะเบียนไว้ (ชีตอาจถูกลบหรือรหัสไม่ถูกต้อง) กรุณาส่งลิงก์ชีตที่ถูกต้องให้ผู้ดูแลระบบ"
         ),
         "quota": "อ่านชีตไม่ได้เพราะเกินโควตาการเรียกใช้ของ Google ระบบจะอ่านใหม่ในรอบถัดไป",
         "google_error": "ระบบของ Google ขัดข้องชั่วคราวขณะอ่านชีต ระบบจะอ่านใหม่ในรอบถัดไป",

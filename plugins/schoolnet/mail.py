@@ -75,7 +75,7 @@ def send_with_airflow_connection(conn_id: str) -> Sender:
             client = hook._smtp_client
             if client is None:  # pragma: no cover - the hook raises before this
                 raise RuntimeError(f"SMTP connection {conn_id} did not open")
-            client.send_message(message)  # type: ignore[union-attr]
+            client.send_message(message)
 
     return send
 
@@ -119,7 +119,9 @@ def deliver_report(
     }
     with engine.begin() as conn:
         if previous is None:
-            conn.execute(insert(DeliveryRow).values(report_date=report_date, recipients=key, **values))
+            conn.execute(
+                insert(DeliveryRow).values(report_date=report_date, recipients=key, **values)
+            )
         else:
             conn.execute(
                 update(DeliveryRow)

@@ -29,7 +29,7 @@ class _SaveHandler:
         self.lock = threading.Lock()
         self.count = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         data: bytes = envelope.original_content or envelope.content
         with self.lock:
             self.count += 1

@@ -25,7 +25,7 @@ from schoolnet.ingest import SheetReadError, SheetsReader
 from schoolnet.mail import DeliveryResult, Sender, deliver_report
 from schoolnet.registry import Esa, School, read_esas, read_schools, schools_by_code
 from schoolnet.report import build_report, render_report
-from schoolnet.validation import Finding, validate_sheet
+from schoolnet.validation import validate_sheet
 from schoolnet.warehouse import EsaDay, ensure_schema, merge_day
 from schoolnet.warehouse.merge import MergeSummary
 
@@ -57,24 +57,6 @@ def _typed_values(values: Mapping[str, Any]) -> dict[str, Any]:
         if column.type == "date" and isinstance(typed.get(column.key), str):
             typed[column.key] = date.fromisoformat(typed[column.key])
     return typed
-
-
-def _first_tab_finding(esa_code: str, tab: str) -> Finding:
-    contract = load_contract()
-    return Finding(
-        esa_code=esa_code,
-        row=None,
-        column=None,
-        header=None,
-        cell=None,
-        severity="warning",
-        code="data_tab_missing",
-        message=(
-            f"ไม่พบแท็บชื่อ {contract.data_tab} ระบบจึงอ่านแท็บแรก ({tab}) แทน "
-            f"กรุณาตั้งชื่อแท็บข้อมูลว่า {contract.data_tab}"
-        ),
-        value=tab,
-    )
 
 
 def pull_and_validate(
@@ -123,10 +105,14 @@ def pull_and_validate(
             "values": read.values,
         },
     )
-    validation = validate_sheet(read.values, esa_code=esa.esa_code, schools=schools, today=report_date)
+    validation = validate_sheet(
+        read.values,
+        esa_code=esa.esa_code,
+        schools=schools,
+        today=report_date,
+        tab_title=read.tab,
+    )
     findings = [f.to_dict() for f in validation.findings]
-    if read.used_first_tab:
-        findings.insert(0, _first_tab_finding(esa.esa_code, read.tab).to_dict())
     rejected_sheet = validation.outcome == "rejected"
     first_error = next((f["message"] for f in findings if f["severity"] == "error"), None)
     result.update(

@@ -163,7 +163,9 @@ def template_environment(folder: Path | None = None) -> Environment:
         signed=thai.signed,
         isp_label=lambda key: contract.enum_label("isp", key) if key else "",
     )
-    environment.globals.update(percent=thai.percent, status_label=lambda key: contract.enum_label("status", key))
+    environment.globals.update(
+        percent=thai.percent, status_label=lambda key: contract.enum_label("status", key)
+    )
     return environment
 
 

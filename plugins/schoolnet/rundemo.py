@@ -37,7 +37,7 @@ def _ensure_demo_data(folder: Path, seed: int) -> Any:
         if manifest.seed == seed and manifest.messy_rate == 0.0 and manifest.esa_count >= 200:
             say(f"demo data set already in {folder} (seed {seed}); reusing it")
             return manifest
-    say("making the national demo data set (seed %d) ..." % seed)
+    say(f"making the national demo data set (seed {seed}) ...")
     started = time.monotonic()
     manifest = generate(folder, seed=seed)
     say(
@@ -56,13 +56,23 @@ def run_dag_with_progress(
     conf: dict[str, Any] | None = None,
 ) -> None:
     """Run the DAG once and report how many ESAs are done while it runs."""
-    logical = datetime(report_date.year, report_date.month, report_date.day, 6, tzinfo=ZoneInfo(TIMEZONE))
-    command = [str(Path(sys.executable).with_name("airflow")), "dags", "test", DAG_ID, logical.isoformat()]
+    logical = datetime(
+        report_date.year, report_date.month, report_date.day, 6, tzinfo=ZoneInfo(TIMEZONE)
+    )
+    command = [
+        str(Path(sys.executable).with_name("airflow")),
+        "dags",
+        "test",
+        DAG_ID,
+        logical.isoformat(),
+    ]
     if conf:
         command += ["--conf", json.dumps(conf)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as stream:
-        process = subprocess.Popen(command, env=airflow.environment(), stdout=stream, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=airflow.environment(), stdout=stream, stderr=subprocess.STDOUT
+        )
         shown = -1
         while process.poll() is None:
             done = len(list(validated_dir.glob("*.json"))) if validated_dir.exists() else 0
@@ -95,14 +105,18 @@ def run_demo(args: argparse.Namespace) -> int:
     say(f"stage 2/5: loading the sheets of {sheet_day.isoformat()} into the Sheets emulator")
     emulator_state = out / "emulator"
     loaded = load_day(emulator_state, demo_data, sheet_day)
-    emulator = Emulator(emulator_state, read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
-                        write_quota_per_minute=DEMO_QUOTA_PER_MINUTE)
+    emulator = Emulator(
+        emulator_state,
+        read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
+        write_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
+    )
     mail_dir = out / "mail"
     sink = MailSink(mail_dir)
     emulator_url = emulator.start()
     try:
         sink.start()
-        say(f"Sheets emulator at {emulator_url} serving {loaded} sheets; SMTP server at 127.0.0.1:{sink.port}")
+        say(f"Sheets emulator at {emulator_url} serving {loaded} sheets")
+        say(f"SMTP server at 127.0.0.1:{sink.port}, keeping what it receives in {mail_dir}")
         warehouse = out / "warehouse.db"
         airflow = LocalAirflow(
             home=root / ".airflow",
@@ -116,9 +130,14 @@ def run_demo(args: argparse.Namespace) -> int:
         say(f"stage 4/5: running DAG {DAG_ID} for {report_date.isoformat()}")
         validated = out / "data" / "validated" / report_date.isoformat()
         before = len(sink.messages())
-        run_dag_with_progress(airflow, report_date, validated, manifest.esa_count,
-                              out / "logs" / f"dags-test-{report_date.isoformat()}.log",
-                              conf={"force_resend": True} if args.resend else None)
+        run_dag_with_progress(
+            airflow,
+            report_date,
+            validated,
+            manifest.esa_count,
+            out / "logs" / f"dags-test-{report_date.isoformat()}.log",
+            conf={"force_resend": True} if args.resend else None,
+        )
         stats = emulator.stats()
     finally:
         sink.stop()
@@ -131,14 +150,21 @@ def run_demo(args: argparse.Namespace) -> int:
     if new_mail:
         say(f"email:     {new_mail[-1]}")
     else:
-        say(f"email:     none sent this time: the report for {report_date.isoformat()} was "
-            f"already sent (see {mail_dir}); `schoolnet demo --resend` sends it again")
+        say(
+            f"email:     none sent this time: the report for {report_date.isoformat()} was "
+            f"already sent (see {mail_dir}); `schoolnet demo --resend` sends it again"
+        )
     say(f"warehouse: {warehouse}")
-    say(f"Google API calls served by the emulator: {stats.get('reads', 0)} reads, "
-        f"{stats.get('writes', 0)} writes")
+    say(
+        f"Google API calls served by the emulator: {stats.get('reads', 0)} reads, "
+        f"{stats.get('writes', 0)} writes"
+    )
     say(f"Airflow log: {out / 'logs'}; done in {time.monotonic() - started:.0f}s")
-    summary = {"report_date": report_date.isoformat(), "emulator": stats,
-               "emails": [str(p) for p in new_mail]}
+    summary = {
+        "report_date": report_date.isoformat(),
+        "emulator": stats,
+        "emails": [str(p) for p in new_mail],
+    }
     (out / "demo-summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return 0
 
@@ -148,8 +174,15 @@ def register(commands: Any) -> None:
         "demo", help="run the whole national daily run locally (emulator, SMTP, SQLite)"
     )
     parser.add_argument("--seed", type=int, default=2018, help="demo data seed (default 2018)")
-    parser.add_argument("--date", type=date.fromisoformat, default=None,
-                        help="report date (default: today in Bangkok)")
-    parser.add_argument("--resend", action="store_true",
-                        help="send the report again even if it was already sent for the date")
+    parser.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="report date (default: today in Bangkok)",
+    )
+    parser.add_argument(
+        "--resend",
+        action="store_true",
+        help="send the report again even if it was already sent for the date",
+    )
     parser.set_defaults(handler=run_demo)

@@ -68,10 +68,16 @@ def first_day(engine: Engine) -> None:
         ESAS,
         SCHOOLS,
         [
-            EsaDay("105201", "accepted", api_calls=1, rows_read=1,
-                   accepted={"1052010001": connected()}),
-            EsaDay("105290", "accepted", api_calls=1, rows_read=1,
-                   accepted={"1052900001": no_provider()}),
+            EsaDay(
+                "105201", "accepted", api_calls=1, rows_read=1, accepted={"1052010001": connected()}
+            ),
+            EsaDay(
+                "105290",
+                "accepted",
+                api_calls=1,
+                rows_read=1,
+                accepted={"1052900001": no_provider()},
+            ),
         ],
     )
 
@@ -107,9 +113,19 @@ def test_failed_esa_keeps_last_accepted_values_with_their_date(warehouse_engine:
         SCHOOLS,
         [
             EsaDay("105201", "failed", api_calls=1, error_code="not_shared", reason="แชร์ชีต"),
-            EsaDay("105290", "accepted", api_calls=1,
-                   accepted={"1052900001": {**no_provider(), "status": "procuring", "isp": "AIS",
-                                            "providers_contacted": None}}),
+            EsaDay(
+                "105290",
+                "accepted",
+                api_calls=1,
+                accepted={
+                    "1052900001": {
+                        **no_provider(),
+                        "status": "procuring",
+                        "isp": "AIS",
+                        "providers_contacted": None,
+                    }
+                },
+            ),
         ],
     )
     rows = snapshot(warehouse_engine, D2)
@@ -140,10 +156,25 @@ def test_rejected_row_keeps_previous_values(warehouse_engine: Engine) -> None:
         ESAS,
         SCHOOLS,
         [
-            EsaDay("105201", "accepted", rows_read=1, rows_rejected=1, accepted={},
-                   findings=[{"row": 2, "column": "students", "header": "จำนวนนักเรียน",
-                              "cell": "C2", "severity": "error", "code": "negative_value",
-                              "message": "พิมพ์จำนวนนักเรียนเป็นตัวเลขจำนวนเต็ม", "value": "-3"}]),
+            EsaDay(
+                "105201",
+                "accepted",
+                rows_read=1,
+                rows_rejected=1,
+                accepted={},
+                findings=[
+                    {
+                        "row": 2,
+                        "column": "students",
+                        "header": "จำนวนนักเรียน",
+                        "cell": "C2",
+                        "severity": "error",
+                        "code": "negative_value",
+                        "message": "พิมพ์จำนวนนักเรียนเป็นตัวเลขจำนวนเต็ม",
+                        "value": "-3",
+                    }
+                ],
+            ),
             EsaDay("105290", "accepted", accepted={"1052900001": no_provider()}),
         ],
     )
@@ -159,10 +190,23 @@ def test_rejected_row_keeps_previous_values(warehouse_engine: Engine) -> None:
 def test_rerun_of_a_date_leaves_the_warehouse_identical(warehouse_engine: Engine) -> None:
     first_day(warehouse_engine)
     day_two = [
-        EsaDay("105201", "accepted", accepted={"1052010002": connected(fee=990.0)},
-               findings=[{"row": None, "column": None, "header": None, "cell": None,
-                          "severity": "warning", "code": "not_reported", "message": "ไม่มี",
-                          "value": "1052010001"}]),
+        EsaDay(
+            "105201",
+            "accepted",
+            accepted={"1052010002": connected(fee=990.0)},
+            findings=[
+                {
+                    "row": None,
+                    "column": None,
+                    "header": None,
+                    "cell": None,
+                    "severity": "warning",
+                    "code": "not_reported",
+                    "message": "ไม่มี",
+                    "value": "1052010001",
+                }
+            ],
+        ),
         EsaDay("105290", "failed", error_code="timeout", reason="ช้า"),
     ]
     merge_day(warehouse_engine, D2, ESAS, SCHOOLS, day_two)

@@ -63,6 +63,8 @@ class Contract:
     enums: dict[str, tuple[EnumValue, ...]]
     esa_registry_columns: tuple[str, ...]
     school_registry_columns: tuple[str, ...]
+    # Thai message templates keyed by finding code, or `code.variant` for one situation.
+    messages: dict[str, str] = field(default_factory=dict)
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -83,6 +85,14 @@ class Contract:
             if value.key == key:
                 return value.label
         raise KeyError(f"{enum}.{key}")
+
+    def message_template(self, code: str, variant: str | None = None) -> str:
+        """The Thai template of a finding code: the variant's if the contract has one."""
+        if variant is not None:
+            template = self.messages.get(f"{code}.{variant}")
+            if template is not None:
+                return template
+        return self.messages[code]
 
 
 _COLUMN_FIELDS = {"key", "header", "type", "required", "enum"}
@@ -132,6 +142,7 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         enums=enums,
         esa_registry_columns=tuple(raw["registries"]["esas"]),
         school_registry_columns=tuple(raw["registries"]["schools"]),
+        messages={str(k): str(v) for k, v in (raw.get("messages") or {}).items()},
     )
 
 

@@ -129,7 +129,7 @@ def merge_day(
 
         previous = _previous_snapshot(conn, report_date)
         last_good = _last_good_dates(conn, report_date)
-        pulls = []
+        pulls: list[dict[str, Any]] = []
         findings = []
         for esa in esas:
             day = by_esa.get(esa.esa_code) or EsaDay(

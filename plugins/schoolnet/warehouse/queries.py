@@ -18,7 +18,9 @@ def load_query(name: str) -> TextClause:
     """The statement in ``sql/<name>.sql``; parameters named ``*_date`` are bound as dates."""
     sql = (sql_dir() / f"{name}.sql").read_text(encoding="utf-8")
     statement = text(sql)
-    date_params = [bindparam(key, type_=Date) for key in statement._bindparams if key.endswith("_date")]
+    date_params = [
+        bindparam(key, type_=Date) for key in statement._bindparams if key.endswith("_date")
+    ]
     return statement.bindparams(*date_params) if date_params else statement
 
 

@@ -1,0 +1,30 @@
+"""A local stand-in for the Google Sheets v4 and Drive v3 APIs.
+
+The real gspread client talks to it through ``schoolnet.google.EmulatorSession``, so the pipeline,
+its demo and its tests run unchanged, offline, with Google's quota and failure modes on demand.
+"""
+
+from __future__ import annotations
+
+from schoolnet.emulator.server import Emulator, serve_forever
+from schoolnet.emulator.state import (
+    ApiError,
+    EmulatorError,
+    edit_cell,
+    load_day,
+    read_control,
+    set_fault,
+    set_quota,
+)
+
+__all__ = [
+    "ApiError",
+    "Emulator",
+    "EmulatorError",
+    "edit_cell",
+    "load_day",
+    "read_control",
+    "serve_forever",
+    "set_fault",
+    "set_quota",
+]
