@@ -74,8 +74,13 @@ def run_dag_with_progress(
             command, env=airflow.environment(), stdout=stream, stderr=subprocess.STDOUT
         )
         shown = -1
+        started = time.time()
         while process.poll() is None:
-            done = len(list(validated_dir.glob("*.json"))) if validated_dir.exists() else 0
+            done = sum(
+                1
+                for path in (validated_dir.glob("*.json") if validated_dir.exists() else ())
+                if path.stat().st_mtime >= started
+            )
             if done != shown and (done == esa_total or done - shown >= 25 or shown < 0):
                 say(f"pulling and validating sheets: {done} of {esa_total} ESAs done")
                 shown = done

@@ -1,0 +1,199 @@
+"""End to end: the real schoolnet_daily DAG (``airflow dags test``) against the Sheets emulator
+over HTTP, a real SMTP server on loopback and a SQLite warehouse; assertions on what arrived."""
+
+from __future__ import annotations
+
+import csv
+import email
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from schoolnet.demo import DemoManifest, generate
+from schoolnet.devenv import LocalAirflow
+from schoolnet.emulator import Emulator, load_day, set_fault
+from schoolnet.mailsink import MailSink
+from schoolnet.registry import read_esas
+from schoolnet.rundemo import run_dag_with_progress
+from schoolnet.thai import thai_date
+from schoolnet.warehouse import create_warehouse_engine
+from schoolnet.warehouse.models import Base
+
+pytestmark = pytest.mark.e2e
+
+ESA_COUNT = 6
+
+
+@dataclass
+class World:
+    root: Path
+    demo: Path
+    manifest: DemoManifest
+    state: Path
+    emulator: Emulator
+    sink: MailSink
+    airflow: LocalAirflow
+    warehouse_url: str
+
+    def run(self, report_date: date) -> None:
+        run_dag_with_progress(
+            self.airflow,
+            report_date,
+            self.root / "data" / "validated" / report_date.isoformat(),
+            ESA_COUNT,
+            self.root / "logs" / f"{report_date.isoformat()}.log",
+        )
+
+    def messages(self) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=default_policy)  # type: ignore[misc]
+            for path in self.sink.messages()
+        ]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("e2e")
+    demo = root / "demo-data"
+    manifest = generate(demo, esa_limit=ESA_COUNT, days=3)
+    config = root / "schoolnet.toml"
+    config.write_text(
+        f"""
+[registry]
+esas = "{demo / "esas.csv"}"
+schools = "{demo / "schools.csv"}"
+[storage]
+data_dir = "{root / "data"}"
+report_dir = "{root / "report"}"
+[connections]
+google = "schoolnet_google"
+warehouse = "schoolnet_warehouse"
+smtp = "smtp_default"
+[google]
+request_timeout_seconds = 10
+max_attempts = 2
+backoff_base_seconds = 0.1
+backoff_max_seconds = 0.2
+[report]
+timezone = "Asia/Bangkok"
+mail_from = "schoolnet@obec.go.th"
+to = ["ict-report@obec.go.th"]
+cc = ["director@obec.go.th"]
+stale_after_days = 2
+""",
+        encoding="utf-8",
+    )
+    state = root / "emulator"
+    load_day(state, demo, manifest.days[0])
+    warehouse_url = f"sqlite:///{root / 'warehouse.db'}"
+    with Emulator(state, read_quota_per_minute=0) as emulator, MailSink(root / "mail") as sink:
+        airflow = LocalAirflow(
+            home=root / "airflow",
+            config_file=config,
+            emulator_url=emulator.base_url,
+            smtp_port=sink.port,
+            warehouse_url=warehouse_url,
+        )
+        airflow.prepare()
+        yield World(root, demo, manifest, state, emulator, sink, airflow, warehouse_url)
+
+
+def truth(demo: Path, day: date) -> dict[str, str]:
+    """Each school's true status on ``day``, from the demo data set."""
+    with (demo / "state" / f"{day.isoformat()}.csv").open(encoding="utf-8") as handle:
+        return {row["school_code"]: row["status"] for row in csv.DictReader(handle)}
+
+
+def figure(html: str, key: str) -> int:
+    match = re.search(rf'data-key="{key}">([\d,]+)<', html)
+    assert match, f"no {key} figure in the report"
+    return int(match.group(1).replace(",", ""))
+
+
+def warehouse_checksum(url: str) -> str:
+    digest = hashlib.sha256()
+    engine = create_warehouse_engine(url)
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(select(table).order_by(*table.primary_key.columns)):
+                digest.update(repr(tuple(row)).encode())
+    engine.dispose()
+    return digest.hexdigest()
+
+
+def test_daily_run_emails_the_national_counts_of_the_data_set(world: World) -> None:
+    day = world.manifest.days[0]
+    world.run(day)
+
+    messages = world.messages()
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["Subject"] == (f"รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ. ประจำวันที่ {thai_date(day)}")
+    assert message["To"] == "ict-report@obec.go.th"
+    assert message["Cc"] == "director@obec.go.th"
+    html_part = message.get_body(preferencelist=("html",))
+    text_part = message.get_body(preferencelist=("plain",))
+    assert html_part is not None and text_part is not None
+    html = html_part.get_content()
+
+    expected = Counter(truth(world.demo, day).values())
+    schools = sum(expected.values())
+    assert schools == world.manifest.school_count
+    assert figure(html, "schools") == schools
+    for status in ("connected", "procuring", "not_connected", "no_provider"):
+        assert figure(html, status) == expected[status], status
+    assert figure(html, "never_reported") == 0
+    connected_line = f"เชื่อมต่อแล้ว {expected['connected']:,} จาก {schools:,} โรงเรียน"
+    assert connected_line in text_part.get_content()
+
+    # One Sheets call per ESA sheet, nothing else.
+    assert world.emulator.stats()["reads"] == ESA_COUNT
+    assert (world.root / "report" / day.isoformat() / "report.html").exists()
+    assert len(list((world.root / "data" / "raw" / day.isoformat()).glob("*.json"))) == ESA_COUNT
+
+
+def test_rerun_of_the_same_date_sends_nothing_and_changes_nothing(world: World) -> None:
+    day = world.manifest.days[0]
+    before = warehouse_checksum(world.warehouse_url)
+    world.run(day)
+    assert len(world.sink.messages()) == 1
+    assert warehouse_checksum(world.warehouse_url) == before
+
+
+def test_a_failing_esa_is_named_and_keeps_its_last_accepted_values(world: World) -> None:
+    first, second = world.manifest.days[0], world.manifest.days[1]
+    load_day(world.state, world.demo, second)
+    broken = read_esas(world.demo / "esas.csv")[0]
+    set_fault(world.state, broken.spreadsheet_id, "403")
+    try:
+        world.run(second)
+    finally:
+        set_fault(world.state, broken.spreadsheet_id, None)
+
+    messages = world.messages()
+    assert len(messages) == 2
+    html_part = messages[1].get_body(preferencelist=("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    assert thai_date(second) in messages[1]["Subject"]
+    flagged = html.split('id="flagged"', 1)[1].split("</table>", 1)[0]
+    assert broken.esa_name in flagged
+    assert "แชร์ชีตให้" in flagged  # tells the ESA what to do
+
+    yesterday, today = truth(world.demo, first), truth(world.demo, second)
+    expected = Counter(
+        (yesterday if code.startswith(broken.esa_code) else today)[code] for code in today
+    )
+    for status in ("connected", "procuring", "not_connected", "no_provider"):
+        assert figure(html, status) == expected[status], status
+    carried = sum(1 for code in today if code.startswith(broken.esa_code))
+    assert f"{carried:,} โรงเรียนแสดงข้อมูลล่าสุด" in html
