@@ -55,7 +55,7 @@ class World:
 
     def messages(self) -> list[EmailMessage]:
         return [
-            email.message_from_bytes(path.read_bytes(), policy=default_policy)  # type: ignore[misc]
+            email.message_from_bytes(path.read_bytes(), policy=default_policy)
             for path in self.sink.messages()
         ]
 
