@@ -46,9 +46,11 @@ def schoolnet_daily() -> None:
     def pull_sheet(esa: dict[str, str]) -> dict[str, Any]:
         return tasks.pull_sheet(esa)
 
-    @task
-    def merge_day(summaries: list[dict[str, Any]]) -> dict[str, Any]:
-        return tasks.merge_results(summaries)
+    # Runs when every pull has ended, even if one crashed: that ESA is reported as not read
+    # and its schools keep their last accepted values; the others still reach the ministry.
+    @task(trigger_rule="all_done")
+    def merge_day() -> dict[str, Any]:
+        return tasks.merge_results()
 
     @task
     def render_report(merged: dict[str, Any]) -> dict[str, str]:
@@ -59,8 +61,9 @@ def schoolnet_daily() -> None:
         return tasks.send_report(rendered)
 
     # TaskFlow calls take the upstream tasks' XComArgs in place of their values.
-    pulled = pull_sheet.expand(esa=load_registry())
-    send_report(render_report(merge_day(pulled)))  # type: ignore[arg-type]
+    merged = merge_day()
+    pull_sheet.expand(esa=load_registry()) >> merged
+    send_report(render_report(merged))  # type: ignore[arg-type]
 
 
 schoolnet_daily()

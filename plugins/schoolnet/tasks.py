@@ -72,18 +72,16 @@ def pull_sheet(esa: dict[str, str]) -> dict[str, Any]:
     return result
 
 
-def merge_results(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_results() -> dict[str, Any]:
+    """Merge what every pull left on disk; an ESA whose pull crashed counts as not read."""
     from schoolnet.pipeline import merge
 
     settings = load_settings()
     report_date = report_date_of(_context(), settings.report.timezone)
     outcome = merge(report_date, settings, _engine(settings))
-    pulled = list(summaries)
     totals = {
         "report_date": report_date.isoformat(),
-        "esas": len(pulled),
-        "esas_failed": sum(1 for s in pulled if s["outcome"] != "accepted"),
-        "api_calls": sum(s["api_calls"] for s in pulled),
+        "esas_not_accepted": len(outcome.failed_esas),
         "schools": outcome.schools,
         "accepted_today": outcome.accepted_today,
         "carried_forward": outcome.carried_forward,

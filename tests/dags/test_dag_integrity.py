@@ -93,6 +93,8 @@ def test_daily_dag_policy() -> None:
         "render_report",
         "send_report",
     ]
+    # One crashed pull must not hold back the national report.
+    assert dag.get_task("merge_day").trigger_rule == "all_done"
     pull = dag.get_task("pull_sheet")
     assert pull.pool == "google_sheets"
     assert pull.map_index_template == "{{ esa_label }}"

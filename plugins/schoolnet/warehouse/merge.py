@@ -136,7 +136,10 @@ def merge_day(
                 esa_code=esa.esa_code,
                 outcome="failed",
                 error_code="not_pulled",
-                reason="ไม่ได้อ่านชีตของเขตนี้ในรอบนี้",
+                reason=(
+                    "รอบนี้อ่านชีตของเขตไม่สำเร็จเพราะระบบขัดข้อง ผู้ดูแลระบบได้รับแจ้งแล้ว "
+                    "รายงานแสดงข้อมูลล่าสุดที่ผ่านการตรวจสอบของเขตนี้แทน"
+                ),
             )
             accepted_here = len(day.accepted) if day.outcome == "accepted" else 0
             pulls.append(
