@@ -10,6 +10,13 @@ import sys
 from collections.abc import Sequence
 
 
+def _contract_docs(args: argparse.Namespace) -> int:
+    from schoolnet.contract.docs import contract_markdown
+
+    sys.stdout.write(contract_markdown())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from schoolnet.demo.cli import register as register_demo_data
     from schoolnet.emulator.cli import register as register_emulator
@@ -25,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     register_emulator(commands)
     register_demo(commands)
     register_db(commands)
+    docs = commands.add_parser(
+        "contract-docs", help="print the district sheet contract as Markdown (docs/contract.md)"
+    )
+    docs.set_defaults(handler=_contract_docs)
     return parser
 
 

@@ -1,0 +1,86 @@
+"""The contract as a Markdown page, generated from the schema so the two never drift apart."""
+
+from __future__ import annotations
+
+from schoolnet.contract import Column, Contract, load_contract
+
+TYPE_NAMES = {
+    "school_code": "10-digit code",
+    "text": "text",
+    "integer": "integer",
+    "number": "number",
+    "enum": "enum",
+    "enum_list": "list of enum values",
+    "date": "date",
+}
+
+
+def _required(column: Column) -> str:
+    requirement = column.required
+    if requirement.always:
+        return "always"
+    if requirement.when_status:
+        return "if status is " + " or ".join(f"`{s}`" for s in requirement.when_status)
+    if requirement.when_positive:
+        return f"if `{requirement.when_positive}` > 0"
+    return "no"
+
+
+def _rules(column: Column) -> str:
+    parts = []
+    for name, text in (
+        ("min", "at least {}"),
+        ("min_exclusive", "above {}"),
+        ("error_above", "over {} an error"),
+        ("warn_above", "over {} a warning"),
+        ("warn_below", "under {} a warning"),
+        ("warn_above_column", "above `{}` a warning"),
+    ):
+        if column.rule(name) is not None:
+            parts.append(text.format(column.rule(name)))
+    if column.rule("units"):
+        parts.append("units read: " + ", ".join(f"`{u}`" for u in column.rule("units")))
+    if column.rule("future") == "error":
+        parts.append("in the future an error")
+    if column.rule("hint"):
+        parts.append(f"hint: {column.rule('hint')}")
+    return "; ".join(parts)
+
+
+def contract_markdown(contract: Contract | None = None) -> str:
+    contract = contract or load_contract()
+    lines = [
+        f"# The district sheet contract (v{contract.version})",
+        "",
+        "Generated from `plugins/schoolnet/contract/district_sheet.yaml` by",
+        "`schoolnet contract-docs`; edit the schema, not this page.",
+        "",
+        f"- Data tab: `{contract.data_tab}` (else the first tab); the pipeline may write only "
+        f"`{contract.feedback_tab}`.",
+        f"- Header row: the first of the first {contract.header_search_rows} rows matching at "
+        f"least {contract.header_min_match_share:.0%} of the headers (Thai header or key).",
+        f"- A sheet whose accepted rows fall by more than {contract.quarantine_drop_share:.0%} "
+        "is held back until an operator accepts it.",
+        "",
+        "## Columns",
+        "",
+        "| key | Thai header | type | required | rules |",
+        "|---|---|---|---|---|",
+    ]
+    for column in contract.columns:
+        kind = TYPE_NAMES[column.type] + (f" (`{column.enum}`)" if column.enum else "")
+        lines.append(
+            f"| `{column.key}` | {column.header} | {kind} | {_required(column)} | "
+            f"{_rules(column)} |"
+        )
+    lines += ["", "## Enums", ""]
+    for name, values in contract.enums.items():
+        lines += [f"### `{name}`", "", "| key | Thai label | also accepted |", "|---|---|---|"]
+        for value in values:
+            aliases = ", ".join(f"`{alias}`" for alias in value.aliases)
+            lines.append(f"| `{value.key}` | {value.label} | {aliases} |")
+        lines.append("")
+    lines += ["## Finding messages", "", "| code | Thai message |", "|---|---|"]
+    for code, template in contract.messages.items():
+        lines.append(f"| `{code}` | {template.replace('|', '&#124;')} |")
+    return "\n".join(lines) + "\n"
