@@ -20,6 +20,7 @@ def _contract_docs(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from schoolnet.demo.cli import register as register_demo_data
     from schoolnet.emulator.cli import register as register_emulator
+    from schoolnet.mailsink import register as register_mail_sink
     from schoolnet.rundemo import register as register_demo
     from schoolnet.warehouse.cli import register as register_db
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_demo_data(commands)
     register_emulator(commands)
+    register_mail_sink(commands)
     register_demo(commands)
     register_db(commands)
     docs = commands.add_parser(
@@ -40,10 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from schoolnet.config import ConfigError
+    from schoolnet.emulator import EmulatorError
+    from schoolnet.registry import RegistryError
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = args.handler
-    result: int = handler(args)
+    try:
+        result: int = args.handler(args)
+    except (ConfigError, RegistryError, EmulatorError, RuntimeError, OSError) as error:
+        # What went wrong and what to do, in one message; no traceback for an operator mistake.
+        print(f"schoolnet {args.command}: {error}", file=sys.stderr)
+        return 1
     return result
 
 

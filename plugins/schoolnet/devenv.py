@@ -29,8 +29,17 @@ class LocalAirflow:
     pool_slots: int = 4
 
     def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
+        """The process environment with this Airflow's settings on top."""
+        return {**os.environ, **self.variables()}
+
+    def write_env_file(self, path: Path) -> None:
+        """Write the settings as ``NAME='value'`` lines, for ``set -a; . FILE`` in a shell."""
+        lines = [f"{name}='{value}'" for name, value in self.variables().items()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def variables(self) -> dict[str, str]:
+        return dict(
             {
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
@@ -61,7 +70,6 @@ class LocalAirflow:
                 ),
             }
         )
-        return env
 
     def airflow(self, *args: str, log: Path | None = None) -> subprocess.CompletedProcess[str]:
         """Run the ``airflow`` command of this environment; raise with its output on failure."""

@@ -6,6 +6,7 @@ sends to the ministry's mail server.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -77,3 +78,25 @@ class MailSink:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _serve(args: Any) -> int:
+    import signal
+
+    sink = MailSink(args.out, port=args.port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with sink:
+        print(f"SMTP server on 127.0.0.1:{sink.port}, keeping messages in {args.out}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    return 0
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "mail-sink", help="run a local SMTP server that keeps every message as an .eml file"
+    )
+    parser.add_argument("--out", type=Path, default=Path("out/mail"), help="folder for .eml files")
+    parser.add_argument("--port", type=int, default=8025, help="port on 127.0.0.1 (default 8025)")
+    parser.set_defaults(handler=_serve)

@@ -219,5 +219,19 @@ def send(
     )
 
 
+_registry_cache: dict[tuple[Path, int, int], Mapping[str, School]] = {}
+
+
 def load_school_registry(settings: Settings) -> Mapping[str, School]:
-    return schools_by_code(read_schools(settings.registry.schools))
+    """The school registry by code, parsed once per process while the file is unchanged.
+
+    Every mapped pull needs it (to tell a school of another ESA from an unknown code); when
+    several pulls run in one process, as under ``airflow dags test``, they share one parse.
+    """
+    path = settings.registry.schools
+    status = path.stat()
+    key = (path, status.st_mtime_ns, status.st_size)
+    if key not in _registry_cache:
+        _registry_cache.clear()
+        _registry_cache[key] = schools_by_code(read_schools(path))
+    return _registry_cache[key]

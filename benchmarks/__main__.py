@@ -1,0 +1,214 @@
+"""Measure the daily run's stages on the national demo data set.
+
+    make bench                 # print the figures
+    python -m benchmarks --write docs/benchmarks.md
+
+Stages are timed one by one on real parts: the demo generator, the Sheets emulator read through
+gspread over HTTP (quota off: pacing is measured separately), the validator, the warehouse merge
+on SQLite and on PostgreSQL (when a server answers), and the report's queries and rendering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from schoolnet.config import GoogleSettings
+from schoolnet.demo import generate
+from schoolnet.emulator import Emulator, load_day
+from schoolnet.google import EmulatorSession
+from schoolnet.ingest import SheetsReader
+from schoolnet.registry import read_esas, read_schools, schools_by_code
+from schoolnet.report import build_report, render_report
+from schoolnet.validation import validate_sheet
+from schoolnet.warehouse import EsaDay, create_warehouse_engine, ensure_schema, merge_day
+
+PG_URL = os.environ.get("SCHOOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def timed(action: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    """Median wall time of ``repeat`` runs, and the last result."""
+    times = []
+    result = None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}"
+    )
+
+
+def merge_rows(
+    url: str, day: date, esas: Any, schools: Any, days: list[EsaDay], schema: str | None
+) -> float:
+    engine = create_warehouse_engine(url)
+    if schema:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        engine = create_warehouse_engine(f"{url}?options=-csearch_path%3D{schema}")
+    try:
+        ensure_schema(engine)
+        merge_day(engine, day, esas, schools, days)  # a first day, so the rerun replaces rows
+        seconds, _ = timed(lambda: merge_day(engine, day, esas, schools, days), repeat=3)
+        return seconds
+    finally:
+        engine.dispose()
+        if schema:
+            admin = create_warehouse_engine(url)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def run(work: Path) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    seconds, manifest = timed(lambda: generate(work / "demo"))
+    rows.append(
+        (
+            "demo data set (245 ESAs, 14 days)",
+            f"{seconds:.1f} s",
+            f"{manifest.school_count:,} schools",
+        )
+    )
+    day = manifest.days[-1]
+    load_day(work / "state", work / "demo", day)
+    esas = read_esas(work / "demo" / "esas.csv")
+    schools = read_schools(work / "demo" / "schools.csv")
+    registry = schools_by_code(schools)
+
+    settings = GoogleSettings(
+        request_timeout_seconds=30, max_attempts=3, backoff_base_seconds=1, backoff_max_seconds=4
+    )
+    with Emulator(work / "state", read_quota_per_minute=0) as emulator:
+        reader = SheetsReader(EmulatorSession(emulator.base_url), settings)
+        seconds, reads = timed(
+            lambda: [reader.read_data_tab(esa.spreadsheet_id, "โรงเรียน") for esa in esas]
+        )
+        calls = emulator.stats()["reads"]
+    rows.append(
+        (
+            "read every sheet via gspread + emulator (no quota)",
+            f"{seconds:.1f} s",
+            f"{calls} API calls for {len(esas)} sheets",
+        )
+    )
+
+    def validate_all() -> list[Any]:
+        return [
+            validate_sheet(read.values, esa_code=esa.esa_code, schools=registry, today=day)
+            for esa, read in zip(esas, reads, strict=True)
+        ]
+
+    seconds, validations = timed(validate_all, repeat=3)
+    total_rows = sum(len(v.rows) for v in validations)
+    rows.append(
+        (
+            "validate one national day",
+            f"{seconds:.2f} s",
+            f"{total_rows / seconds:,.0f} rows/s ({total_rows:,} rows)",
+        )
+    )
+
+    days = [
+        EsaDay(
+            esa.esa_code,
+            "accepted",
+            rows_read=len(v.rows),
+            accepted={r.school_code: r.values for r in v.accepted_rows if r.school_code},
+            findings=[f.to_dict() for f in v.findings],
+        )
+        for esa, v in zip(esas, validations, strict=True)
+    ]
+    seconds = merge_rows(f"sqlite:///{work / 'warehouse.db'}", day, esas, schools, days, None)
+    rows.append(("merge one national day, SQLite", f"{seconds:.2f} s", f"{len(schools):,} rows"))
+    try:
+        seconds = merge_rows(PG_URL, day, esas, schools, days, f"bench_{uuid.uuid4().hex[:8]}")
+        rows.append(
+            ("merge one national day, PostgreSQL", f"{seconds:.2f} s", f"{len(schools):,} rows")
+        )
+    except Exception as error:  # no server: say so instead of a figure
+        rows.append(("merge one national day, PostgreSQL", "skipped", type(error).__name__))
+
+    engine = create_warehouse_engine(f"sqlite:///{work / 'warehouse.db'}")
+
+    def report() -> Any:
+        with engine.connect() as conn:
+            return render_report(build_report(conn, day, stale_after_days=2))
+
+    seconds, rendered = timed(report, repeat=3)
+    engine.dispose()
+    rows.append(
+        (
+            "report queries + rendering, SQLite",
+            f"{seconds:.2f} s",
+            f"{len(rendered.html) // 1024} KiB HTML",
+        )
+    )
+    return rows
+
+
+def markdown(rows: list[tuple[str, str, str]]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Measured with `make bench` (`python -m benchmarks --write docs/benchmarks.md`).",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "| stage | time | figure |",
+        "|---|---|---|",
+        *[f"| {stage} | {seconds} | {figure} |" for stage, seconds, figure in rows],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--write", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="schoolnet-bench-") as folder:
+        rows = run(Path(folder))
+    page = markdown(rows)
+    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else page)
+    if args.write:
+        args.write.write_text(page, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
