@@ -142,12 +142,7 @@ class SheetsReader:
             )
             sheets = metadata.get("sheets") or []
             if not sheets:
-                raise SheetReadError(
-                    "bad_request",
-                    _reason("bad_request", self.service_account),
-                    "spreadsheet has no tabs",
-                    calls[0],
-                )
+                raise self._failure("bad_request", "spreadsheet has no tabs", calls)
             first = sheets[0]["properties"]["title"]
             values = self._batch_get(spreadsheet_id, first, calls)
             return SheetRead(values, first, used_first_tab=True, api_calls=calls[0])
@@ -156,23 +151,12 @@ class SheetsReader:
             code = {403: "not_shared", 404: "not_found", 429: "quota", 400: "bad_request"}.get(
                 status, "google_error"
             )
-            raise SheetReadError(
-                code,
-                _reason(code, self.service_account),
-                f"Google answered {status}: {error}",
-                calls[0],
-            ) from error
+            raise self._failure(code, f"Google answered {status}: {error}", calls) from error
         except requests.Timeout as error:
-            raise SheetReadError(
-                "timeout",
-                _reason("timeout", self.service_account),
-                f"no answer within {self.settings.request_timeout_seconds:g}s",
-                calls[0],
-            ) from error
+            detail = f"no answer within {self.settings.request_timeout_seconds:g}s"
+            raise self._failure("timeout", detail, calls) from error
         except requests.ConnectionError as error:
-            raise SheetReadError(
-                "google_error",
-                _reason("google_error", self.service_account),
-                f"connection failed: {error}",
-                calls[0],
-            ) from error
+            raise self._failure("google_error", f"connection failed: {error}", calls) from error
+
+    def _failure(self, code: str, detail: str, calls: list[int]) -> SheetReadError:
+        return SheetReadError(code, _reason(code, self.service_account), detail, calls[0])

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schoolnet.cliargs import iso_date
 from schoolnet.paths import project_root
 from schoolnet.tasks import DAG_ID, TIMEZONE
 
@@ -188,7 +189,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--seed", type=int, default=2018, help="demo data seed (default 2018)")
     parser.add_argument(
         "--date",
-        type=date.fromisoformat,
+        type=iso_date,
         default=None,
         help="report date (default: today in Bangkok)",
     )

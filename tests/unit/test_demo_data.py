@@ -26,7 +26,7 @@ SMALL = 6  # Bangkok's primary and two secondary offices, then สมุทร�
 DAYS = 4
 SERIAL_EPOCH = date(1899, 12, 30)
 THAI_DIGIT = re.compile("[๐-๙]")
-# What each mistake kind must produce, as the shared formats page says.
+# What each mistake kind must produce (docs/demo-data.md), restated here as the test oracle.
 EXPECTED = {
     "thai_digits": (None, None),
     "be_date": (None, None),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from schoolnet.cliargs import iso_date
 from schoolnet.demo.generate import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_START, generate
 
 
@@ -31,13 +31,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def register(subparsers: Any) -> None:
     """Add the `demo-data` subcommand to the `schoolnet` command."""
     parser = subparsers.add_parser(
@@ -54,7 +47,7 @@ def register(subparsers: Any) -> None:
         help="number of consecutive days (%(default)s)",
     )
     parser.add_argument(
-        "--start", type=_day, default=DEFAULT_START, help="first day, YYYY-MM-DD (%(default)s)"
+        "--start", type=iso_date, default=DEFAULT_START, help="first day, YYYY-MM-DD (%(default)s)"
     )
     parser.add_argument(
         "--messy",

@@ -8,10 +8,10 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from schoolnet.cliargs import iso_date
 from schoolnet.emulator import state
 from schoolnet.emulator.state import EmulatorError
 
@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
     load = commands.add_parser("load", help="load one day of a demo data set into the state")
     _state_arg(load)
     load.add_argument("--demo-data", required=True, type=Path, metavar="DIR")
-    load.add_argument("--date", required=True, type=_iso_date, metavar="YYYY-MM-DD")
+    load.add_argument("--date", required=True, type=iso_date, metavar="YYYY-MM-DD")
     load.set_defaults(handler=_load)
 
     edit = commands.add_parser("edit", help="type a value into one cell, as a clerk would")
@@ -86,13 +86,6 @@ def _state_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state", required=True, type=Path, metavar="DIR", help="the emulator's state directory"
     )
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
 
 
 def _fail(message: str) -> int:

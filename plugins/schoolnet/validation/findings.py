@@ -17,7 +17,7 @@ from schoolnet.validation.normalize import BE_OFFSET, THAI_MONTHS
 
 Severity = Literal["error", "warning"]
 
-# Every finding code and its severity (shared-formats.md, "Finding codes").
+# Every finding code and its severity; the codes are stable (ESAs and tests rely on them).
 ROW_CODES: dict[str, Severity] = {
     "missing_school_code": "error",
     "invalid_school_code": "error",
