@@ -180,20 +180,32 @@ def run(work: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
 def markdown(rows: list[tuple[str, str, str]]) -> str:
     lines = [
-        "# Benchmarks",
-        "",
-        "Measured with `make bench` (`python -m benchmarks --write docs/benchmarks.md`).",
-        "",
+        START,
         f"Machine: {machine()}.",
         "",
         "| stage | time | figure |",
         "|---|---|---|",
         *[f"| {stage} | {seconds} | {figure} |" for stage, seconds, figure in rows],
-        "",
+        END,
     ]
     return "\n".join(lines)
+
+
+def write_page(path: Path, table: str) -> None:
+    """Replace the generated table in ``path``, keeping the hand-written text around it."""
+    page = path.read_text(encoding="utf-8") if path.exists() else ""
+    if START in page and END in page:
+        before, rest = page.split(START, 1)
+        after = rest.split(END, 1)[1]
+        page = before + table + after
+    else:
+        page = f"# Benchmarks\n\n{table}\n"
+    path.write_text(page, encoding="utf-8")
 
 
 def main() -> int:
@@ -203,10 +215,10 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="schoolnet-bench-") as folder:
         rows = run(Path(folder))
-    page = markdown(rows)
-    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else page)
+    table = markdown(rows)
+    print(json.dumps(rows, ensure_ascii=False, indent=2) if args.json else table)
     if args.write:
-        args.write.write_text(page, encoding="utf-8")
+        write_page(args.write, table)
     return 0
 
 

@@ -78,6 +78,16 @@ def test_the_guard_catches_a_lookup_at_parse_time(
     assert any("looked up while parsing" in str(error) for error in bag.import_errors.values())
 
 
+def test_an_import_error_is_reported_not_hidden(tmp_path: Path) -> None:
+    """Prove the bag reports a DAG file that cannot be imported, as the first test relies on."""
+    (tmp_path / "broken_dag.py").write_text(
+        "from airflow.sdk import dag\nimport schoolnet.no_such_module\n", encoding="utf-8"
+    )
+    bag = parse(tmp_path)
+    assert bag.dag_ids == []
+    assert any("no_such_module" in str(error) for error in bag.import_errors.values())
+
+
 def test_daily_dag_policy() -> None:
     bag = parse(dags_dir())
     dag = bag.dags.get("schoolnet_daily")
