@@ -3,7 +3,8 @@
 
 Every morning at 06:00 (Asia/Bangkok): read the ESA registry, pull every ESA's Google Sheet
 (one mapped task per ESA, in the `google_sheets` pool), validate it against the district sheet
-contract, merge the day into the warehouse, render the Thai report and email it once.
+contract and write the findings to the sheet's own `ผลตรวจสอบ` tab, merge the day into the
+warehouse, render the Thai report and email it once; email each ESA its own findings.
 
 One ESA failing never stops the others: its schools keep their last accepted values and the
 report names it with the reason. All logic lives in the `schoolnet` package; this file only wires.
@@ -60,10 +61,15 @@ def schoolnet_daily() -> None:
     def send_report(rendered: dict[str, str]) -> dict[str, Any]:
         return tasks.send_report(rendered)
 
+    @task(retries=3, retry_delay=timedelta(minutes=5))
+    def send_esa_feedback(merged: dict[str, Any]) -> dict[str, int]:
+        return tasks.send_esa_feedback(merged)
+
     # TaskFlow calls take the upstream tasks' XComArgs in place of their values.
     merged = merge_day()
     pull_sheet.expand(esa=load_registry()) >> merged
     send_report(render_report(merged))  # type: ignore[arg-type]
+    send_esa_feedback(merged)  # type: ignore[arg-type]
 
 
 schoolnet_daily()

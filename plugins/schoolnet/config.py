@@ -66,12 +66,19 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class FeedbackSettings:
+    write_tab: bool  # write findings to each ESA's own feedback tab
+    email_esas: bool  # email each ESA's contact its findings every day
+
+
+@dataclass(frozen=True)
 class Settings:
     registry: RegistrySettings
     storage: StorageSettings
     connections: ConnectionIds
     google: GoogleSettings
     report: ReportSettings
+    feedback: FeedbackSettings
     source: Path
 
 
@@ -116,6 +123,7 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
     connections = _section(raw, "connections")
     google = _section(raw, "google")
     report = _section(raw, "report")
+    feedback = raw.get("feedback", {})
     settings = Settings(
         registry=RegistrySettings(
             esas=path(registry, "esas", "registry"),
@@ -142,6 +150,10 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
             to=_emails(report, "to", "report"),
             cc=_emails(report, "cc", "report"),
             stale_after_days=_get(report, "stale_after_days", int, "report"),
+        ),
+        feedback=FeedbackSettings(
+            write_tab=bool(feedback.get("write_tab", True)),
+            email_esas=bool(feedback.get("email_esas", True)),
         ),
         source=source,
     )

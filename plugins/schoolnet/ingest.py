@@ -22,6 +22,7 @@ from gspread import Client
 from gspread.exceptions import APIError
 
 from schoolnet.config import GoogleSettings
+from schoolnet.validation.findings import column_letters
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,51 @@ class SheetsReader:
             raise self._failure("timeout", detail, calls) from error
         except requests.ConnectionError as error:
             raise self._failure("google_error", f"connection failed: {error}", calls) from error
+
+    def write_tab(
+        self, spreadsheet_id: str, tab: str, rows: list[list[str]], *, add_first: bool = False
+    ) -> int:
+        """Overwrite ``rows`` at the top of ``tab`` in one write, adding the tab if missing.
+
+        ``add_first`` adds the tab before writing (when it was never written, so most likely
+        absent); a tab that is unexpectedly missing is added after the write fails. Values are
+        written RAW, so text a clerk typed (even one starting with ``=``) is shown as text and
+        never evaluated. Returns the API calls made.
+        """
+        width = max((len(row) for row in rows), default=1)
+        area = f"{quote_sheet_name(tab)}!A1:{column_letters(width - 1)}{max(len(rows), 1)}"
+        body = {
+            "valueInputOption": "RAW",
+            "data": [{"range": area, "majorDimension": "ROWS", "values": rows}],
+        }
+        http = self.client.http_client
+        add = {"requests": [{"addSheet": {"properties": {"title": tab}}}]}
+        calls = [0]
+
+        def add_tab() -> None:
+            try:
+                self._call(lambda: http.batch_update(spreadsheet_id, add), calls)
+            except APIError as error:
+                if error.response.status_code != 400 or "already exists" not in str(error):
+                    raise
+
+        try:
+            if add_first:
+                add_tab()
+            try:
+                self._call(lambda: http.values_batch_update(spreadsheet_id, body), calls)
+            except APIError as error:
+                if error.response.status_code != 400 or "parse range" not in str(error):
+                    raise
+                add_tab()
+                self._call(lambda: http.values_batch_update(spreadsheet_id, body), calls)
+        except APIError as error:
+            status = error.response.status_code
+            code = {403: "not_shared", 404: "not_found", 429: "quota"}.get(status, "google_error")
+            raise self._failure(code, f"Google answered {status}: {error}", calls) from error
+        except requests.RequestException as error:
+            raise self._failure("google_error", f"write failed: {error}", calls) from error
+        return calls[0]
 
     def _failure(self, code: str, detail: str, calls: list[int]) -> SheetReadError:
         return SheetReadError(code, _reason(code, self.service_account), detail, calls[0])

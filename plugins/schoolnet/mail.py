@@ -13,13 +13,22 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from schoolnet.report import RenderedReport
 from schoolnet.warehouse.models import DeliveryRow
 
 Sender = Callable[[EmailMessage], None]
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """An email's subject and its two bodies, ready to send."""
+
+    subject: str
+    html: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -35,14 +44,15 @@ def recipients_key(to: Sequence[str], cc: Sequence[str]) -> str:
     return ",".join(sorted({address.strip().lower() for address in (*to, *cc)}))
 
 
-def message_id(report_date: date, key: str, attempt: int, domain: str) -> str:
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+def message_id(report_date: date, kind: str, key: str, attempt: int, domain: str) -> str:
+    digest = hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:12]
     suffix = f".{attempt}" if attempt > 1 else ""
-    return f"<schoolnet.report.{report_date.isoformat()}.{digest}{suffix}@{domain}>"
+    label = kind.replace(":", "-")
+    return f"<schoolnet.{label}.{report_date.isoformat()}.{digest}{suffix}@{domain}>"
 
 
 def build_message(
-    rendered: RenderedReport,
+    rendered: RenderedEmail,
     *,
     mail_from: str,
     to: Sequence[str],
@@ -63,41 +73,66 @@ def build_message(
     return message
 
 
-def send_with_airflow_connection(conn_id: str) -> Sender:
-    """A sender through Airflow's SMTP connection (host, port, TLS, login from the connection)."""
+class SmtpSession:
+    """One connection through Airflow's SMTP connection, for sending several messages."""
 
-    def send(message: EmailMessage) -> None:
+    def __init__(self, conn_id: str) -> None:
+        self.conn_id = conn_id
+        self._hook: Any = None
+
+    def __enter__(self) -> SmtpSession:
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-        with SmtpHook(smtp_conn_id=conn_id) as hook:
-            # The hook connects and logs in from the connection; it only sends HTML-only
-            # messages itself, so the prepared multipart message goes through its client.
-            client = hook._smtp_client
-            if client is None:  # pragma: no cover - the hook raises before this
-                raise RuntimeError(f"SMTP connection {conn_id} did not open")
-            client.send_message(message)
+        # The hook connects, starts TLS and logs in as the connection says. It only sends
+        # HTML-only messages itself, so prepared multipart messages go through its client.
+        self._hook = SmtpHook(smtp_conn_id=self.conn_id).__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hook.__exit__(*exc)
+
+    def send(self, message: EmailMessage) -> None:
+        client = self._hook._smtp_client
+        if client is None:  # pragma: no cover - the hook raises before this
+            raise RuntimeError(f"SMTP connection {self.conn_id} did not open")
+        client.send_message(message)
+
+
+def send_with_airflow_connection(conn_id: str) -> Sender:
+    """A sender that opens Airflow's SMTP connection for each message."""
+
+    def send(message: EmailMessage) -> None:
+        with SmtpSession(conn_id) as session:
+            session.send(message)
 
     return send
 
 
-def deliver_report(
+def deliver_once(
     engine: Engine,
     report_date: date,
-    rendered: RenderedReport,
+    rendered: RenderedEmail,
     *,
+    kind: str,
     mail_from: str,
     to: Sequence[str],
-    cc: Sequence[str],
+    cc: Sequence[str] = (),
     send: Sender,
     force: bool = False,
 ) -> DeliveryResult:
+    """Send ``rendered`` unless this kind of email already went to these recipients that day."""
     key = recipients_key(to, cc)
     recipients = tuple(sorted({*to, *cc}))
     domain = mail_from.rsplit("@", 1)[-1]
+    where = (
+        DeliveryRow.report_date == report_date,
+        DeliveryRow.kind == kind,
+        DeliveryRow.recipients == key,
+    )
     with engine.connect() as conn:
         previous = conn.execute(
             select(DeliveryRow.sent_count, DeliveryRow.sent_at, DeliveryRow.message_id).where(
-                DeliveryRow.report_date == report_date, DeliveryRow.recipients == key
+                *where
             )
         ).first()
     if previous is not None and not force:
@@ -109,7 +144,7 @@ def deliver_report(
             previously_sent_at=previous.sent_at,
         )
     attempt = 1 if previous is None else previous.sent_count + 1
-    mid = message_id(report_date, key, attempt, domain)
+    mid = message_id(report_date, kind, key, attempt, domain)
     send(build_message(rendered, mail_from=mail_from, to=to, cc=cc, message_id=mid))
     values = {
         "sent_count": attempt,
@@ -120,12 +155,35 @@ def deliver_report(
     with engine.begin() as conn:
         if previous is None:
             conn.execute(
-                insert(DeliveryRow).values(report_date=report_date, recipients=key, **values)
+                insert(DeliveryRow).values(
+                    report_date=report_date, kind=kind, recipients=key, **values
+                )
             )
         else:
-            conn.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.report_date == report_date, DeliveryRow.recipients == key)
-                .values(**values)
-            )
+            conn.execute(update(DeliveryRow).where(*where).values(**values))
     return DeliveryResult(report_date=report_date, recipients=recipients, sent=True, message_id=mid)
+
+
+def deliver_report(
+    engine: Engine,
+    report_date: date,
+    rendered: RenderedEmail,
+    *,
+    mail_from: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    send: Sender,
+    force: bool = False,
+) -> DeliveryResult:
+    """The ministry's report: once per report date and recipient list."""
+    return deliver_once(
+        engine,
+        report_date,
+        rendered,
+        kind="report",
+        mail_from=mail_from,
+        to=to,
+        cc=cc,
+        send=send,
+        force=force,
+    )

@@ -21,15 +21,24 @@ from sqlalchemy import Engine
 
 from schoolnet.config import Settings
 from schoolnet.contract import load_contract
+from schoolnet.feedback import TAB_HEADER, EsaFeedback, padded, sheet_url
 from schoolnet.ingest import SheetReadError, SheetsReader
-from schoolnet.mail import DeliveryResult, Sender, deliver_report
+from schoolnet.mail import DeliveryResult, RenderedEmail, Sender, deliver_report
 from schoolnet.registry import Esa, School, read_esas, read_schools, schools_by_code
 from schoolnet.report import build_report, render_report
-from schoolnet.validation import validate_sheet
+from schoolnet.validation import apply_quarantine, validate_sheet
 from schoolnet.warehouse import EsaDay, ensure_schema, merge_day
-from schoolnet.warehouse.merge import MergeSummary
+from schoolnet.warehouse.history import (
+    last_accepted_count,
+    last_feedback,
+    quarantine_released,
+    record_feedback,
+)
+from schoolnet.warehouse.merge import NOT_PULLED_REASON, MergeSummary
 
 log = logging.getLogger(__name__)
+
+
 
 
 def write_json(path: Path, payload: Any) -> None:
@@ -65,14 +74,17 @@ def pull_and_validate(
     settings: Settings,
     reader: SheetsReader,
     schools: Mapping[str, School],
+    engine: Engine,
 ) -> dict[str, Any]:
-    """Read one ESA's sheet, land it raw, validate it, and write the result for the merge."""
+    """Read one ESA's sheet, land it raw, validate it, give the ESA its feedback tab, and write
+    the result for the merge. A sheet that cannot be read is an outcome, not an exception."""
     contract = load_contract()
     day = report_date.isoformat()
     result: dict[str, Any] = {
         "esa_code": esa.esa_code,
         "spreadsheet_id": esa.spreadsheet_id,
         "report_date": day,
+        "feedback_tab": None,
     }
     try:
         read = reader.read_data_tab(esa.spreadsheet_id, contract.data_tab)
@@ -112,13 +124,22 @@ def pull_and_validate(
         today=report_date,
         tab_title=read.tab,
     )
+    if not quarantine_released(engine, esa.esa_code, report_date):
+        validation = apply_quarantine(
+            validation, last_accepted_count(engine, esa.esa_code, report_date)
+        )
     findings = [f.to_dict() for f in validation.findings]
-    rejected_sheet = validation.outcome == "rejected"
     first_error = next((f["message"] for f in findings if f["severity"] == "error"), None)
+    reasons = {
+        "rejected": f"ข้อมูลทั้งชีตไม่ผ่านการตรวจสอบ: {first_error}",
+        "quarantined": f"ระบบพักข้อมูลชีตนี้ไว้ก่อน: {first_error}",
+    }
     result.update(
-        outcome="rejected" if rejected_sheet else "accepted",
-        error_code="sheet_rejected" if rejected_sheet else None,
-        reason=f"ข้อมูลทั้งชีตไม่ผ่านการตรวจสอบ: {first_error}" if rejected_sheet else None,
+        outcome=validation.outcome,
+        error_code={"rejected": "sheet_rejected", "quarantined": "quarantined"}.get(
+            validation.outcome
+        ),
+        reason=reasons.get(validation.outcome),
         detail=None,
         api_calls=read.api_calls,
         rows_read=len(validation.rows),
@@ -131,8 +152,35 @@ def pull_and_validate(
         },
         not_reported=list(validation.not_reported),
     )
+    if settings.feedback.write_tab:
+        result["feedback_tab"] = write_feedback_tab(esa, report_date, result, reader, engine)
     write_json(settings.storage.validated_dir(day) / f"{esa.esa_code}.json", result)
     return summary(result)
+
+
+def write_feedback_tab(
+    esa: Esa, report_date: date, result: Mapping[str, Any], reader: SheetsReader, engine: Engine
+) -> str:
+    """Rewrite the ESA's feedback tab when its findings changed; never fail the pull for it."""
+    feedback = EsaFeedback.from_result(esa, report_date, result)
+    digest = feedback.digest()
+    previous = last_feedback(engine, esa.esa_code)
+    if previous is not None and previous[0] == digest:
+        return "unchanged"
+    rows = feedback.tab_rows()
+    height = max(len(rows), previous[1] if previous else 0)
+    try:
+        reader.write_tab(
+            esa.spreadsheet_id,
+            load_contract().feedback_tab,
+            padded(rows, height, len(TAB_HEADER)),
+            add_first=previous is None,
+        )
+    except SheetReadError as error:
+        log.warning("ESA %s: feedback tab not written (%s)", esa.esa_code, error.detail)
+        return f"failed: {error.code}"
+    record_feedback(engine, esa.esa_code, digest, len(rows), report_date)
+    return "written"
 
 
 def summary(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,6 +194,7 @@ def summary(result: Mapping[str, Any]) -> dict[str, Any]:
         "rows_read": result["rows_read"],
         "rows_accepted": len(result["accepted"]),
         "rows_rejected": result["rows_rejected"],
+        "feedback_tab": result.get("feedback_tab"),
         "errors": sum(1 for f in findings if f["severity"] == "error"),
         "warnings": sum(1 for f in findings if f["severity"] == "warning"),
     }
@@ -199,10 +248,8 @@ def send(
     report_date: date, settings: Settings, engine: Engine, sender: Sender, force: bool = False
 ) -> DeliveryResult:
     """Email the rendered report once per date and recipient list."""
-    from schoolnet.report import RenderedReport
-
     folder = settings.storage.report_folder(report_date.isoformat())
-    rendered = RenderedReport(
+    rendered = RenderedEmail(
         subject=(folder / "subject.txt").read_text(encoding="utf-8"),
         html=(folder / "report.html").read_text(encoding="utf-8"),
         text=(folder / "report.txt").read_text(encoding="utf-8"),
@@ -235,3 +282,54 @@ def load_school_registry(settings: Settings) -> Mapping[str, School]:
         _registry_cache.clear()
         _registry_cache[key] = schools_by_code(read_schools(path))
     return _registry_cache[key]
+
+
+def load_result(settings: Settings, report_date: date, esa: Esa) -> dict[str, Any]:
+    """The ESA's validation result for the date, or a "not read" result if its pull crashed."""
+    path = settings.storage.validated_dir(report_date.isoformat()) / f"{esa.esa_code}.json"
+    if path.exists():
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+    return {
+        "esa_code": esa.esa_code,
+        "outcome": "failed",
+        "reason": NOT_PULLED_REASON,
+        "rows_read": 0,
+        "rows_rejected": 0,
+        "findings": [],
+        "accepted": {},
+    }
+
+
+def send_esa_feedback(
+    report_date: date, settings: Settings, engine: Engine, force: bool = False
+) -> dict[str, int]:
+    """Email each ESA's contact its findings, sorted by row, once per report date."""
+    from schoolnet.mail import SmtpSession, deliver_once
+    from schoolnet.report import template_environment
+
+    environment = template_environment()
+    counts = {"sent": 0, "already_sent": 0}
+    with SmtpSession(settings.connections.smtp) as smtp:
+        for esa in read_esas(settings.registry.esas):
+            feedback = EsaFeedback.from_result(
+                esa, report_date, load_result(settings, report_date, esa)
+            )
+            context = {"feedback": feedback, "sheet_url": sheet_url(esa.spreadsheet_id)}
+            rendered = RenderedEmail(
+                subject=feedback.subject,
+                html=environment.get_template("esa_feedback.html.j2").render(context),
+                text=environment.get_template("esa_feedback.txt.j2").render(context),
+            )
+            result = deliver_once(
+                engine,
+                report_date,
+                rendered,
+                kind=f"esa:{esa.esa_code}",
+                mail_from=settings.report.mail_from,
+                to=[esa.contact_email],
+                send=smtp.send,
+                force=force,
+            )
+            counts["sent" if result.sent else "already_sent"] += 1
+    return counts

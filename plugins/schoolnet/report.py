@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from schoolnet import thai
 from schoolnet.contract import load_contract
+from schoolnet.mail import RenderedEmail
 from schoolnet.paths import templates_dir
 from schoolnet.warehouse.queries import fetch_all, fetch_one
 
@@ -90,13 +91,6 @@ class DailyReport:
         return f"{SUBJECT_PREFIX} {thai.thai_date(self.report_date)}"
 
 
-@dataclass(frozen=True)
-class RenderedReport:
-    subject: str
-    html: str
-    text: str
-
-
 def build_report(conn: Connection, report_date: date, stale_after_days: int) -> DailyReport:
     """Read every figure of the report for ``report_date`` through the ``sql/`` queries."""
     national = StatusCounts(**fetch_one(conn, "national_summary", report_date=report_date))
@@ -169,10 +163,10 @@ def template_environment(folder: Path | None = None) -> Environment:
     return environment
 
 
-def render_report(report: DailyReport, environment: Environment | None = None) -> RenderedReport:
+def render_report(report: DailyReport, environment: Environment | None = None) -> RenderedEmail:
     environment = environment or template_environment()
     context = {"report": report, "moenet_end": MOENET_END}
-    return RenderedReport(
+    return RenderedEmail(
         subject=report.subject,
         html=environment.get_template("report.html.j2").render(context),
         text=environment.get_template("report.txt.j2").render(context),

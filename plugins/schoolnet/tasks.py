@@ -43,9 +43,13 @@ def _engine(settings: Settings) -> Any:
 
 
 def load_registry() -> list[dict[str, str]]:
+    """The ESAs to pull; also makes sure the warehouse tables exist before the pulls use them."""
     from schoolnet.pipeline import esa_list
+    from schoolnet.warehouse import ensure_schema
 
-    esas = esa_list(load_settings())
+    settings = load_settings()
+    ensure_schema(_engine(settings))
+    esas = esa_list(settings)
     log.info("registry: %d ESAs to pull", len(esas))
     return esas
 
@@ -67,6 +71,7 @@ def pull_sheet(esa: dict[str, str]) -> dict[str, Any]:
         settings,
         reader,
         load_school_registry(settings),
+        _engine(settings),
     )
     log.info("ESA %s: %s", esa["esa_code"], result)
     return result
@@ -89,6 +94,22 @@ def merge_results() -> dict[str, Any]:
     }
     log.info("merged: %s", totals)
     return totals
+
+
+def send_esa_feedback(_merged: dict[str, Any]) -> dict[str, int]:
+    """Email every ESA's contact its own findings (or an all-accepted line), once per date."""
+    from schoolnet.pipeline import send_esa_feedback as send_all
+
+    context = _context()
+    settings = load_settings()
+    if not settings.feedback.email_esas:
+        log.info("ESA feedback emails are turned off in the settings")
+        return {"sent": 0, "already_sent": 0}
+    report_date = report_date_of(context, settings.report.timezone)
+    force = bool(context["params"].get("force_resend", False))
+    counts = send_all(report_date, settings, _engine(settings), force=force)
+    log.info("ESA feedback for %s: %s", report_date, counts)
+    return counts
 
 
 def render_report(_merged: dict[str, Any]) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import email
 import hashlib
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -14,15 +15,16 @@ from datetime import date
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from schoolnet.demo import DemoManifest, generate
 from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, load_day, set_fault
+from schoolnet.emulator import Emulator, edit_cell, load_day, set_fault
 from schoolnet.mailsink import MailSink
-from schoolnet.registry import read_esas
+from schoolnet.registry import Esa, read_esas
 from schoolnet.rundemo import run_dag_with_progress
 from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
@@ -31,6 +33,8 @@ from schoolnet.warehouse.models import Base
 pytestmark = pytest.mark.e2e
 
 ESA_COUNT = 6
+REPORT_SUBJECT = "รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ."
+FEEDBACK_SUBJECT = "ผลตรวจสอบข้อมูลอินเทอร์เน็ตโรงเรียน"
 
 
 @dataclass
@@ -58,6 +62,37 @@ class World:
             email.message_from_bytes(path.read_bytes(), policy=default_policy)
             for path in self.sink.messages()
         ]
+
+    def reports(self) -> list[EmailMessage]:
+        """The ministry's report emails, oldest first."""
+        return [m for m in self.messages() if m["Subject"].startswith(REPORT_SUBJECT)]
+
+    def feedback_to(self, address: str) -> list[EmailMessage]:
+        """Feedback emails one ESA's contact received, oldest first."""
+        return [
+            m
+            for m in self.messages()
+            if m["To"] == address and m["Subject"].startswith(FEEDBACK_SUBJECT)
+        ]
+
+    def data_rows(self, esa: Esa) -> list[list[Any]]:
+        doc = json.loads((self.state / "spreadsheets" / f"{esa.spreadsheet_id}.json").read_text())
+        rows: list[list[Any]] = doc["sheets"][0]["rows"]
+        return rows
+
+    def students_cell(self, esa: Esa) -> str:
+        """The A1 address of the student count in the third row of the ESA's data tab."""
+        header = self.data_rows(esa)[0]
+        return f"{'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[header.index('จำนวนนักเรียน')]}3"
+
+    def third_row_school(self, esa: Esa) -> str:
+        rows = self.data_rows(esa)
+        return str(rows[2][rows[0].index("รหัสโรงเรียน")])
+
+    def feedback_tab(self, spreadsheet_id: str) -> list[list[Any]]:
+        doc = json.loads((self.state / "spreadsheets" / f"{spreadsheet_id}.json").read_text())
+        tabs = {sheet["title"]: sheet["rows"] for sheet in doc["sheets"]}
+        return tabs.get("ผลตรวจสอบ", [])
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +169,7 @@ def test_daily_run_emails_the_national_counts_of_the_data_set(world: World) -> N
     day = world.manifest.days[0]
     world.run(day)
 
-    messages = world.messages()
+    messages = world.reports()
     assert len(messages) == 1
     message = messages[0]
     assert message["Subject"] == (f"รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ. ประจำวันที่ {thai_date(day)}")
@@ -155,8 +190,20 @@ def test_daily_run_emails_the_national_counts_of_the_data_set(world: World) -> N
     connected_line = f"เชื่อมต่อแล้ว {expected['connected']:,} จาก {schools:,} โรงเรียน"
     assert connected_line in text_part.get_content()
 
-    # One Sheets call per ESA sheet, nothing else.
-    assert world.emulator.stats()["reads"] == ESA_COUNT
+    # One Sheets read per ESA sheet, nothing else; one write per ESA's new feedback tab
+    # (adding the tab, then writing it).
+    stats = world.emulator.stats()
+    assert stats["reads"] == ESA_COUNT
+    assert stats["writes"] == 2 * ESA_COUNT
+
+    # Every ESA hears back: a clean sheet gets an "all accepted" line, in its mail and its tab.
+    for esa in read_esas(world.demo / "esas.csv"):
+        (feedback,) = world.feedback_to(esa.contact_email)
+        assert thai_date(day) in feedback["Subject"] and esa.esa_name in feedback["Subject"]
+        body = feedback.get_body(preferencelist=("plain",))
+        assert body is not None and "ผ่านการตรวจสอบ ไม่มีช่องที่ต้องแก้ไข" in body.get_content()
+        tab = world.feedback_tab(esa.spreadsheet_id)
+        assert "ไม่มีช่องที่ต้องแก้ไข" in tab[2][0]
     assert (world.root / "report" / day.isoformat() / "report.html").exists()
     assert len(list((world.root / "data" / "raw" / day.isoformat()).glob("*.json"))) == ESA_COUNT
 
@@ -164,22 +211,28 @@ def test_daily_run_emails_the_national_counts_of_the_data_set(world: World) -> N
 def test_rerun_of_the_same_date_sends_nothing_and_changes_nothing(world: World) -> None:
     day = world.manifest.days[0]
     before = warehouse_checksum(world.warehouse_url)
+    mails = len(world.sink.messages())
+    writes = world.emulator.stats()["writes"]
     world.run(day)
-    assert len(world.sink.messages()) == 1
+    assert len(world.sink.messages()) == mails  # no report, no feedback sent twice
+    assert world.emulator.stats()["writes"] == writes  # unchanged findings are not rewritten
     assert warehouse_checksum(world.warehouse_url) == before
 
 
 def test_a_failing_esa_is_named_and_keeps_its_last_accepted_values(world: World) -> None:
     first, second = world.manifest.days[0], world.manifest.days[1]
     load_day(world.state, world.demo, second)
-    broken = read_esas(world.demo / "esas.csv")[0]
+    esas = read_esas(world.demo / "esas.csv")
+    broken, typo = esas[0], esas[1]
     set_fault(world.state, broken.spreadsheet_id, "403")
+    # A clerk of another ESA types a negative student count in the sheet's third row.
+    edit_cell(world.state, typo.spreadsheet_id, f"'โรงเรียน'!{world.students_cell(typo)}", "-12")
     try:
         world.run(second)
     finally:
         set_fault(world.state, broken.spreadsheet_id, None)
 
-    messages = world.messages()
+    messages = world.reports()
     assert len(messages) == 2
     html_part = messages[1].get_body(preferencelist=("html",))
     assert html_part is not None
@@ -190,10 +243,47 @@ def test_a_failing_esa_is_named_and_keeps_its_last_accepted_values(world: World)
     assert "แชร์ชีตให้" in flagged  # tells the ESA what to do
 
     yesterday, today = truth(world.demo, first), truth(world.demo, second)
+    rejected_row = world.third_row_school(typo)
     expected = Counter(
-        (yesterday if code.startswith(broken.esa_code) else today)[code] for code in today
+        (yesterday if code.startswith(broken.esa_code) or code == rejected_row else today)[code]
+        for code in today
     )
     for status in ("connected", "procuring", "not_connected", "no_provider"):
         assert figure(html, status) == expected[status], status
-    carried = sum(1 for code in today if code.startswith(broken.esa_code))
+    # The unread ESA's schools, and the one row rejected for its typo, keep earlier values.
+    carried = sum(1 for code in today if code.startswith(broken.esa_code)) + 1
     assert f"{carried:,} โรงเรียนแสดงข้อมูลล่าสุด" in html
+
+
+def test_each_esa_is_told_which_cell_to_fix(world: World) -> None:
+    """Continues the run above: the ESA with the typo sees it in its tab and its mailbox."""
+    second = world.manifest.days[1]
+    esas = read_esas(world.demo / "esas.csv")
+    broken, typo = esas[0], esas[1]
+
+    tab = world.feedback_tab(typo.spreadsheet_id)
+    cell = world.students_cell(typo)
+    lines = [row for row in tab if len(row) > 1 and row[1] == cell]
+    assert len(lines) == 1
+    row, _, header, severity, message, value, code = lines[0]
+    assert (row, header, severity, value, code) == (
+        "3",
+        "จำนวนนักเรียน",
+        "ไม่รับแถวนี้",
+        "-12",
+        "negative_value",
+    )
+    assert "ติดลบไม่ได้" in message
+
+    (_, latest) = world.feedback_to(typo.contact_email)
+    text = latest.get_body(preferencelist=("plain",))
+    assert text is not None
+    content = text.get_content()
+    assert thai_date(second) in latest["Subject"]
+    assert f"แถว 3 ช่อง {cell} (จำนวนนักเรียน): ไม่รับแถวนี้" in content
+    assert "ไม่รับ 1 แถว" in content
+
+    # The ESA whose sheet could not be read is told why and what to do, by mail only.
+    (_, unread) = world.feedback_to(broken.contact_email)
+    unread_text = unread.get_body(preferencelist=("plain",))
+    assert unread_text is not None and "แชร์ชีตให้" in unread_text.get_content()

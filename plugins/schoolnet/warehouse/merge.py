@@ -24,6 +24,11 @@ from schoolnet.warehouse.models import (
     SnapshotRow,
 )
 
+NOT_PULLED_REASON = (
+    "รอบนี้อ่านชีตของเขตไม่สำเร็จเพราะระบบขัดข้อง ผู้ดูแลระบบได้รับแจ้งแล้ว "
+    "รายงานแสดงข้อมูลล่าสุดที่ผ่านการตรวจสอบของเขตนี้แทน"
+)
+
 
 @dataclass(frozen=True)
 class EsaDay:
@@ -136,10 +141,7 @@ def merge_day(
                 esa_code=esa.esa_code,
                 outcome="failed",
                 error_code="not_pulled",
-                reason=(
-                    "รอบนี้อ่านชีตของเขตไม่สำเร็จเพราะระบบขัดข้อง ผู้ดูแลระบบได้รับแจ้งแล้ว "
-                    "รายงานแสดงข้อมูลล่าสุดที่ผ่านการตรวจสอบของเขตนี้แทน"
-                ),
+                reason=NOT_PULLED_REASON,
             )
             accepted_here = len(day.accepted) if day.outcome == "accepted" else 0
             pulls.append(

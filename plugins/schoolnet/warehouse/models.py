@@ -94,15 +94,39 @@ class SnapshotRow(Base):
 
 
 class DeliveryRow(Base):
-    """Every report email sent: at most one per report date and recipient list."""
+    """Every email sent: at most one per report date, kind and recipient list.
+
+    ``kind`` is ``report`` for the ministry's report and ``esa:<code>`` for an ESA's feedback.
+    """
 
     __tablename__ = "delivery"
     report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
     recipients: Mapped[str] = mapped_column(String(1000), primary_key=True)
     sent_count: Mapped[int] = mapped_column(Integer)
     message_id: Mapped[str] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FeedbackTabRow(Base):
+    """What was last written to an ESA's feedback tab, so unchanged findings are not rewritten."""
+
+    __tablename__ = "feedback_tab"
+    esa_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    rows_written: Mapped[int] = mapped_column(Integer)
+    report_date: Mapped[date] = mapped_column(Date)
+
+
+class QuarantineReleaseRow(Base):
+    """An operator's acceptance of a quarantined sheet for one report date."""
+
+    __tablename__ = "quarantine_release"
+    esa_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    accepted_by: Mapped[str] = mapped_column(String(200))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 SNAPSHOT_VALUE_COLUMNS: tuple[str, ...] = (

@@ -1,0 +1,77 @@
+"""Small look-ups of what earlier runs left in the warehouse, used while pulling a sheet."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, delete, insert, select
+
+from schoolnet.warehouse.models import FeedbackTabRow, PullRow, QuarantineReleaseRow
+
+
+def last_accepted_count(engine: Engine, esa_code: str, before: date) -> int | None:
+    """Rows accepted at the ESA's last accepted pull before ``before`` (None if never)."""
+    query = (
+        select(PullRow.rows_accepted)
+        .where(
+            PullRow.esa_code == esa_code,
+            PullRow.outcome == "accepted",
+            PullRow.report_date < before,
+        )
+        .order_by(PullRow.report_date.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def quarantine_released(engine: Engine, esa_code: str, report_date: date) -> bool:
+    query = select(QuarantineReleaseRow.esa_code).where(
+        QuarantineReleaseRow.esa_code == esa_code, QuarantineReleaseRow.report_date == report_date
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
+def release_quarantine(engine: Engine, esa_code: str, report_date: date, accepted_by: str) -> None:
+    """Record that the operator accepts the ESA's sheet of ``report_date`` despite the drop."""
+    with engine.begin() as conn:
+        conn.execute(
+            delete(QuarantineReleaseRow).where(
+                QuarantineReleaseRow.esa_code == esa_code,
+                QuarantineReleaseRow.report_date == report_date,
+            )
+        )
+        conn.execute(
+            insert(QuarantineReleaseRow).values(
+                esa_code=esa_code,
+                report_date=report_date,
+                accepted_by=accepted_by,
+                accepted_at=datetime.now(UTC),
+            )
+        )
+
+
+def last_feedback(engine: Engine, esa_code: str) -> tuple[str, int] | None:
+    """The digest and row count last written to the ESA's feedback tab."""
+    query = select(FeedbackTabRow.digest, FeedbackTabRow.rows_written).where(
+        FeedbackTabRow.esa_code == esa_code
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else (row.digest, row.rows_written)
+
+
+def record_feedback(
+    engine: Engine, esa_code: str, digest: str, rows_written: int, report_date: date
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(FeedbackTabRow).where(FeedbackTabRow.esa_code == esa_code))
+        conn.execute(
+            insert(FeedbackTabRow).values(
+                esa_code=esa_code,
+                digest=digest,
+                rows_written=rows_written,
+                report_date=report_date,
+            )
+        )
