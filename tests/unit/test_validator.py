@@ -36,7 +36,7 @@ DOCUMENTED_CODES = {
     "value_too_large", "unusually_large", "unusually_small", "upload_above_download",
     "support_above_fee", "unknown_enum_value", "invalid_date", "future_date",
     "duplicate_identical", "duplicate_conflict", "header_not_found", "missing_column",
-    "unknown_column", "data_tab_missing", "not_reported",
+    "unknown_column", "data_tab_missing", "not_reported", "quarantined",
 }  # fmt: skip
 
 

@@ -45,6 +45,7 @@ SHEET_CODES: dict[str, Severity] = {
     "unknown_column": "warning",
     "data_tab_missing": "warning",
     "not_reported": "warning",
+    "quarantined": "error",
 }
 SEVERITY: dict[str, Severity] = {**ROW_CODES, **SHEET_CODES}
 

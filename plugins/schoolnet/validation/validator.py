@@ -38,7 +38,10 @@ from schoolnet.validation.normalize import (
     number_parser,
 )
 
-Outcome = Literal["accepted", "rejected"]
+# accepted: rows without errors are merged; rejected: nothing is read (header or an always-required
+# column missing); quarantined: readable, but held back whole until an operator accepts it
+# (see :func:`schoolnet.validation.quarantine.apply_quarantine`).
+Outcome = Literal["accepted", "rejected", "quarantined"]
 _ABSENT = 10_000  # sort position of a finding about a column the sheet does not have
 
 
@@ -62,7 +65,11 @@ class RowResult:
 
 @dataclass(frozen=True)
 class SheetValidation:
-    """The verdict on one ESA's sheet: usable or not, each row, each finding, who is missing."""
+    """The verdict on one ESA's sheet: usable or not, each row, each finding, who is missing.
+
+    A quarantined sheet keeps each row's own verdict (``accepted`` per row, for the feedback),
+    but none of its rows may be merged.
+    """
 
     esa_code: str
     outcome: Outcome
@@ -650,4 +657,4 @@ def _check_duplicates(
             row.rejected = True
 
 
-__all__ = ["RowResult", "SheetValidation", "validate_sheet"]
+__all__ = ["Outcome", "RowResult", "SheetValidation", "validate_sheet"]

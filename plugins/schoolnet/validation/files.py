@@ -1,0 +1,178 @@
+"""Reading a district sheet exported as a file (``.xlsx`` or ``.csv``) into Sheets API values.
+
+``schoolnet validate`` checks one exported file with the same validator as the daily pull, so the
+cells are given the types the pull gets from the Sheets API (``UNFORMATTED_VALUE`` with
+``SERIAL_NUMBER`` dates): numbers as int or float (an integral float as int), text as str, dates
+as serial numbers (days since 1899-12-30), booleans as bool, empty cells as "", formulas as their
+last computed value; trailing empty cells and rows are dropped, as the API drops them. A CSV file
+has no types: every cell is text, as a clerk typed it or as the exporting program printed it.
+
+Anything that stops the file from being read raises :class:`SheetFileError` with one Thai line
+saying what is wrong and what to do; whatever the sheet holds is the validator's business.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import zipfile
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from schoolnet.contract import load_contract
+
+SERIAL_EPOCH = datetime(1899, 12, 30)
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_SNIFF_LINES = 20
+
+
+class SheetFileError(Exception):
+    """The file cannot be read at all; the message is one Thai line for whoever ran the check."""
+
+
+def read_sheet_file(path: Path, data_tab: str | None = None) -> tuple[list[list[Any]], str | None]:
+    """The cells of a district sheet file and the title of the tab read (None for CSV).
+
+    An ``.xlsx`` file is read from its data tab (the contract's ``โรงเรียน``), else its first
+    tab; the title is returned so the validator can warn that the data tab is missing. A
+    ``.csv`` file (UTF-8 with or without a byte-order mark, UTF-16 as Excel's "Unicode text"
+    writes it, or Windows Thai) has a single tab without a title.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SheetFileError(f"ไม่พบไฟล์ {path}")
+    if not path.is_file():
+        raise SheetFileError(f"{path} ไม่ใช่ไฟล์")
+    suffix = path.suffix.lower()
+    if suffix not in XLSX_SUFFIXES + TEXT_SUFFIXES:
+        raise SheetFileError(
+            f"อ่านได้เฉพาะไฟล์ .xlsx หรือ .csv ไม่ใช่ {path.name}: "
+            "ใน Google Sheets ใช้เมนู ไฟล์ > ดาวน์โหลด > Microsoft Excel (.xlsx)"
+        )
+    try:
+        if suffix in XLSX_SUFFIXES:
+            tab = data_tab if data_tab is not None else load_contract().data_tab
+            return _read_xlsx(path, tab)
+        return _read_text(path.read_bytes(), path.name), None
+    except OSError as error:
+        raise SheetFileError(f"เปิดไฟล์ {path.name} ไม่ได้: {error.strerror or error}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# .xlsx
+
+
+def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
+    import openpyxl  # imported here: only this command needs it
+
+    if not zipfile.is_zipfile(path):
+        raise SheetFileError(
+            f"ไฟล์ {path.name} ไม่ใช่ไฟล์ Excel (.xlsx) ที่สมบูรณ์: ดาวน์โหลดจาก Google Sheets ใหม่"
+        )
+    try:
+        # Not read-only mode: it trusts the file's stated size, which some programs write wrong.
+        workbook = openpyxl.load_workbook(path, data_only=True)
+    except Exception:  # openpyxl raises many kinds of exception on a damaged file
+        raise SheetFileError(
+            f"เปิดไฟล์ {path.name} ไม่ได้ ไฟล์อาจเสียหายหรือไม่ใช่ไฟล์ Excel: ดาวน์โหลดจาก Google Sheets ใหม่"
+        ) from None
+    try:
+        sheets = workbook.worksheets
+        if not sheets:
+            raise SheetFileError(f"ไฟล์ {path.name} ไม่มีแท็บตาราง")
+        titles = [sheet.title for sheet in sheets]
+        sheet = sheets[titles.index(data_tab)] if data_tab in titles else sheets[0]
+        values = [[_xlsx_cell(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+        return _trim(values), sheet.title
+    finally:
+        workbook.close()
+
+
+def _xlsx_cell(value: Any) -> Any:
+    """One cell as the Sheets API's UNFORMATTED_VALUE + SERIAL_NUMBER would give it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return int(value)
+        return value
+    if isinstance(value, datetime):
+        return _serial(value - SERIAL_EPOCH.replace(tzinfo=value.tzinfo))
+    if isinstance(value, date):
+        return (value - SERIAL_EPOCH.date()).days
+    if isinstance(value, time):
+        return _serial(timedelta(hours=value.hour, minutes=value.minute, seconds=value.second))
+    if isinstance(value, timedelta):
+        return _serial(value)
+    return str(value)
+
+
+def _serial(span: timedelta) -> int | float:
+    """Days (with a fraction for a time of day) as Sheets writes a serial number."""
+    days = span.days + (span.seconds + span.microseconds / 1_000_000) / 86_400
+    return int(days) if float(days).is_integer() else days
+
+
+# ---------------------------------------------------------------------------------------------
+# .csv
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith(_UTF16_BOMS):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SheetFileError(f"ไฟล์ {name} มีอักขระที่อ่านไม่ได้ (UTF-16)") from None
+    if b"\x00" in data:
+        raise SheetFileError(
+            f"ไฟล์ {name} ไม่ใช่ไฟล์ข้อความ CSV: บันทึกเป็น CSV UTF-8 หรือ .xlsx แล้วตรวจใหม่"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Excel on a Thai Windows saves "CSV (Comma delimited)" in the Windows Thai code page.
+        return data.decode("cp874")
+    except UnicodeDecodeError:
+        raise SheetFileError(
+            f"ไฟล์ {name} ไม่ได้เข้ารหัสแบบ UTF-8: บันทึกเป็น CSV UTF-8 แล้วตรวจใหม่"
+        ) from None
+
+
+def _delimiter(text: str) -> str:
+    """Tab for Excel's "Unicode text" (tab-separated), else comma."""
+    sample = text.splitlines()[:_SNIFF_LINES]
+    tabs = sum(line.count("\t") for line in sample)
+    commas = sum(line.count(",") for line in sample)
+    return "\t" if tabs and tabs >= commas else ","
+
+
+def _read_text(data: bytes, name: str) -> list[list[Any]]:
+    text = _decode(data, name)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
+    except csv.Error as error:
+        raise SheetFileError(f"อ่านไฟล์ CSV {name} ไม่ได้: {error}") from None
+    return _trim([list(row) for row in rows])
+
+
+def _trim(rows: list[list[Any]]) -> list[list[Any]]:
+    """Drop trailing empty cells of each row and trailing empty rows, as the Sheets API does."""
+    for row in rows:
+        while row and row[-1] == "":
+            row.pop()
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+__all__ = ["SheetFileError", "read_sheet_file"]
