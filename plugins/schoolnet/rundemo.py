@@ -158,15 +158,21 @@ def run_demo(args: argparse.Namespace) -> int:
     ).write_env_file(ui_env)
     say("stage 5/5: results")
     new_mail = sink.messages()[before:]
+    report_mail = [p for p in new_mail if ".report." in p.name]
+    feedback_mail = [p for p in new_mail if ".esa-" in p.name]
     report_folder = out / "report" / report_date.isoformat()
     say(f"report:    {report_folder / 'report.html'}")
-    if new_mail:
-        say(f"email:     {new_mail[-1]}")
+    if report_mail:
+        say(f"email:     {report_mail[-1]}")
     else:
         say(
             f"email:     none sent this time: the report for {report_date.isoformat()} was "
             f"already sent (see {mail_dir}); `schoolnet demo --resend` sends it again"
         )
+    say(
+        f"feedback:  {len(feedback_mail)} ESA feedback emails in {mail_dir}; each sheet's "
+        "findings are also in its ผลตรวจสอบ tab (out/emulator/spreadsheets/)"
+    )
     say(f"warehouse: {warehouse}")
     say(
         f"Google API calls served by the emulator: {stats.get('reads', 0)} reads, "
