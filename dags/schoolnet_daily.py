@@ -1,10 +1,12 @@
 """
 ### schoolnet_daily
 
-Every morning at 06:00 (Asia/Bangkok): read the ESA registry, pull every ESA's Google Sheet
-(one mapped task per ESA, in the `google_sheets` pool), validate it against the district sheet
-contract and write the findings to the sheet's own `ผลตรวจสอบ` tab, merge the day into the
-warehouse, render the Thai report and email it once; email each ESA its own findings.
+Every morning at 06:00 (Asia/Bangkok): read the ESA registry, list which sheets changed (one
+Drive call per 1,000 sheets), pull every changed ESA sheet (one mapped task per ESA, in the
+`google_sheets` pool; an unchanged sheet's last read is validated anew without a call), validate
+it against the district sheet contract and write the findings to the sheet's own `ผลตรวจสอบ`
+tab, merge the day into the warehouse, render the Thai report and email it once; email each ESA
+its own findings.
 
 One ESA failing never stops the others: its schools keep their last accepted values and the
 report names it with the reason. All logic lives in the `schoolnet` package; this file only wires.
@@ -29,6 +31,11 @@ from schoolnet import tasks
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
+        "full_pull": Param(
+            False,
+            type="boolean",
+            description="Read every sheet, even those Drive says did not change.",
+        ),
         "force_resend": Param(
             False,
             type="boolean",
@@ -43,9 +50,13 @@ def schoolnet_daily() -> None:
     def load_registry() -> list[dict[str, str]]:
         return tasks.load_registry()
 
+    @task(pool=tasks.GOOGLE_POOL)
+    def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
+        return tasks.plan_pulls(esas)
+
     @task(pool=tasks.GOOGLE_POOL, map_index_template="{{ esa_label }}")
-    def pull_sheet(esa: dict[str, str]) -> dict[str, Any]:
-        return tasks.pull_sheet(esa)
+    def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
+        return tasks.pull_sheet(entry)
 
     # Runs when every pull has ended, even if one crashed: that ESA is reported as not read
     # and its schools keep their last accepted values; the others still reach the ministry.
@@ -67,7 +78,7 @@ def schoolnet_daily() -> None:
 
     # TaskFlow calls take the upstream tasks' XComArgs in place of their values.
     merged = merge_day()
-    pull_sheet.expand(esa=load_registry()) >> merged
+    pull_sheet.expand(entry=plan_pulls(load_registry())) >> merged  # type: ignore[arg-type]
     send_report(render_report(merged))  # type: ignore[arg-type]
     send_esa_feedback(merged)  # type: ignore[arg-type]
 

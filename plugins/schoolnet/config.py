@@ -54,6 +54,8 @@ class GoogleSettings:
     max_attempts: int
     backoff_base_seconds: float
     backoff_max_seconds: float
+    folder_id: str = ""  # list only this Drive folder's sheets ("" = every sheet shared with us)
+    full_pull_every_days: int = 7  # read every sheet on these days whatever Drive says (0 = never)
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,8 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
             max_attempts=_get(google, "max_attempts", int, "google"),
             backoff_base_seconds=_get(google, "backoff_base_seconds", float, "google"),
             backoff_max_seconds=_get(google, "backoff_max_seconds", float, "google"),
+            folder_id=str(google.get("folder_id", "")),
+            full_pull_every_days=int(google.get("full_pull_every_days", 7)),
         ),
         report=ReportSettings(
             timezone=_get(report, "timezone", str, "report"),

@@ -32,6 +32,8 @@ VALUE_PARAMS: dict[str, Any] = {
     "majorDimension": "ROWS",
 }
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
+DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,14 @@ class SheetRead:
     tab: str
     used_first_tab: bool
     api_calls: int
+
+
+@dataclass(frozen=True)
+class SheetVersion:
+    """What Drive says of a spreadsheet: when it last changed, and whether we changed it."""
+
+    modified_time: str
+    modified_by_us: bool
 
 
 class SheetReadError(Exception):
@@ -118,6 +128,10 @@ class SheetsReader:
             self.sleep(delay)
         raise AssertionError("unreachable")
 
+    def call(self, make_request: Callable[[], Any]) -> Any:
+        """One request of another Google task (sheet provisioning) with the same bounded retries."""
+        return self._call(make_request, [0])
+
     def _batch_get(self, spreadsheet_id: str, tab: str, calls: list[int]) -> list[list[Any]]:
         response = self._call(
             lambda: self.client.http_client.values_batch_get(
@@ -158,6 +172,46 @@ class SheetsReader:
             raise self._failure("timeout", detail, calls) from error
         except requests.ConnectionError as error:
             raise self._failure("google_error", f"connection failed: {error}", calls) from error
+
+    def list_spreadsheets(
+        self, folder_id: str | None = None
+    ) -> tuple[dict[str, SheetVersion], int]:
+        """Every spreadsheet the account can see (or those in ``folder_id``), with one Drive
+        ``files.list`` call per 1,000 files. Returns the versions by id and the calls made."""
+        query = f"mimeType = '{SPREADSHEET_MIME}' and trashed = false"
+        if folder_id:
+            query = f"'{folder_id}' in parents and {query}"
+        params: dict[str, Any] = {
+            "q": query,
+            "pageSize": 1000,
+            "fields": "nextPageToken,files(id,modifiedTime,lastModifyingUser(me))",
+            "supportsAllDrives": True,
+            "includeItemsFromAllDrives": True,
+        }
+        http = self.client.http_client
+        versions: dict[str, SheetVersion] = {}
+        calls = [0]
+        try:
+            while True:
+                page = self._call(
+                    lambda: http.request("get", DRIVE_FILES_URL, params=dict(params)).json(),
+                    calls,
+                )
+                for item in page.get("files", []):
+                    versions[item["id"]] = SheetVersion(
+                        modified_time=item.get("modifiedTime", ""),
+                        modified_by_us=bool((item.get("lastModifyingUser") or {}).get("me")),
+                    )
+                token = page.get("nextPageToken")
+                if not token:
+                    return versions, calls[0]
+                params["pageToken"] = token
+        except APIError as error:
+            status = error.response.status_code
+            code = {403: "not_shared", 404: "not_found", 429: "quota"}.get(status, "google_error")
+            raise self._failure(code, f"Drive answered {status}: {error}", calls) from error
+        except requests.RequestException as error:
+            raise self._failure("google_error", f"Drive listing failed: {error}", calls) from error
 
     def write_tab(
         self, spreadsheet_id: str, tab: str, rows: list[list[str]], *, add_first: bool = False

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
-from collections.abc import Mapping
-from dataclasses import asdict
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,8 @@ from sqlalchemy import Engine
 from schoolnet.config import Settings
 from schoolnet.contract import load_contract
 from schoolnet.feedback import TAB_HEADER, EsaFeedback, padded, sheet_url
-from schoolnet.ingest import SheetReadError, SheetsReader
+from schoolnet.ingest import SheetReadError, SheetsReader, SheetVersion
+from schoolnet.landing import RawSheet, SheetFailure, land_read, load_raw, write_json
 from schoolnet.mail import DeliveryResult, RenderedEmail, Sender, deliver_report
 from schoolnet.registry import Esa, School, read_esas, read_schools, schools_by_code
 from schoolnet.report import build_report, render_report
@@ -31,23 +30,13 @@ from schoolnet.warehouse import EsaDay, ensure_schema, merge_day
 from schoolnet.warehouse.history import (
     last_accepted_count,
     last_feedback,
+    last_reads,
     quarantine_released,
     record_feedback,
 )
 from schoolnet.warehouse.merge import NOT_PULLED_REASON, MergeSummary
 
 log = logging.getLogger(__name__)
-
-
-
-
-def write_json(path: Path, payload: Any) -> None:
-    """Write atomically, so a crash never leaves half a file for the next step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(payload, stream, ensure_ascii=False, separators=(",", ":"), default=str)
-    os.replace(temporary, path)
 
 
 def esa_list(settings: Settings) -> list[dict[str, str]]:
@@ -68,6 +57,194 @@ def _typed_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return typed
 
 
+def plan_pulls(
+    esas: Sequence[Esa],
+    report_date: date,
+    settings: Settings,
+    reader: SheetsReader,
+    engine: Engine,
+    full_pull: bool = False,
+) -> tuple[list[dict[str, Any]], int]:
+    """Decide, per ESA, whether its sheet must be read today or last read's values still hold.
+
+    One Drive listing (one call per 1,000 sheets) gives every sheet's ``modifiedTime``. A sheet
+    unchanged since the last read, or last changed by us (the feedback tab), is not read again:
+    that read is validated anew for today. If the listing fails, every sheet is read.
+    Returns the plan (one small dict per ESA, for task mapping) and the calls made.
+    """
+    full = full_pull or is_full_pull_day(report_date, settings)
+    versions: dict[str, SheetVersion] = {}
+    calls = 0
+    try:
+        versions, calls = reader.list_spreadsheets(settings.google.folder_id or None)
+    except SheetReadError as error:
+        log.warning("Drive listing failed (%s); reading every sheet today", error.detail)
+        calls = error.api_calls
+        full = True
+    previous = last_reads(engine, report_date)
+    plan = []
+    for esa in esas:
+        version = versions.get(esa.spreadsheet_id)
+        modified_time = version.modified_time if version else None
+        reuse: date | None = None
+        landed = None if full_pull else load_raw(settings, report_date, esa.esa_code)
+        last = previous.get(esa.esa_code)
+        if landed is not None and landed.failure is None:
+            # A rerun of the date: what was landed then still stands, so the rerun gives the
+            # warehouse exactly what the first run gave it. Failed sheets are read again.
+            reuse, modified_time = report_date, landed.sheet_modified_time
+        elif not full and version is not None and last is not None:
+            origin, seen = last
+            unchanged = version.modified_time == seen or version.modified_by_us
+            if unchanged and load_raw(settings, origin, esa.esa_code) is not None:
+                reuse = origin
+        plan.append(
+            {
+                "esa": asdict(esa),
+                "modified_time": modified_time,
+                "reuse_from": reuse.isoformat() if reuse else None,
+            }
+        )
+    reads = sum(1 for entry in plan if entry["reuse_from"] is None)
+    log.info(
+        "plan for %s: %d of %d sheets to read (%d listing calls)",
+        report_date,
+        reads,
+        len(plan),
+        calls,
+    )
+    return plan, calls
+
+
+def is_full_pull_day(report_date: date, settings: Settings) -> bool:
+    """Every ``full_pull_every_days`` days every sheet is read, whatever Drive says."""
+    every = settings.google.full_pull_every_days
+    return every > 0 and report_date.toordinal() % every == 0
+
+
+def obtain_sheet(
+    esa: Esa,
+    report_date: date,
+    settings: Settings,
+    reader: SheetsReader,
+    modified_time: str | None,
+    reuse_from: date | None,
+) -> RawSheet:
+    """The ESA's sheet for today, read from Google or reused from an unchanged earlier read,
+    landed raw either way (a failure too, so a replay sees the same day)."""
+    contract = load_contract()
+    sheet: RawSheet | None = None
+    if reuse_from == report_date:  # a rerun: today's landing stands as it is
+        landed = load_raw(settings, report_date, esa.esa_code)
+        if landed is not None and landed.failure is None:
+            return landed
+    if reuse_from is not None and reuse_from != report_date:
+        origin = load_raw(settings, reuse_from, esa.esa_code)
+        if origin is not None and origin.failure is None:
+            sheet = replace(origin, api_calls=0, sheet_modified_time=modified_time)
+    if sheet is None:
+        try:
+            read = reader.read_data_tab(esa.spreadsheet_id, contract.data_tab)
+            sheet = RawSheet(
+                esa_code=esa.esa_code,
+                spreadsheet_id=esa.spreadsheet_id,
+                values=read.values,
+                tab=read.tab,
+                used_first_tab=read.used_first_tab,
+                api_calls=read.api_calls,
+                sheet_modified_time=modified_time,
+                origin_date=report_date,
+            )
+        except SheetReadError as error:
+            log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
+            sheet = RawSheet(
+                esa_code=esa.esa_code,
+                spreadsheet_id=esa.spreadsheet_id,
+                values=[],
+                tab=None,
+                used_first_tab=False,
+                api_calls=error.api_calls,
+                sheet_modified_time=modified_time,
+                origin_date=None,
+                failure=SheetFailure(error.code, error.reason, error.detail),
+            )
+    land_read(settings, report_date, sheet)
+    return sheet
+
+
+def validate_landed(
+    esa: Esa,
+    report_date: date,
+    sheet: RawSheet,
+    settings: Settings,
+    schools: Mapping[str, School],
+    engine: Engine,
+) -> dict[str, Any]:
+    """Validate a landed sheet for ``report_date`` and write the result for the merge."""
+    result: dict[str, Any] = {
+        "esa_code": esa.esa_code,
+        "spreadsheet_id": esa.spreadsheet_id,
+        "report_date": report_date.isoformat(),
+        "sheet_modified_time": sheet.sheet_modified_time,
+        "origin_date": sheet.origin_date.isoformat() if sheet.origin_date else None,
+        "api_calls": sheet.api_calls,
+        "feedback_tab": None,
+    }
+    if sheet.failure is not None:
+        result.update(
+            outcome="failed",
+            error_code=sheet.failure.code,
+            reason=sheet.failure.reason,
+            detail=sheet.failure.detail,
+            rows_read=0,
+            rows_rejected=0,
+            findings=[],
+            accepted={},
+            not_reported=[],
+        )
+    else:
+        validation = validate_sheet(
+            sheet.values,
+            esa_code=esa.esa_code,
+            schools=schools,
+            today=report_date,
+            tab_title=sheet.tab,
+        )
+        if not quarantine_released(engine, esa.esa_code, report_date):
+            validation = apply_quarantine(
+                validation, last_accepted_count(engine, esa.esa_code, report_date)
+            )
+        findings = [f.to_dict() for f in validation.findings]
+        first_error = next((f["message"] for f in findings if f["severity"] == "error"), None)
+        reasons = {
+            "rejected": f"ข้อมูลทั้งชีตไม่ผ่านการตรวจสอบ: {first_error}",
+            "quarantined": f"ระบบพักข้อมูลชีตนี้ไว้ก่อน: {first_error}",
+        }
+        result.update(
+            outcome=validation.outcome,
+            error_code={"rejected": "sheet_rejected", "quarantined": "quarantined"}.get(
+                validation.outcome
+            ),
+            reason=reasons.get(validation.outcome),
+            detail=None,
+            rows_read=len(validation.rows),
+            rows_rejected=sum(1 for row in validation.rows if not row.accepted),
+            findings=findings,
+            accepted={
+                row.school_code: _json_values(row.values)
+                for row in validation.accepted_rows
+                if row.school_code
+            },
+            not_reported=list(validation.not_reported),
+        )
+    write_json(result_path(settings, report_date, esa.esa_code), result)
+    return result
+
+
+def result_path(settings: Settings, report_date: date, esa_code: str) -> Path:
+    return settings.storage.validated_dir(report_date.isoformat()) / f"{esa_code}.json"
+
+
 def pull_and_validate(
     esa: Esa,
     report_date: date,
@@ -75,87 +252,32 @@ def pull_and_validate(
     reader: SheetsReader,
     schools: Mapping[str, School],
     engine: Engine,
+    modified_time: str | None = None,
+    reuse_from: date | None = None,
 ) -> dict[str, Any]:
-    """Read one ESA's sheet, land it raw, validate it, give the ESA its feedback tab, and write
-    the result for the merge. A sheet that cannot be read is an outcome, not an exception."""
-    contract = load_contract()
-    day = report_date.isoformat()
-    result: dict[str, Any] = {
-        "esa_code": esa.esa_code,
-        "spreadsheet_id": esa.spreadsheet_id,
-        "report_date": day,
-        "feedback_tab": None,
-    }
-    try:
-        read = reader.read_data_tab(esa.spreadsheet_id, contract.data_tab)
-    except SheetReadError as error:
-        log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
-        result.update(
-            outcome="failed",
-            error_code=error.code,
-            reason=error.reason,
-            detail=error.detail,
-            api_calls=error.api_calls,
-            rows_read=0,
-            rows_rejected=0,
-            findings=[],
-            accepted={},
-            not_reported=[],
-        )
-        write_json(settings.storage.validated_dir(day) / f"{esa.esa_code}.json", result)
-        return summary(result)
-
-    write_json(
-        settings.storage.raw_dir(day) / f"{esa.esa_code}.json",
-        {
-            "esa_code": esa.esa_code,
-            "spreadsheet_id": esa.spreadsheet_id,
-            "tab": read.tab,
-            "used_first_tab": read.used_first_tab,
-            "api_calls": read.api_calls,
-            "read_at": datetime.now(UTC).isoformat(),
-            "values": read.values,
-        },
-    )
-    validation = validate_sheet(
-        read.values,
-        esa_code=esa.esa_code,
-        schools=schools,
-        today=report_date,
-        tab_title=read.tab,
-    )
-    if not quarantine_released(engine, esa.esa_code, report_date):
-        validation = apply_quarantine(
-            validation, last_accepted_count(engine, esa.esa_code, report_date)
-        )
-    findings = [f.to_dict() for f in validation.findings]
-    first_error = next((f["message"] for f in findings if f["severity"] == "error"), None)
-    reasons = {
-        "rejected": f"ข้อมูลทั้งชีตไม่ผ่านการตรวจสอบ: {first_error}",
-        "quarantined": f"ระบบพักข้อมูลชีตนี้ไว้ก่อน: {first_error}",
-    }
-    result.update(
-        outcome=validation.outcome,
-        error_code={"rejected": "sheet_rejected", "quarantined": "quarantined"}.get(
-            validation.outcome
-        ),
-        reason=reasons.get(validation.outcome),
-        detail=None,
-        api_calls=read.api_calls,
-        rows_read=len(validation.rows),
-        rows_rejected=sum(1 for row in validation.rows if not row.accepted),
-        findings=findings,
-        accepted={
-            row.school_code: _json_values(row.values)
-            for row in validation.accepted_rows
-            if row.school_code
-        },
-        not_reported=list(validation.not_reported),
-    )
-    if settings.feedback.write_tab:
+    """Get one ESA's sheet (read, or reuse an unchanged read), validate it, give the ESA its
+    feedback tab, and write the result for the merge. An unreadable sheet is an outcome."""
+    sheet = obtain_sheet(esa, report_date, settings, reader, modified_time, reuse_from)
+    result = validate_landed(esa, report_date, sheet, settings, schools, engine)
+    if settings.feedback.write_tab and sheet.failure is None:
         result["feedback_tab"] = write_feedback_tab(esa, report_date, result, reader, engine)
-    write_json(settings.storage.validated_dir(day) / f"{esa.esa_code}.json", result)
+        write_json(result_path(settings, report_date, esa.esa_code), result)
     return summary(result)
+
+
+def replay(report_date: date, settings: Settings, engine: Engine) -> MergeSummary:
+    """Validate and merge ``report_date`` again from its raw landing, without calling Google.
+
+    Gives the warehouse the state the original run gave it (feedback and emails excepted).
+    """
+    schools = load_school_registry(settings)
+    for esa in read_esas(settings.registry.esas):
+        sheet = load_raw(settings, report_date, esa.esa_code)
+        if sheet is None:
+            result_path(settings, report_date, esa.esa_code).unlink(missing_ok=True)
+            continue
+        validate_landed(esa, report_date, sheet, settings, schools, engine)
+    return merge(report_date, settings, engine)
 
 
 def write_feedback_tab(
@@ -212,6 +334,7 @@ def load_esa_day(path: Path) -> EsaDay:
         reason=raw.get("reason"),
         detail=raw.get("detail"),
         sheet_modified_time=raw.get("sheet_modified_time"),
+        origin_date=date.fromisoformat(raw["origin_date"]) if raw.get("origin_date") else None,
         accepted={code: _typed_values(values) for code, values in raw["accepted"].items()},
         findings=raw["findings"],
     )

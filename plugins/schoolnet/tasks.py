@@ -54,24 +54,51 @@ def load_registry() -> list[dict[str, str]]:
     return esas
 
 
-def pull_sheet(esa: dict[str, str]) -> dict[str, Any]:
-    from schoolnet.connections import google_access
-    from schoolnet.ingest import SheetsReader
-    from schoolnet.pipeline import load_school_registry, pull_and_validate
+def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Which sheets changed since their last read (one Drive listing for all of them)."""
+    from schoolnet.pipeline import plan_pulls as plan
     from schoolnet.registry import Esa
 
     context = _context()
-    context["esa_label"] = f"{esa['esa_code']} {esa['esa_name']}"
     settings = load_settings()
-    access = google_access(settings.connections.google)
-    reader = SheetsReader(access.session, settings.google, service_account=access.account)
-    result = pull_and_validate(
-        Esa(**esa),  # type: ignore[arg-type]
+    plan_entries, _calls = plan(
+        [Esa(**esa) for esa in esas],  # type: ignore[arg-type]
         report_date_of(context, settings.report.timezone),
         settings,
-        reader,
+        _reader(settings),
+        _engine(settings),
+        full_pull=bool(context["params"].get("full_pull", False)),
+    )
+    return plan_entries
+
+
+def _reader(settings: Settings) -> Any:
+    from schoolnet.connections import google_access
+    from schoolnet.ingest import SheetsReader
+
+    access = google_access(settings.connections.google)
+    return SheetsReader(access.session, settings.google, service_account=access.account)
+
+
+def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
+    """Read (or reuse the unchanged read of) one ESA's sheet, validate it, write its feedback."""
+    from schoolnet.pipeline import load_school_registry, pull_and_validate
+    from schoolnet.registry import Esa
+
+    esa = entry["esa"]
+    context = _context()
+    context["esa_label"] = f"{esa['esa_code']} {esa['esa_name']}"
+    settings = load_settings()
+    reuse = entry.get("reuse_from")
+    result = pull_and_validate(
+        Esa(**esa),
+        report_date_of(context, settings.report.timezone),
+        settings,
+        _reader(settings),
         load_school_registry(settings),
         _engine(settings),
+        modified_time=entry.get("modified_time"),
+        reuse_from=date.fromisoformat(reuse) if reuse else None,
     )
     log.info("ESA %s: %s", esa["esa_code"], result)
     return result

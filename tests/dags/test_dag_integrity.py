@@ -13,7 +13,7 @@ from schoolnet.paths import dags_dir
 
 pytestmark = pytest.mark.dag
 
-EXPECTED_DAGS = {"schoolnet_daily"}
+EXPECTED_DAGS = {"schoolnet_daily", "schoolnet_provision_sheets"}
 
 
 class LookupAtParseTime(AssertionError):
@@ -97,8 +97,8 @@ def test_daily_dag_policy() -> None:
     assert dag.timetable.expression == "0 6 * * *"
     assert "Asia/Bangkok" in str(dag.timetable.timezone)
     order = [t.task_id for t in dag.topological_sort()]
-    assert order[:3] == ["load_registry", "pull_sheet", "merge_day"]
-    assert set(order[3:]) == {"render_report", "send_report", "send_esa_feedback"}
+    assert order[:4] == ["load_registry", "plan_pulls", "pull_sheet", "merge_day"]
+    assert set(order[4:]) == {"render_report", "send_report", "send_esa_feedback"}
     assert order.index("render_report") < order.index("send_report")
     # One crashed pull must not hold back the national report.
     assert dag.get_task("merge_day").trigger_rule == "all_done"

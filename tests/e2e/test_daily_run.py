@@ -190,10 +190,11 @@ def test_daily_run_emails_the_national_counts_of_the_data_set(world: World) -> N
     connected_line = f"เชื่อมต่อแล้ว {expected['connected']:,} จาก {schools:,} โรงเรียน"
     assert connected_line in text_part.get_content()
 
-    # One Sheets read per ESA sheet, nothing else; one write per ESA's new feedback tab
-    # (adding the tab, then writing it).
+    # One Drive listing, then one Sheets read per ESA sheet (none was read before), nothing
+    # else; two writes per ESA's new feedback tab (adding the tab, then writing it).
     stats = world.emulator.stats()
-    assert stats["reads"] == ESA_COUNT
+    assert stats["reads"] == 1 + ESA_COUNT
+    assert stats["by_endpoint"]["drive.files.list"] == 1
     assert stats["writes"] == 2 * ESA_COUNT
 
     # Every ESA hears back: a clean sheet gets an "all accepted" line, in its mail and its tab.

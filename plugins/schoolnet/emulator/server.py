@@ -36,6 +36,7 @@ DRIVE_FILE_FIELDS = (
     "modifiedTime",
     "createdTime",
     "parents",
+    "lastModifyingUser",
 )
 DRIVE_DEFAULT_FILE_FIELDS = ("kind", "id", "name", "mimeType")
 RECORDED_REQUESTS = (
@@ -415,6 +416,7 @@ def drive_file(doc: Doc) -> dict[str, Any]:
         "modifiedTime": doc["modifiedTime"],
         "createdTime": doc["createdTime"],
         "parents": list(doc.get("parents") or []),
+        "lastModifyingUser": doc.get("lastModifyingUser") or state.CLERK_USER,
     }
 
 
@@ -967,6 +969,7 @@ class Emulator:
             "parents": parents,
             "createdTime": stamp,
             "modifiedTime": stamp,
+            "lastModifyingUser": state.SERVICE_ACCOUNT_USER,
             "locale": props.get("locale") or "en_US",
             "timeZone": props.get("timeZone") or "Etc/GMT",
             "sheets": [],

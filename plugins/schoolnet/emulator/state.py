@@ -38,6 +38,23 @@ DATETIME_RENDER_OPTIONS = ("SERIAL_NUMBER", "FORMATTED_STRING")
 MAJOR_DIMENSIONS = ("ROWS", "COLUMNS")
 
 
+# Who changed a spreadsheet last, as Drive's ``lastModifyingUser`` says: a change through the API
+# is the caller's (the service account: ``me``); a file edited on disk, by ``edit_cell`` or loaded
+# from the demo data set is a clerk's.
+SERVICE_ACCOUNT_USER: dict[str, Any] = {
+    "kind": "drive#user",
+    "displayName": "schoolnet",
+    "emailAddress": "schoolnet@schoolnet-demo.iam.gserviceaccount.com",
+    "me": True,
+}
+CLERK_USER: dict[str, Any] = {
+    "kind": "drive#user",
+    "displayName": "เจ้าหน้าที่เขตพื้นที่",
+    "emailAddress": "clerk@esa.obec.go.th",
+    "me": False,
+}
+
+
 class EmulatorError(Exception):
     """A mistake by the caller (unknown id, bad range, bad data set) reported in one line."""
 
@@ -763,9 +780,10 @@ class Store:
                 yield doc
 
     def save(self, doc: Doc, touch: bool = True) -> None:
-        """Persist a changed spreadsheet atomically and stamp its modifiedTime."""
+        """Persist a change made through the API: stamp its modifiedTime, made by the caller."""
         if touch:
             doc["modifiedTime"] = now_rfc3339()
+            doc["lastModifyingUser"] = SERVICE_ACCOUNT_USER
         path = spreadsheet_path(self.state_dir, doc["spreadsheetId"])
         with self.lock:
             atomic_write_json(path, doc)
@@ -901,6 +919,7 @@ def edit_cell(state_dir: Path, spreadsheet_id: str, a1: str, typed: str) -> None
     set_cell(sheet, bounds.start_row, bounds.start_col, input_to_cell(typed, "USER_ENTERED", old))
     tidy(sheet)
     doc["modifiedTime"] = now_rfc3339()
+    doc["lastModifyingUser"] = CLERK_USER
     atomic_write_json(spreadsheet_path(state_dir, spreadsheet_id), doc)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from schoolnet.warehouse.models import FeedbackTabRow, PullRow, QuarantineReleaseRow
 
@@ -75,3 +75,23 @@ def record_feedback(
                 report_date=report_date,
             )
         )
+
+
+def last_reads(engine: Engine, before: date) -> dict[str, tuple[date, str | None]]:
+    """Per ESA, its latest pull before ``before`` that has values read from Google: the day
+    they were read and the sheet's Drive ``modifiedTime`` then."""
+    latest = (
+        select(PullRow.esa_code, func.max(PullRow.report_date).label("report_date"))
+        .where(PullRow.report_date < before, PullRow.origin_date.is_not(None))
+        .group_by(PullRow.esa_code)
+        .subquery()
+    )
+    query = select(PullRow.esa_code, PullRow.origin_date, PullRow.sheet_modified_time).join(
+        latest,
+        (PullRow.esa_code == latest.c.esa_code) & (PullRow.report_date == latest.c.report_date),
+    )
+    with engine.connect() as conn:
+        return {
+            row.esa_code: (row.origin_date, row.sheet_modified_time)
+            for row in conn.execute(query)
+        }

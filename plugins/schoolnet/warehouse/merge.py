@@ -43,6 +43,7 @@ class EsaDay:
     reason: str | None = None
     detail: str | None = None
     sheet_modified_time: str | None = None
+    origin_date: date | None = None
     accepted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     findings: Sequence[Mapping[str, Any]] = ()
 
@@ -153,6 +154,7 @@ def merge_day(
                     "reason": day.reason,
                     "detail": day.detail,
                     "sheet_modified_time": day.sheet_modified_time,
+                    "origin_date": day.origin_date,
                     "api_calls": day.api_calls,
                     "rows_read": day.rows_read,
                     "rows_accepted": accepted_here,
