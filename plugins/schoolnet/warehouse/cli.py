@@ -43,6 +43,24 @@ def _accept(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from schoolnet.config import load_settings
+    from schoolnet.pipeline import replay
+    from schoolnet.warehouse import ensure_schema
+
+    engine = _engine(args.url)
+    ensure_schema(engine)
+    settings = load_settings()
+    for day in args.dates:
+        outcome = replay(day, settings, engine)
+        print(
+            f"{day.isoformat()}: re-validated and merged from the raw landing without calling "
+            f"Google: {outcome.accepted_today:,} schools accepted, "
+            f"{outcome.carried_forward:,} carried forward, {len(outcome.failed_esas)} ESAs unread"
+        )
+    return 0
+
+
 def _url_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", help="SQLAlchemy URL (default: the Airflow connection named in the settings)"
@@ -66,3 +84,13 @@ def register(commands: Any) -> None:
     accept.add_argument("--by", help="who accepts it (default: the current user)")
     _url_option(accept)
     accept.set_defaults(handler=_accept)
+
+    replay = commands.add_parser(
+        "replay",
+        help="validate and merge dates again from the raw landing, without calling Google",
+    )
+    replay.add_argument(
+        "dates", nargs="+", type=iso_date, metavar="YYYY-MM-DD", help="report dates, oldest first"
+    )
+    _url_option(replay)
+    replay.set_defaults(handler=_replay)
