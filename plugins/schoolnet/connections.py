@@ -19,7 +19,8 @@ import requests
 
 @dataclass(frozen=True)
 class GoogleAccess:
-    session: requests.Session
+    session: requests.Session  # read-only scopes
+    write_session: requests.Session | None  # the spreadsheets scope, only when writing back
     account: str  # the address an ESA must share its sheet with
 
 
@@ -29,13 +30,15 @@ def _connection(conn_id: str) -> Any:
     return BaseHook.get_connection(conn_id)
 
 
-def google_access(conn_id: str) -> GoogleAccess:
-    from schoolnet.google import EmulatorSession, service_account_session
+def google_access(conn_id: str, write: bool = False) -> GoogleAccess:
+    """Sessions for the Google connection; ``write`` adds one allowed to write sheets."""
+    from schoolnet.google import WRITE_SCOPES, EmulatorSession, service_account_session
 
     extra = _connection(conn_id).extra_dejson
     if extra.get("emulator_url"):
         account = extra.get("service_account", "schoolnet@schoolnet-demo.iam.gserviceaccount.com")
-        return GoogleAccess(EmulatorSession(extra["emulator_url"]), account)
+        session = EmulatorSession(extra["emulator_url"])
+        return GoogleAccess(session, session if write else None, account)
     keyfile = extra.get("keyfile_dict")
     if isinstance(keyfile, str):
         keyfile = json.loads(keyfile)
@@ -46,7 +49,11 @@ def google_access(conn_id: str) -> GoogleAccess:
             f"Airflow connection {conn_id!r} has no service account key: set the extra "
             "'keyfile_dict' (the key JSON) or 'key_path' (a file holding it)"
         )
-    return GoogleAccess(service_account_session(keyfile), keyfile.get("client_email", ""))
+    return GoogleAccess(
+        service_account_session(keyfile),
+        service_account_session(keyfile, WRITE_SCOPES) if write else None,
+        keyfile.get("client_email", ""),
+    )
 
 
 def sqlalchemy_url(conn: Any) -> str:

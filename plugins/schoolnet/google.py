@@ -12,10 +12,11 @@ from typing import Any
 import requests
 
 GOOGLE_API_ORIGINS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
-SCOPES = (
-    "https://www.googleapis.com/auth/spreadsheets",
-    "https://www.googleapis.com/auth/drive.readonly",
+READ_SCOPES = (
+    "https://www.googleapis.com/auth/spreadsheets.readonly",
+    "https://www.googleapis.com/auth/drive.metadata.readonly",
 )
+WRITE_SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 
 
 class EmulatorSession(requests.Session):
@@ -37,10 +38,13 @@ class EmulatorSession(requests.Session):
         return super().request(method, self.rewrite(url), *args, **kwargs)
 
 
-def service_account_session(keyfile: dict[str, Any]) -> requests.Session:
-    """An authorized session for a Google service account key (the production path)."""
+def service_account_session(
+    keyfile: dict[str, Any], scopes: tuple[str, ...] = READ_SCOPES
+) -> requests.Session:
+    """An authorized session for a Google service account key (the production path): read-only
+    scopes for the pull, the spreadsheets scope only for writing feedback back."""
     from google.auth.transport.requests import AuthorizedSession
     from google.oauth2.service_account import Credentials
 
-    credentials = Credentials.from_service_account_info(keyfile, scopes=list(SCOPES))
+    credentials = Credentials.from_service_account_info(keyfile, scopes=list(scopes))
     return AuthorizedSession(credentials)

@@ -94,9 +94,14 @@ class SheetsReader:
         settings: GoogleSettings,
         service_account: str = "บัญชีบริการของระบบ",
         sleep: Callable[[float], None] = time.sleep,
+        write_session: requests.Session | None = None,
     ) -> None:
+        # Reads go through ``session`` (read-only scopes in production); only the feedback tab
+        # is written, through ``write_session`` (the spreadsheets scope), when one is given.
         self.client = Client(None, session=session)  # type: ignore[arg-type]
         self.client.set_timeout(settings.request_timeout_seconds)
+        self.writer = Client(None, session=write_session or session)  # type: ignore[arg-type]
+        self.writer.set_timeout(settings.request_timeout_seconds)
         self.settings = settings
         self.service_account = service_account
         self.sleep = sleep
@@ -229,7 +234,7 @@ class SheetsReader:
             "valueInputOption": "RAW",
             "data": [{"range": area, "majorDimension": "ROWS", "values": rows}],
         }
-        http = self.client.http_client
+        http = self.writer.http_client
         add = {"requests": [{"addSheet": {"properties": {"title": tab}}}]}
         calls = [0]
 

@@ -72,12 +72,17 @@ def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
     return plan_entries
 
 
-def _reader(settings: Settings) -> Any:
+def _reader(settings: Settings, write: bool = False) -> Any:
     from schoolnet.connections import google_access
     from schoolnet.ingest import SheetsReader
 
-    access = google_access(settings.connections.google)
-    return SheetsReader(access.session, settings.google, service_account=access.account)
+    access = google_access(settings.connections.google, write=write)
+    return SheetsReader(
+        access.session,
+        settings.google,
+        service_account=access.account,
+        write_session=access.write_session,
+    )
 
 
 def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +99,7 @@ def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
         Esa(**esa),
         report_date_of(context, settings.report.timezone),
         settings,
-        _reader(settings),
+        _reader(settings, write=settings.feedback.write_tab),
         load_school_registry(settings),
         _engine(settings),
         modified_time=entry.get("modified_time"),
