@@ -24,6 +24,8 @@ class ConfigError(ValueError):
 class RegistrySettings:
     esas: Path
     schools: Path
+    esas_sheet: str = ""  # keep the ESA registry in this Google Sheet instead of the file
+    esas_sheet_tab: str = "esas"
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
         registry=RegistrySettings(
             esas=path(registry, "esas", "registry"),
             schools=path(registry, "schools", "registry"),
+            esas_sheet=str(registry.get("esas_sheet", "")),
+            esas_sheet_tab=str(registry.get("esas_sheet_tab", "esas")),
         ),
         storage=StorageSettings(
             data_dir=path(storage, "data_dir", "storage"),

@@ -23,7 +23,16 @@ from schoolnet.feedback import TAB_HEADER, EsaFeedback, padded, sheet_url
 from schoolnet.ingest import SheetReadError, SheetsReader, SheetVersion
 from schoolnet.landing import RawSheet, SheetFailure, land_read, load_raw, write_json
 from schoolnet.mail import DeliveryResult, RenderedEmail, Sender, deliver_report
-from schoolnet.registry import Esa, School, read_esas, read_schools, schools_by_code
+from schoolnet.registry import (
+    Esa,
+    RegistryError,
+    School,
+    esas_from_values,
+    read_esas,
+    read_schools,
+    schools_by_code,
+    write_csv,
+)
 from schoolnet.report import build_report, render_report
 from schoolnet.validation import apply_quarantine, validate_sheet
 from schoolnet.warehouse import EsaDay, ensure_schema, merge_day
@@ -39,9 +48,43 @@ from schoolnet.warehouse.merge import NOT_PULLED_REASON, MergeSummary
 log = logging.getLogger(__name__)
 
 
-def esa_list(settings: Settings) -> list[dict[str, str]]:
-    """The ESAs to pull today, as small dicts for task mapping."""
-    return [asdict(esa) for esa in read_esas(settings.registry.esas)]
+def run_registry_path(settings: Settings, report_date: date) -> Path:
+    return settings.storage.data_dir / "registry" / report_date.isoformat() / "esas.csv"
+
+
+def snapshot_registry(settings: Settings, report_date: date, reader: SheetsReader) -> list[Esa]:
+    """Fix the ESA registry for the whole run (from its file or its Google Sheet), so every
+    step of the run, and a replay later, sees the same ESAs."""
+    source = settings.registry
+    if source.esas_sheet:
+        try:
+            read = reader.read_data_tab(source.esas_sheet, source.esas_sheet_tab)
+            esas = esas_from_values(read.values, f"ESA registry sheet {source.esas_sheet}")
+        except SheetReadError as error:
+            earlier = sorted((settings.storage.data_dir / "registry").glob("*/esas.csv"))
+            earlier = [p for p in earlier if p.parent.name < report_date.isoformat()]
+            if not earlier:
+                raise RegistryError(
+                    f"the ESA registry sheet {source.esas_sheet} could not be read "
+                    f"({error.detail}) and no earlier copy exists: share it with the service "
+                    "account or set [registry] esas_sheet to \"\" to use the file"
+                ) from error
+            log.warning(
+                "ESA registry sheet not read (%s); using the copy of %s",
+                error.detail,
+                earlier[-1].parent.name,
+            )
+            esas = read_esas(earlier[-1])
+    else:
+        esas = read_esas(source.esas)
+    write_csv(run_registry_path(settings, report_date), esas)
+    return esas
+
+
+def run_esas(settings: Settings, report_date: date) -> list[Esa]:
+    """The ESA registry the run of ``report_date`` used (the settings' file if none was kept)."""
+    path = run_registry_path(settings, report_date)
+    return read_esas(path if path.exists() else settings.registry.esas)
 
 
 def _json_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,7 +314,7 @@ def replay(report_date: date, settings: Settings, engine: Engine) -> MergeSummar
     Gives the warehouse the state the original run gave it (feedback and emails excepted).
     """
     schools = load_school_registry(settings)
-    for esa in read_esas(settings.registry.esas):
+    for esa in run_esas(settings, report_date):
         sheet = load_raw(settings, report_date, esa.esa_code)
         if sheet is None:
             result_path(settings, report_date, esa.esa_code).unlink(missing_ok=True)
@@ -342,7 +385,7 @@ def load_esa_day(path: Path) -> EsaDay:
 
 def merge(report_date: date, settings: Settings, engine: Engine) -> MergeSummary:
     """Merge every ESA's validated result for ``report_date`` into the warehouse."""
-    esas = read_esas(settings.registry.esas)
+    esas = run_esas(settings, report_date)
     schools = read_schools(settings.registry.schools)
     folder = settings.storage.validated_dir(report_date.isoformat())
     days = [
@@ -434,7 +477,7 @@ def send_esa_feedback(
     environment = template_environment()
     counts = {"sent": 0, "already_sent": 0}
     with SmtpSession(settings.connections.smtp) as smtp:
-        for esa in read_esas(settings.registry.esas):
+        for esa in run_esas(settings, report_date):
             feedback = EsaFeedback.from_result(
                 esa, report_date, load_result(settings, report_date, esa)
             )

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 EsaLevel = Literal["primary", "secondary"]
 
@@ -48,18 +48,42 @@ def _read_rows(path: Path, expected: tuple[str, ...]) -> list[dict[str, str]]:
 
 def read_esas(path: Path) -> list[Esa]:
     names = tuple(f.name for f in fields(Esa))
+    return _esas(_read_rows(path, names), str(path))
+
+
+def esas_from_values(values: list[list[Any]], source: str) -> list[Esa]:
+    """The ESA registry kept in a Google Sheet: a header row of the CSV's column names, then
+    one ESA a row (cells as the Sheets API returns them)."""
+    if not values:
+        raise RegistryError(f"{source}: the registry sheet is empty")
+    header = [str(cell).strip() for cell in values[0]]
+    names = tuple(f.name for f in fields(Esa))
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise RegistryError(f"{source}: missing column(s) {', '.join(missing)}")
+    rows = []
+    for raw in values[1:]:
+        cells = [str(cell).strip() for cell in raw] + [""] * (len(header) - len(raw))
+        row = dict(zip(header, cells, strict=False))
+        if any(row.get(name) for name in names):
+            rows.append(row)
+    return _esas(rows, source)
+
+
+def _esas(rows: list[dict[str, str]], source: str) -> list[Esa]:
+    names = tuple(f.name for f in fields(Esa))
     esas = []
-    for number, row in enumerate(_read_rows(path, names), start=2):
+    for number, row in enumerate(rows, start=2):
         level = row["level"]
         if level not in ("primary", "secondary"):
             raise RegistryError(
-                f"{path}:{number}: level must be primary or secondary, not {level!r}"
+                f"{source}:{number}: level must be primary or secondary, not {level!r}"
             )
         esas.append(Esa(**{name: row[name] for name in names}))  # type: ignore[arg-type]
     codes = [esa.esa_code for esa in esas]
     duplicates = sorted({code for code in codes if codes.count(code) > 1})
     if duplicates:
-        raise RegistryError(f"{path}: ESA code(s) listed twice: {', '.join(duplicates)}")
+        raise RegistryError(f"{source}: ESA code(s) listed twice: {', '.join(duplicates)}")
     return esas
 
 

@@ -44,12 +44,15 @@ def _engine(settings: Settings) -> Any:
 
 def load_registry() -> list[dict[str, str]]:
     """The ESAs to pull; also makes sure the warehouse tables exist before the pulls use them."""
-    from schoolnet.pipeline import esa_list
+    from dataclasses import asdict
+
+    from schoolnet.pipeline import snapshot_registry
     from schoolnet.warehouse import ensure_schema
 
     settings = load_settings()
     ensure_schema(_engine(settings))
-    esas = esa_list(settings)
+    report_date = report_date_of(_context(), settings.report.timezone)
+    esas = [asdict(e) for e in snapshot_registry(settings, report_date, _reader(settings))]
     log.info("registry: %d ESAs to pull", len(esas))
     return esas
 

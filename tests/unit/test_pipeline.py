@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,13 +16,21 @@ from sqlalchemy import Engine, select
 from schoolnet.cli import main
 from schoolnet.config import load_settings
 from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, load_day
+from schoolnet.emulator import Emulator, load_day, set_fault
 from schoolnet.feedback import EsaFeedback, padded
 from schoolnet.google import EmulatorSession
 from schoolnet.ingest import SheetsReader
 from schoolnet.paths import project_root
-from schoolnet.pipeline import load_school_registry, merge, plan_pulls, pull_and_validate, replay
-from schoolnet.registry import Esa, read_esas
+from schoolnet.pipeline import (
+    load_school_registry,
+    merge,
+    plan_pulls,
+    pull_and_validate,
+    replay,
+    run_esas,
+    snapshot_registry,
+)
+from schoolnet.registry import Esa, RegistryError, read_esas
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import Base, PullRow, SnapshotRow
 
@@ -220,3 +228,32 @@ def test_only_changed_sheets_are_read_and_a_replay_rebuilds_the_same_warehouse(
     assert setup.emulator.stats()["reads"] == 0
     assert checksum(fresh, tables) == original
     fresh.dispose()
+
+
+def test_esa_registry_kept_in_a_google_sheet(setup: Setup) -> None:
+    header = ["esa_code", "esa_name", "level", "province", "spreadsheet_id", "contact_email"]
+    rows = [header] + [[getattr(esa, name) for name in header] for esa in setup.esas[:2]]
+    registry_id = "1" + "r" * 43
+    (setup.root / "state" / "spreadsheets" / f"{registry_id}.json").write_text(
+        json.dumps(
+            {
+                "spreadsheetId": registry_id,
+                "title": "ทะเบียนเขตพื้นที่",
+                "sheets": [{"sheetId": 0, "title": "esas", "rows": rows}],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    settings = replace(
+        setup.settings, registry=replace(setup.settings.registry, esas_sheet=registry_id)
+    )
+    first, second = setup.days[0], setup.days[1]
+    assert snapshot_registry(settings, first, setup.reader) == setup.esas[:2]
+    assert run_esas(settings, first) == setup.esas[:2]  # every step of the run sees the same
+
+    set_fault(setup.root / "state", registry_id, "403")
+    # Unreadable the next day: the run goes on with the last copy, and says so in its log.
+    assert snapshot_registry(settings, second, setup.reader) == setup.esas[:2]
+    with pytest.raises(RegistryError, match="could not be read"):
+        snapshot_registry(settings, date(2017, 12, 1), setup.reader)  # no earlier copy
