@@ -57,6 +57,8 @@ class GoogleSettings:
     backoff_base_seconds: float
     backoff_max_seconds: float
     folder_id: str = ""  # list only this Drive folder's sheets ("" = every sheet shared with us)
+    read_requests_per_minute: float = 55  # Sheets reads, for all workers together (0 = unpaced)
+    write_requests_per_minute: float = 55
     full_pull_every_days: int = 7  # read every sheet on these days whatever Drive says (0 = never)
 
 
@@ -151,6 +153,8 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
             backoff_max_seconds=_get(google, "backoff_max_seconds", float, "google"),
             folder_id=str(google.get("folder_id", "")),
             full_pull_every_days=int(google.get("full_pull_every_days", 7)),
+            read_requests_per_minute=float(google.get("read_requests_per_minute", 55)),
+            write_requests_per_minute=float(google.get("write_requests_per_minute", 55)),
         ),
         report=ReportSettings(
             timezone=_get(report, "timezone", str, "report"),

@@ -22,6 +22,7 @@ from gspread import Client
 from gspread.exceptions import APIError
 
 from schoolnet.config import GoogleSettings
+from schoolnet.quota import RequestPacer
 from schoolnet.validation.findings import column_letters
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ class SheetsReader:
         service_account: str = "บัญชีบริการของระบบ",
         sleep: Callable[[float], None] = time.sleep,
         write_session: requests.Session | None = None,
+        read_pacer: RequestPacer | None = None,
+        write_pacer: RequestPacer | None = None,
     ) -> None:
         # Reads go through ``session`` (read-only scopes in production); only the feedback tab
         # is written, through ``write_session`` (the spreadsheets scope), when one is given.
@@ -103,39 +106,62 @@ class SheetsReader:
         self.writer = Client(None, session=write_session or session)  # type: ignore[arg-type]
         self.writer.set_timeout(settings.request_timeout_seconds)
         self.settings = settings
+        self.read_pacer = read_pacer  # Sheets reads, shared by every worker (Drive has its own)
+        self.write_pacer = write_pacer
         self.service_account = service_account
         self.sleep = sleep
 
-    def _call(self, make_request: Callable[[], Any], calls: list[int]) -> Any:
-        """One API request with bounded retries; ``calls`` counts requests actually sent."""
+    def _backoff(self, attempt: int) -> float:
+        """Truncated exponential backoff with jitter, as Google asks."""
+        ceiling = min(
+            self.settings.backoff_max_seconds,
+            self.settings.backoff_base_seconds * 2 ** (attempt - 1),
+        )
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _call(
+        self,
+        make_request: Callable[[], Any],
+        calls: list[int],
+        pacer: RequestPacer | None = None,
+    ) -> Any:
+        """One API request with bounded retries; ``calls`` counts requests actually sent.
+
+        Every attempt first waits for its slot in the shared quota (``pacer``); a 429 pushes
+        every worker's next slot back, so the whole run slows down, not just this request.
+        """
         attempts = self.settings.max_attempts
         for attempt in range(1, attempts + 1):
+            if pacer is not None:
+                pacer.before_request()
             calls[0] += 1
             try:
                 return make_request()
             except APIError as error:
                 status = error.response.status_code
-                if status not in TRANSIENT_STATUS or attempt == attempts:
+                if status not in TRANSIENT_STATUS:
                     raise
                 retry_after = error.response.headers.get("Retry-After")
-                delay = float(retry_after) if retry_after and retry_after.isdigit() else None
+                delay = (
+                    float(retry_after)
+                    if retry_after and retry_after.isdigit()
+                    else self._backoff(attempt)
+                )
+                if status == 429 and pacer is not None:
+                    pacer.penalize(delay)
+                if attempt == attempts:
+                    raise
             except (requests.Timeout, requests.ConnectionError):
                 if attempt == attempts:
                     raise
-                delay = None
-            if delay is None:
-                ceiling = min(
-                    self.settings.backoff_max_seconds,
-                    self.settings.backoff_base_seconds * 2 ** (attempt - 1),
-                )
-                delay = random.uniform(ceiling / 2, ceiling)
+                delay = self._backoff(attempt)
             log.info("transient Google error; retry %d of %d in %.1fs", attempt, attempts, delay)
             self.sleep(delay)
         raise AssertionError("unreachable")
 
-    def call(self, make_request: Callable[[], Any]) -> Any:
-        """One request of another Google task (sheet provisioning) with the same bounded retries."""
-        return self._call(make_request, [0])
+    def call(self, make_request: Callable[[], Any], write: bool = True) -> Any:
+        """One request of another Google task (sheet provisioning), paced and retried alike."""
+        return self._call(make_request, [0], self.write_pacer if write else self.read_pacer)
 
     def _batch_get(self, spreadsheet_id: str, tab: str, calls: list[int]) -> list[list[Any]]:
         response = self._call(
@@ -143,6 +169,7 @@ class SheetsReader:
                 spreadsheet_id, [quote_sheet_name(tab)], params=VALUE_PARAMS
             ),
             calls,
+            self.read_pacer,
         )
         ranges = response.get("valueRanges") or [{}]
         values: list[list[Any]] = ranges[0].get("values", [])
@@ -158,7 +185,9 @@ class SheetsReader:
                 if error.response.status_code != 400 or "parse range" not in str(error):
                     raise
             metadata = self._call(
-                lambda: self.client.http_client.fetch_sheet_metadata(spreadsheet_id), calls
+                lambda: self.client.http_client.fetch_sheet_metadata(spreadsheet_id),
+                calls,
+                self.read_pacer,
             )
             sheets = metadata.get("sheets") or []
             if not sheets:
@@ -240,7 +269,7 @@ class SheetsReader:
 
         def add_tab() -> None:
             try:
-                self._call(lambda: http.batch_update(spreadsheet_id, add), calls)
+                self._call(lambda: http.batch_update(spreadsheet_id, add), calls, self.write_pacer)
             except APIError as error:
                 if error.response.status_code != 400 or "already exists" not in str(error):
                     raise
@@ -249,12 +278,20 @@ class SheetsReader:
             if add_first:
                 add_tab()
             try:
-                self._call(lambda: http.values_batch_update(spreadsheet_id, body), calls)
+                self._call(
+                    lambda: http.values_batch_update(spreadsheet_id, body),
+                    calls,
+                    self.write_pacer,
+                )
             except APIError as error:
                 if error.response.status_code != 400 or "parse range" not in str(error):
                     raise
                 add_tab()
-                self._call(lambda: http.values_batch_update(spreadsheet_id, body), calls)
+                self._call(
+                    lambda: http.values_batch_update(spreadsheet_id, body),
+                    calls,
+                    self.write_pacer,
+                )
         except APIError as error:
             status = error.response.status_code
             code = {403: "not_shared", 404: "not_found", 429: "quota"}.get(status, "google_error")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -49,6 +50,17 @@ def _ensure_demo_data(folder: Path, seed: int) -> Any:
         f"{len(manifest.days)} days, in {time.monotonic() - started:.1f}s"
     )
     return manifest
+
+
+def demo_settings(root: Path, out: Path) -> Path:
+    """The embedded settings, with the Google pacing raised to the emulator's generous quota."""
+    text = (root / "config" / "schoolnet.toml").read_text(encoding="utf-8")
+    for key in ("read_requests_per_minute", "write_requests_per_minute"):
+        text = re.sub(rf"(?m)^{key} = \S+", f"{key} = {DEMO_QUOTA_PER_MINUTE}", text)
+    path = out / "demo-settings.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def run_dag_with_progress(
@@ -129,7 +141,7 @@ def run_demo(args: argparse.Namespace) -> int:
         warehouse = out / "warehouse.db"
         airflow = LocalAirflow(
             home=root / ".airflow",
-            config_file=root / "config" / "schoolnet.toml",
+            config_file=demo_settings(root, out),
             emulator_url=emulator_url,
             smtp_port=sink.port,
             warehouse_url=f"sqlite:///{warehouse}",

@@ -78,13 +78,22 @@ def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
 def _reader(settings: Settings, write: bool = False) -> Any:
     from schoolnet.connections import google_access
     from schoolnet.ingest import SheetsReader
+    from schoolnet.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
 
     access = google_access(settings.connections.google, write=write)
+    engine = _engine(settings)
+    google = settings.google
     return SheetsReader(
         access.session,
-        settings.google,
+        google,
         service_account=access.account,
         write_session=access.write_session,
+        read_pacer=QuotaPacer(engine, SHEETS_READ, google.read_requests_per_minute)
+        if google.read_requests_per_minute > 0
+        else None,
+        write_pacer=QuotaPacer(engine, SHEETS_WRITE, google.write_requests_per_minute)
+        if google.write_requests_per_minute > 0
+        else None,
     )
 
 

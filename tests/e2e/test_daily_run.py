@@ -118,6 +118,8 @@ request_timeout_seconds = 10
 max_attempts = 2
 backoff_base_seconds = 0.1
 backoff_max_seconds = 0.2
+read_requests_per_minute = 6000
+write_requests_per_minute = 6000
 [report]
 timezone = "Asia/Bangkok"
 mail_from = "schoolnet@obec.go.th"

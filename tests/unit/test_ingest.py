@@ -112,3 +112,38 @@ def test_quota_429_is_retried_and_then_reported(tmp_path: Path) -> None:
             reader.read_data_tab(SHEET_ID, "โรงเรียน")
         assert raised.value.code == "quota"
         assert limited.stats()["throttled"] == 2
+
+
+class CountingPacer:
+    """Records how the reader uses the shared quota hook."""
+
+    def __init__(self) -> None:
+        self.slots = 0
+        self.penalties: list[float] = []
+
+    def before_request(self) -> None:
+        self.slots += 1
+
+    def penalize(self, seconds: float) -> None:
+        self.penalties.append(seconds)
+
+
+def test_every_attempt_waits_for_a_quota_slot_and_a_429_slows_every_worker(
+    tmp_path: Path,
+) -> None:
+    write_sheet(tmp_path / "state", "โรงเรียน", [HEADER])
+    with Emulator(tmp_path / "state", read_quota_per_minute=1) as limited:
+        pacer = CountingPacer()
+        settings = GoogleSettings(
+            request_timeout_seconds=5,
+            max_attempts=3,
+            backoff_base_seconds=0.01,
+            backoff_max_seconds=0.02,
+        )
+        reader = SheetsReader(EmulatorSession(limited.base_url), settings, read_pacer=pacer)
+        reader.read_data_tab(SHEET_ID, "โรงเรียน")
+        assert (pacer.slots, pacer.penalties) == (1, [])
+        with pytest.raises(SheetReadError):
+            reader.read_data_tab(SHEET_ID, "โรงเรียน")
+        assert pacer.slots == 1 + 3  # each retry waited for its slot too
+        assert len(pacer.penalties) == 3 and all(0 < p <= 0.02 for p in pacer.penalties)

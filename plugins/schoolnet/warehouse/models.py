@@ -46,6 +46,7 @@ class PullRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)  # Thai, for the report and the ESA
     detail: Mapped[str | None] = mapped_column(Text)  # technical, for the operator
     sheet_modified_time: Mapped[str | None] = mapped_column(String(40))
+    origin_date: Mapped[date | None] = mapped_column(Date)  # when the values were read
     api_calls: Mapped[int] = mapped_column(Integer)
     rows_read: Mapped[int] = mapped_column(Integer)
     rows_accepted: Mapped[int] = mapped_column(Integer)
@@ -127,6 +128,20 @@ class QuarantineReleaseRow(Base):
     report_date: Mapped[date] = mapped_column(Date, primary_key=True)
     accepted_by: Mapped[str] = mapped_column(String(200))
     accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuotaClockRow(Base):
+    """The shared schedule of one API quota: when the next request of any worker may go out.
+
+    ``schoolnet.quota.QuotaPacer`` grants each request ``max(now, next_free_at)`` and moves
+    ``next_free_at`` one interval on, under the row's lock, so every process on every machine
+    that shares the warehouse paces itself through this one row.
+    """
+
+    __tablename__ = "quota_clock"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_free_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+    interval_seconds: Mapped[float] = mapped_column(Float)  # 60 / per_minute, as last used
 
 
 SNAPSHOT_VALUE_COLUMNS: tuple[str, ...] = (
