@@ -162,6 +162,10 @@ def run(work: Path) -> list[tuple[str, str, str]]:
     except Exception as error:  # no server: say so instead of a figure
         rows.append(("merge one national day, PostgreSQL", "skipped", type(error).__name__))
 
+    from benchmarks.ingestion import run as ingestion
+
+    rows.extend(ingestion(work, work / "demo", manifest.days))
+
     engine = create_warehouse_engine(f"sqlite:///{work / 'warehouse.db'}")
 
     def report() -> Any:

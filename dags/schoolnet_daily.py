@@ -40,7 +40,7 @@ from schoolnet import tasks
             False,
             type="boolean",
             description="Send the report again even if it was already sent for this date.",
-        )
+        ),
     },
     tags=["schoolnet"],
     doc_md=__doc__,

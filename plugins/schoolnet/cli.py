@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     from schoolnet.demo.cli import register as register_demo_data
     from schoolnet.emulator.cli import register as register_emulator
     from schoolnet.mailsink import register as register_mail_sink
+    from schoolnet.provision_cli import register as register_sheets
     from schoolnet.rundemo import register as register_demo
     from schoolnet.validation.cli import register as register_validate
     from schoolnet.warehouse.cli import register as register_db
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_mail_sink(commands)
     register_demo(commands)
     register_db(commands)
+    register_sheets(commands)
     register_validate(commands)
     docs = commands.add_parser(
         "contract-docs", help="print the district sheet contract as Markdown (docs/contract.md)"

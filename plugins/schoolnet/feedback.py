@@ -81,15 +81,9 @@ class EsaFeedback:
         if self.outcome == "failed":
             return f"ระบบอ่านชีตของเขตไม่ได้ในรอบนี้: {self.reason}"
         if self.outcome in ("rejected", "quarantined"):
-            return (
-                f"ระบบยังไม่รับข้อมูลของชีตนี้ทั้งชีต และใช้ข้อมูลล่าสุดที่ผ่านการตรวจสอบแทน: "
-                f"{self.reason}"
-            )
+            return f"ระบบยังไม่รับข้อมูลของชีตนี้ทั้งชีต และใช้ข้อมูลล่าสุดที่ผ่านการตรวจสอบแทน: {self.reason}"
         if self.all_accepted:
-            return (
-                f"ข้อมูลทั้ง {thai.number(self.rows_accepted)} แถวผ่านการตรวจสอบ "
-                "ไม่มีช่องที่ต้องแก้ไข"
-            )
+            return f"ข้อมูลทั้ง {thai.number(self.rows_accepted)} แถวผ่านการตรวจสอบ ไม่มีช่องที่ต้องแก้ไข"
         return (
             f"ระบบรับข้อมูล {thai.number(self.rows_accepted)} แถว "
             f"ไม่รับ {thai.number(self.rows_rejected)} แถว "

@@ -67,7 +67,7 @@ def snapshot_registry(settings: Settings, report_date: date, reader: SheetsReade
                 raise RegistryError(
                     f"the ESA registry sheet {source.esas_sheet} could not be read "
                     f"({error.detail}) and no earlier copy exists: share it with the service "
-                    "account or set [registry] esas_sheet to \"\" to use the file"
+                    'account or set [registry] esas_sheet to "" to use the file'
                 ) from error
             log.warning(
                 "ESA registry sheet not read (%s); using the copy of %s",

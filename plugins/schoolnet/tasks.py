@@ -52,7 +52,7 @@ def load_registry() -> list[dict[str, str]]:
     settings = load_settings()
     ensure_schema(_engine(settings))
     report_date = report_date_of(_context(), settings.report.timezone)
-    esas = [asdict(e) for e in snapshot_registry(settings, report_date, _reader(settings))]
+    esas = [asdict(e) for e in snapshot_registry(settings, report_date, google_reader(settings))]
     log.info("registry: %d ESAs to pull", len(esas))
     return esas
 
@@ -68,14 +68,14 @@ def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
         [Esa(**esa) for esa in esas],  # type: ignore[arg-type]
         report_date_of(context, settings.report.timezone),
         settings,
-        _reader(settings),
+        google_reader(settings),
         _engine(settings),
         full_pull=bool(context["params"].get("full_pull", False)),
     )
     return plan_entries
 
 
-def _reader(settings: Settings, write: bool = False) -> Any:
+def google_reader(settings: Settings, write: bool = False) -> Any:
     from schoolnet.connections import google_access
     from schoolnet.ingest import SheetsReader
     from schoolnet.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
@@ -111,7 +111,7 @@ def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
         Esa(**esa),
         report_date_of(context, settings.report.timezone),
         settings,
-        _reader(settings, write=settings.feedback.write_tab),
+        google_reader(settings, write=settings.feedback.write_tab),
         load_school_registry(settings),
         _engine(settings),
         modified_time=entry.get("modified_time"),

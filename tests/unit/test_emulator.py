@@ -510,3 +510,29 @@ def test_quoting_and_value_parsing() -> None:
     assert st.format_number(0.125, "0.00%") == "12.50%"
     assert st.format_date(43103, "dd/mm/yyyy") == "03/01/2018"
     assert st.format_date(43103, "yyyy-mm-dd") == "2018-01-03"
+
+
+def test_flaky_mode_answers_a_share_of_requests_with_429_or_5xx(tmp_path: Path) -> None:
+    from schoolnet.emulator import set_flaky
+
+    state = tmp_path / "state"
+    folder = state / "spreadsheets"
+    folder.mkdir(parents=True)
+    doc = {
+        "spreadsheetId": "f" * 44,
+        "title": "t",
+        "sheets": [{"title": "โรงเรียน", "rows": [["a"]]}],
+    }
+    (folder / f"{'f' * 44}.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    set_flaky(state, 0.5, (429, 503))
+    with Emulator(state, read_quota_per_minute=0) as emu:
+        session = EmulatorSession(emu.base_url)
+        url = f"https://sheets.googleapis.com/v4/spreadsheets/{'f' * 44}/values/A1"
+        codes = [session.get(url, timeout=5).status_code for _ in range(200)]
+    assert set(codes) == {200, 429, 503}
+    assert 60 <= codes.count(200) <= 140  # about half
+    set_flaky(state, 0)
+    with Emulator(state, read_quota_per_minute=0) as emu:
+        session = EmulatorSession(emu.base_url)
+        url = f"https://sheets.googleapis.com/v4/spreadsheets/{'f' * 44}/values/A1"
+        assert {session.get(url, timeout=5).status_code for _ in range(20)} == {200}

@@ -14,6 +14,7 @@ from schoolnet.emulator.state import (
     load_day,
     read_control,
     set_fault,
+    set_flaky,
     set_quota,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "read_control",
     "serve_forever",
     "set_fault",
+    "set_flaky",
     "set_quota",
 ]

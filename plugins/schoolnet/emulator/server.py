@@ -9,6 +9,7 @@ import base64
 import collections
 import contextlib
 import json
+import random
 import re
 import signal
 import socket
@@ -56,6 +57,8 @@ FAULT_BODIES = {
     "403": (403, "The caller does not have permission", "PERMISSION_DENIED"),
     "404": (404, "Requested entity was not found.", "NOT_FOUND"),
     "500": (500, "Internal error encountered.", "INTERNAL"),
+    "502": (502, "Bad Gateway", "UNAVAILABLE"),
+    "503": (503, "The service is currently unavailable.", "UNAVAILABLE"),
 }
 
 
@@ -734,6 +737,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body leave in separate writes; without this, a keep-alive client waits
+        # for its delayed ACK (about 40 ms) on every request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
@@ -817,6 +823,7 @@ class Emulator:
         self._windows = {"read": RateWindow(), "write": RateWindow()}
         self._quota_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._flaky_random = random.Random(0)  # seeded: a benchmark's faults are repeatable
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -928,7 +935,22 @@ class Emulator:
             fault = {"mode": str(fault)}
         return fault if isinstance(fault, dict) and fault.get("mode") else None
 
+    def _apply_flaky(self) -> None:
+        """control.json ``flaky``: answer a share of all Sheets requests with 429 or 5xx."""
+        flaky = self.store.control().get("flaky")
+        if not isinstance(flaky, dict) or float(flaky.get("rate", 0)) <= 0:
+            return
+        with self._stats.lock:
+            if self._flaky_random.random() >= float(flaky["rate"]):
+                return
+            status = str(self._flaky_random.choice(flaky.get("statuses") or [503]))
+            self._stats.faulted += 1
+        if status == "429":
+            raise quota_error("read")
+        raise ApiError(*FAULT_BODIES.get(status, FAULT_BODIES["503"]))
+
     def _apply_fault(self, spreadsheet_id: str) -> None:
+        self._apply_flaky()
         fault = self._fault_of(spreadsheet_id)
         if fault is None:
             return

@@ -859,6 +859,18 @@ def set_fault(
     atomic_write_json(control_path(state_dir), control)
 
 
+def set_flaky(state_dir: Path, rate: float, statuses: tuple[int, ...] = (429, 500, 503)) -> None:
+    """Answer ``rate`` of all Sheets requests with one of ``statuses`` (0 turns it off)."""
+    if not 0 <= rate <= 1:
+        raise EmulatorError(f"flaky rate must be between 0 and 1, not {rate}")
+    control = read_control(state_dir)
+    if rate == 0:
+        control.pop("flaky", None)
+    else:
+        control["flaky"] = {"rate": rate, "statuses": list(statuses)}
+    atomic_write_json(control_path(state_dir), control)
+
+
 def set_quota(state_dir: Path, read: int | None = None, write: int | None = None) -> None:
     """Change the per-minute quotas a running emulator applies (0 or less = unlimited)."""
     control = read_control(state_dir)

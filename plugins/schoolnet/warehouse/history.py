@@ -92,6 +92,5 @@ def last_reads(engine: Engine, before: date) -> dict[str, tuple[date, str | None
     )
     with engine.connect() as conn:
         return {
-            row.esa_code: (row.origin_date, row.sheet_modified_time)
-            for row in conn.execute(query)
+            row.esa_code: (row.origin_date, row.sheet_modified_time) for row in conn.execute(query)
         }

@@ -130,8 +130,11 @@ def merge_day(
             conn.execute(delete(model).where(model.report_date == report_date))
         conn.execute(delete(EsaRow))
         conn.execute(delete(SchoolRow))
-        conn.execute(insert(EsaRow), [vars(esa) for esa in esas])
-        conn.execute(insert(SchoolRow), [vars(school) for school in schools])
+        # An empty parameter list would insert one row of defaults: insert only what there is.
+        if esas:
+            conn.execute(insert(EsaRow), [vars(esa) for esa in esas])
+        if schools:
+            conn.execute(insert(SchoolRow), [vars(school) for school in schools])
 
         previous = _previous_snapshot(conn, report_date)
         last_good = _last_good_dates(conn, report_date)
@@ -180,7 +183,8 @@ def merge_day(
                         "value": finding.get("value"),
                     }
                 )
-        conn.execute(insert(PullRow), pulls)
+        if pulls:
+            conn.execute(insert(PullRow), pulls)
         if findings:
             conn.execute(insert(FindingRow), findings)
         snapshot, carried, never = _snapshot_rows(report_date, schools, accepted, previous)
