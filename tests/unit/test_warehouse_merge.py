@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -227,3 +228,18 @@ def test_previous_report_date_query(warehouse_engine: Engine) -> None:
     assert [e["school_code"] for e in escalations] == ["1052900001"]
     assert escalations[0]["providers_contacted"] == ["TOT", "AIS"]
     assert escalations[0]["accepted_on"] == D1
+
+
+def test_a_warehouse_of_another_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    import pytest
+    from sqlalchemy import text
+
+    from schoolnet.warehouse import create_warehouse_engine, ensure_schema
+    from schoolnet.warehouse.engine import SchemaMismatch
+
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE delivery (report_date DATE, recipients TEXT)"))
+    with pytest.raises(SchemaMismatch, match=r"delivery lacks .*kind.*make clean"):
+        ensure_schema(engine)
+    engine.dispose()

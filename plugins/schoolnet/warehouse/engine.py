@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 from schoolnet.warehouse.models import Base
@@ -32,6 +32,21 @@ def create_warehouse_engine(url: str) -> Engine:
     return engine
 
 
+class SchemaMismatch(RuntimeError):
+    """The warehouse was made by another version of schoolnet."""
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create any missing table (idempotent)."""
+    """Create any missing table (idempotent), and refuse a table that lacks a column."""
     Base.metadata.create_all(engine)
+    found = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in found.get_columns(table.name)}
+        missing = sorted(column.name for column in table.columns if column.name not in present)
+        if missing:
+            where = engine.url.render_as_string(hide_password=True)
+            raise SchemaMismatch(
+                f"the warehouse at {where} was made by another version of schoolnet: table "
+                f"{table.name} lacks {', '.join(missing)}. For the demo, run `make clean`; "
+                "otherwise upgrade the warehouse before running the pipeline."
+            )
