@@ -125,7 +125,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     say(f"stage 2/5: loading the sheets of {sheet_day.isoformat()} into the Sheets emulator")
     emulator_state = out / "emulator"
-    loaded = load_day(emulator_state, demo_data, sheet_day)
+    marker = emulator_state / "loaded-day.txt"
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == sheet_day.isoformat():
+        # Keep what earlier runs wrote (the feedback tabs), as Google would.
+        loaded = len(list((emulator_state / "spreadsheets").glob("*.json")))
+    else:
+        loaded = load_day(emulator_state, demo_data, sheet_day)
+        marker.write_text(sheet_day.isoformat(), encoding="utf-8")
     emulator = Emulator(
         emulator_state,
         read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
