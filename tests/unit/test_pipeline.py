@@ -257,3 +257,19 @@ def test_esa_registry_kept_in_a_google_sheet(setup: Setup) -> None:
     assert snapshot_registry(settings, second, setup.reader) == setup.esas[:2]
     with pytest.raises(RegistryError, match="could not be read"):
         snapshot_registry(settings, date(2017, 12, 1), setup.reader)  # no earlier copy
+
+
+def test_replay_command(setup: Setup, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    """`schoolnet replay` as the runbook gives it: from the landing, into the settings' data."""
+    day = setup.days[0]
+    setup.run(day)
+    monkeypatch.setenv("SCHOOLNET_CONFIG", str(setup.root / "schoolnet.toml"))
+    url = f"sqlite:///{setup.root / 'replayed.db'}"
+    setup.emulator.reset()
+    assert main(["replay", day.isoformat(), "--url", url]) == 0
+    assert setup.emulator.stats()["reads"] == 0
+    out = capsys.readouterr().out
+    assert f"{day.isoformat()}: re-validated and merged from the raw landing" in out
+    replayed = create_warehouse_engine(url)
+    assert snapshot_dates(replayed, day, setup.esas[0]) == {day}
+    replayed.dispose()
