@@ -33,6 +33,7 @@ VALUE_PARAMS: dict[str, Any] = {
     "majorDimension": "ROWS",
 }
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+FAILURE_BY_STATUS = {400: "bad_request", 403: "not_shared", 404: "not_found", 429: "quota"}
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 
@@ -196,11 +197,7 @@ class SheetsReader:
             values = self._batch_get(spreadsheet_id, first, calls)
             return SheetRead(values, first, used_first_tab=True, api_calls=calls[0])
         except APIError as error:
-            status = error.response.status_code
-            code = {403: "not_shared", 404: "not_found", 429: "quota", 400: "bad_request"}.get(
-                status, "google_error"
-            )
-            raise self._failure(code, f"Google answered {status}: {error}", calls) from error
+            raise self._api_failure(error, calls) from error
         except requests.Timeout as error:
             detail = f"no answer within {self.settings.request_timeout_seconds:g}s"
             raise self._failure("timeout", detail, calls) from error
@@ -241,9 +238,7 @@ class SheetsReader:
                     return versions, calls[0]
                 params["pageToken"] = token
         except APIError as error:
-            status = error.response.status_code
-            code = {403: "not_shared", 404: "not_found", 429: "quota"}.get(status, "google_error")
-            raise self._failure(code, f"Drive answered {status}: {error}", calls) from error
+            raise self._api_failure(error, calls, "Drive") from error
         except requests.RequestException as error:
             raise self._failure("google_error", f"Drive listing failed: {error}", calls) from error
 
@@ -293,12 +288,17 @@ class SheetsReader:
                     self.write_pacer,
                 )
         except APIError as error:
-            status = error.response.status_code
-            code = {403: "not_shared", 404: "not_found", 429: "quota"}.get(status, "google_error")
-            raise self._failure(code, f"Google answered {status}: {error}", calls) from error
+            raise self._api_failure(error, calls) from error
         except requests.RequestException as error:
             raise self._failure("google_error", f"write failed: {error}", calls) from error
         return calls[0]
+
+    def _api_failure(
+        self, error: APIError, calls: list[int], source: str = "Google"
+    ) -> SheetReadError:
+        status = error.response.status_code
+        code = FAILURE_BY_STATUS.get(status, "google_error")
+        return self._failure(code, f"{source} answered {status}: {error}", calls)
 
     def _failure(self, code: str, detail: str, calls: list[int]) -> SheetReadError:
         return SheetReadError(code, _reason(code, self.service_account), detail, calls[0])
