@@ -20,6 +20,7 @@ def _contract_docs(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from schoolnet.demo.cli import register as register_demo_data
     from schoolnet.emulator.cli import register as register_emulator
+    from schoolnet.export import register as register_export
     from schoolnet.mailsink import register as register_mail_sink
     from schoolnet.provision_cli import register as register_sheets
     from schoolnet.rundemo import register as register_demo
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_mail_sink(commands)
     register_demo(commands)
     register_db(commands)
+    register_export(commands)
     register_sheets(commands)
     register_validate(commands)
     docs = commands.add_parser(
