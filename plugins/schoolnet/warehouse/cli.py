@@ -20,12 +20,36 @@ def _engine(url: str | None) -> Any:
     return create_warehouse_engine(url)
 
 
-def _init(args: argparse.Namespace) -> int:
-    from schoolnet.warehouse import ensure_schema
+def _upgrade(args: argparse.Namespace) -> int:
+    from sqlalchemy import inspect
+
+    from schoolnet.warehouse.migrate import BASELINE, upgrade_warehouse, warehouse_revision
 
     engine = _engine(args.url)
-    ensure_schema(engine)
-    print(f"warehouse ready: {engine.url.render_as_string(hide_password=True)}")
+    where = engine.url.render_as_string(hide_password=True)
+    before = warehouse_revision(engine)
+    had_tables = bool(inspect(engine).get_table_names())
+    upgrade_warehouse(engine)
+    after = warehouse_revision(engine)
+    if before == after:
+        print(f"warehouse ready: {where} (already at revision {after}, the newest)")
+    elif before is not None:
+        print(f"warehouse upgraded: {where} (revision {before} -> {after})")
+    elif had_tables:
+        print(
+            f"warehouse upgraded: {where} was made before migrations; its tables are those of "
+            f"revision {BASELINE}, so it was stamped {BASELINE} and upgraded to {after}"
+        )
+    else:
+        print(f"warehouse created: {where} (revision {after})")
+    return 0
+
+
+def _revision(args: argparse.Namespace) -> int:
+    from schoolnet.warehouse.migrate import new_revision
+
+    path = new_revision(args.message)
+    print(f"wrote {path}: review it, complete what autogenerate missed, test it on both databases")
     return 0
 
 
@@ -70,9 +94,19 @@ def _url_option(parser: argparse.ArgumentParser) -> None:
 def register(commands: Any) -> None:
     parser = commands.add_parser("db", help="prepare the warehouse")
     actions = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    init = actions.add_parser("init", help="create the warehouse tables (idempotent)")
-    _url_option(init)
-    init.set_defaults(handler=_init)
+    for name, help_text in (
+        ("upgrade", "create or upgrade the warehouse tables to this version (idempotent)"),
+        ("init", "the same as upgrade"),
+    ):
+        upgrade = actions.add_parser(name, help=help_text)
+        _url_option(upgrade)
+        upgrade.set_defaults(handler=_upgrade)
+    revision = actions.add_parser(
+        "revision",
+        help="(developers) write a migration of what the models have that the migrations lack",
+    )
+    revision.add_argument("message", help="what the migration does, e.g. 'school: add district'")
+    revision.set_defaults(handler=_revision)
 
     quarantine = commands.add_parser("quarantine", help="release a quarantined ESA sheet")
     q_actions = quarantine.add_subparsers(dest="q_command", required=True, metavar="ACTION")

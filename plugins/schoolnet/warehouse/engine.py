@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-
-from schoolnet.warehouse.models import Base
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Switching a new database file to WAL needs its exclusive lock, and SQLite answers "database
+    # is locked" at once, without waiting, when processes opening it together collide. The mode
+    # stays with the file, so this only happens while it is new: try again for a while.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
@@ -37,16 +48,13 @@ class SchemaMismatch(RuntimeError):
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create any missing table (idempotent), and refuse a table that lacks a column."""
-    Base.metadata.create_all(engine)
-    found = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        present = {column["name"] for column in found.get_columns(table.name)}
-        missing = sorted(column.name for column in table.columns if column.name not in present)
-        if missing:
-            where = engine.url.render_as_string(hide_password=True)
-            raise SchemaMismatch(
-                f"the warehouse at {where} was made by another version of schoolnet: table "
-                f"{table.name} lacks {', '.join(missing)}. For the demo, run `make clean`; "
-                "otherwise upgrade the warehouse before running the pipeline."
-            )
+    """Bring the warehouse to this version's tables: run its migrations to the newest revision.
+
+    Idempotent and safe from concurrent processes; a warehouse made before migrations is adopted
+    when its tables are the first revision's, and refused with ``SchemaMismatch`` otherwise (see
+    ``schoolnet.warehouse.migrate``).
+    """
+    # Alembic takes half a second to import: only the tasks that use the warehouse pay for it.
+    from schoolnet.warehouse.migrate import upgrade_warehouse
+
+    upgrade_warehouse(engine)

@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from schoolnet.registry import Esa, School
 from schoolnet.warehouse.models import (
     SNAPSHOT_VALUE_COLUMNS,
+    EsaHistoryRow,
     EsaRow,
     FindingRow,
     PullRow,
+    SchoolHistoryRow,
     SchoolRow,
     SnapshotRow,
 )
@@ -110,6 +112,66 @@ def _snapshot_rows(
     return rows, carried, never
 
 
+def _history_open_on(conn: Connection, report_date: date) -> bool:
+    """Whether ``report_date`` may change the registry history: no later date is in the
+    warehouse (merged, or in the history). The history only moves forward: a backfill of an
+    earlier date leaves it alone rather than rewrite what later dates recorded."""
+    latest = [
+        conn.execute(select(func.max(PullRow.report_date))).scalar(),
+        conn.execute(select(func.max(SnapshotRow.report_date))).scalar(),
+    ]
+    for model in (EsaHistoryRow, SchoolHistoryRow):
+        latest.append(conn.execute(select(func.max(model.valid_from))).scalar())
+        latest.append(conn.execute(select(func.max(model.valid_to))).scalar())
+    return all(day is None or day <= report_date for day in latest)
+
+
+def _record_history(
+    conn: Connection,
+    model: type[EsaHistoryRow] | type[SchoolHistoryRow],
+    key: str,
+    report_date: date,
+    entries: Sequence[Esa] | Sequence[School],
+) -> None:
+    """Record the registry of ``report_date`` in ``model``'s history table.
+
+    An entry that is new, or differs in any column from its current version, gets a new
+    version from ``report_date``; the version it replaces, or that of an entry no longer in the
+    registry, ends on ``report_date``. What an earlier run of the same date recorded is undone
+    first, so a rerun leaves the history as the last run of the date made it.
+    """
+    code = getattr(model, key)
+    columns = model.__table__.c
+    values = [column.name for column in columns if column.name not in ("valid_from", "valid_to")]
+    conn.execute(delete(model).where(model.valid_from == report_date))
+    conn.execute(update(model).where(model.valid_to == report_date).values(valid_to=None))
+    current = {
+        row[key]: row
+        for row in conn.execute(select(model.__table__).where(model.valid_to.is_(None))).mappings()
+    }
+    wanted = {getattr(entry, key): vars(entry) for entry in entries}
+    ended = [
+        {"ended": old_code}
+        for old_code, row in current.items()
+        if old_code not in wanted or any(row[name] != wanted[old_code][name] for name in values)
+    ]
+    if ended:
+        conn.execute(
+            update(model)
+            .where(code == bindparam("ended"), model.valid_to.is_(None))
+            .values(valid_to=report_date),
+            ended,
+        )
+    kept = set(current).difference(item["ended"] for item in ended)
+    started = [
+        {**entry, "valid_from": report_date, "valid_to": None}
+        for new_code, entry in wanted.items()
+        if new_code not in kept
+    ]
+    if started:
+        conn.execute(insert(model), started)
+
+
 def merge_day(
     engine: Engine,
     report_date: date,
@@ -135,6 +197,9 @@ def merge_day(
             conn.execute(insert(EsaRow), [vars(esa) for esa in esas])
         if schools:
             conn.execute(insert(SchoolRow), [vars(school) for school in schools])
+        if _history_open_on(conn, report_date):
+            _record_history(conn, EsaHistoryRow, "esa_code", report_date, esas)
+            _record_history(conn, SchoolHistoryRow, "school_code", report_date, schools)
 
         previous = _previous_snapshot(conn, report_date)
         last_good = _last_good_dates(conn, report_date)

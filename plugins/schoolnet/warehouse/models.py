@@ -1,4 +1,9 @@
-"""Warehouse tables as SQLAlchemy 2 models; the same definitions serve SQLite and PostgreSQL."""
+"""Warehouse tables as SQLAlchemy 2 models; the same definitions serve SQLite and PostgreSQL.
+
+The tables are made and changed by the Alembic revisions in ``migrations/versions``, not from
+these models: change a model only together with a new revision (``schoolnet db revision``);
+``tests/unit/test_migrations.py`` checks that the two agree.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +38,37 @@ class SchoolRow(Base):
     esa_code: Mapped[str] = mapped_column(String(16), index=True)
     province: Mapped[str] = mapped_column(String(100))
     students: Mapped[int] = mapped_column(Integer)
+
+
+class EsaHistoryRow(Base):
+    """Every version of every ESA's registry entry, valid on ``valid_from <= d < valid_to``.
+
+    ``valid_to`` is None while the version is current. ``merge_day`` keeps it (see
+    ``schoolnet.warehouse.merge``).
+    """
+
+    __tablename__ = "esa_history"
+    esa_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    esa_name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    province: Mapped[str] = mapped_column(String(100))
+    spreadsheet_id: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class SchoolHistoryRow(Base):
+    """Every version of every school's registry entry, valid on ``valid_from <= d < valid_to``."""
+
+    __tablename__ = "school_history"
+    school_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    school_name: Mapped[str] = mapped_column(String(300))
+    esa_code: Mapped[str] = mapped_column(String(16))
+    province: Mapped[str] = mapped_column(String(100))
+    students: Mapped[int] = mapped_column(Integer)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
 
 
 class PullRow(Base):
