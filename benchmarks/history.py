@@ -1,0 +1,193 @@
+"""The report's queries over a year of history (about 10.6 million snapshot rows).
+
+    .venv/bin/python -m benchmarks.history [--days 365] [--engine sqlite|postgresql|both]
+
+A national day is validated and merged from the demo data set; then each following day is made
+in the database itself by copying the day before (set-based ``INSERT ... SELECT``), a share of
+the unconnected schools getting connected each day, with one pull row per ESA a day. Every
+``sql/`` query the report uses is then timed at the last date (median of three runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from schoolnet.config import GoogleSettings
+from schoolnet.demo import generate
+from schoolnet.emulator import Emulator, load_day
+from schoolnet.google import EmulatorSession
+from schoolnet.ingest import SheetsReader
+from schoolnet.registry import read_esas, read_schools, schools_by_code
+from schoolnet.validation import validate_sheet
+from schoolnet.warehouse import EsaDay, create_warehouse_engine, ensure_schema, merge_day
+from schoolnet.warehouse.analysis import OBEC_SIZE_THRESHOLDS
+from schoolnet.warehouse.queries import fetch_all
+
+PG_URL = os.environ.get("SCHOOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SNAPSHOT_COLUMNS = (
+    "school_code, esa_code, accepted_on, students, status, isp, link_type, download_mbps, "
+    "upload_mbps, monthly_fee_thb, funding_source, support_requested_thb, support_reason, "
+    "providers_contacted, service_start, note"
+)
+PULL_COLUMNS = (
+    "esa_code, outcome, error_code, reason, detail, sheet_modified_time, origin_date, api_calls, "
+    "rows_read, rows_accepted, rows_rejected"
+)
+
+
+def first_day(work: Path) -> tuple[date, list[Any], list[Any], list[EsaDay]]:
+    manifest = generate(work / "demo")
+    day = manifest.days[-1]
+    load_day(work / "state", work / "demo", day)
+    esas = read_esas(work / "demo" / "esas.csv")
+    schools = read_schools(work / "demo" / "schools.csv")
+    registry = schools_by_code(schools)
+    settings = GoogleSettings(
+        request_timeout_seconds=30, max_attempts=3, backoff_base_seconds=1, backoff_max_seconds=4
+    )
+    days = []
+    with Emulator(work / "state", read_quota_per_minute=0) as emulator:
+        reader = SheetsReader(EmulatorSession(emulator.base_url), settings)
+        for esa in esas:
+            values = reader.read_data_tab(esa.spreadsheet_id, "โรงเรียน").values
+            checked = validate_sheet(values, esa_code=esa.esa_code, schools=registry, today=day)
+            days.append(
+                EsaDay(
+                    esa.esa_code,
+                    "accepted",
+                    api_calls=1,
+                    rows_read=len(checked.rows),
+                    origin_date=day,
+                    accepted={
+                        r.school_code: r.values for r in checked.accepted_rows if r.school_code
+                    },
+                )
+            )
+    return day, esas, schools, days
+
+
+def grow(engine: Engine, start: date, days: int) -> float:
+    """Copy each day into the next inside the database; returns the seconds it took."""
+    copy_snapshot = text(
+        f"INSERT INTO snapshot (report_date, {SNAPSHOT_COLUMNS}) "
+        f"SELECT :new_date, school_code, esa_code, "
+        "CASE WHEN status IN ('not_connected', 'procuring') "
+        "AND CAST(substr(school_code, 7, 4) AS INTEGER) % 400 = :step THEN :new_date "
+        "ELSE accepted_on END, students, "
+        "CASE WHEN status IN ('not_connected', 'procuring') "
+        "AND CAST(substr(school_code, 7, 4) AS INTEGER) % 400 = :step THEN 'connected' "
+        "ELSE status END, isp, link_type, download_mbps, upload_mbps, monthly_fee_thb, "
+        "funding_source, support_requested_thb, support_reason, providers_contacted, "
+        "service_start, note FROM snapshot WHERE report_date = :old_date"
+    )
+    copy_pull = text(
+        f"INSERT INTO pull (report_date, {PULL_COLUMNS}, last_good_date) "
+        f"SELECT :new_date, {PULL_COLUMNS}, :new_date FROM pull WHERE report_date = :old_date"
+    )
+    started = time.perf_counter()
+    for step in range(1, days):
+        params = {
+            "new_date": start + timedelta(days=step),
+            "old_date": start + timedelta(step - 1),
+            "step": step,
+        }
+        with engine.begin() as conn:
+            conn.execute(copy_snapshot, params)
+            conn.execute(copy_pull, params)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    return time.perf_counter() - started
+
+
+def time_queries(engine: Engine, first: date, last: date) -> list[tuple[str, float, int]]:
+    queries: list[tuple[str, dict[str, Any]]] = [
+        ("national_summary", {"report_date": last}),
+        ("previous_report_date", {"report_date": last}),
+        ("esa_summary", {"report_date": last}),
+        ("no_provider_schools", {"report_date": last}),
+        ("province_summary", {"report_date": last}),
+        ("level_summary", {"report_date": last}),
+        ("change_since", {"report_date": last, "since_date": last - timedelta(days=1)}),
+        ("change_since", {"report_date": last, "since_date": first}),
+        ("stale_esas", {"report_date": last, "days": 2}),
+        ("cost_by_link_type", {"report_date": last}),
+        ("cost_by_provider", {"report_date": last}),
+        ("support_by_size_class", {"report_date": last, **OBEC_SIZE_THRESHOLDS}),
+        ("trend", {"report_date": last, "from_date": first}),
+    ]
+    results = []
+    for name, params in queries:
+        times = []
+        rows: list[Any] = []
+        for _ in range(3):
+            started = time.perf_counter()
+            with engine.connect() as conn:
+                rows = fetch_all(conn, name, **params)
+            times.append(time.perf_counter() - started)
+        label = name if name != "change_since" else f"change_since ({params['since_date']})"
+        results.append((label, statistics.median(times), len(rows)))
+    return results
+
+
+def run_engine(url: str, work: Path, days: int, schema: str | None) -> list[str]:
+    engine = create_warehouse_engine(url)
+    if schema:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        engine = create_warehouse_engine(f"{url}?options=-csearch_path%3D{schema}")
+    try:
+        ensure_schema(engine)
+        day, esas, schools, esa_days = first_day(work)
+        started = time.perf_counter()
+        merge_day(engine, day, esas, schools, esa_days)
+        merge_seconds = time.perf_counter() - started
+        grow_seconds = grow(engine, day, days)
+        with engine.connect() as conn:
+            count = conn.execute(text("SELECT COUNT(*) FROM snapshot")).scalar()
+        last = day + timedelta(days=days - 1)
+        lines = [
+            f"{engine.dialect.name}: {count:,} snapshot rows over {days} days "
+            f"(first day merged in {merge_seconds:.2f} s, the rest copied in {grow_seconds:.0f} s)"
+        ]
+        for label, seconds, rows in time_queries(engine, day, last):
+            lines.append(f"| {engine.dialect.name} | {label} | {seconds:.3f} s | {rows} rows |")
+        return lines
+    finally:
+        engine.dispose()
+        if schema:
+            admin = create_warehouse_engine(url)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.history")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="schoolnet-history-") as folder:
+        work = Path(folder)
+        if args.engine in ("sqlite", "both"):
+            for line in run_engine(f"sqlite:///{work / 'year.db'}", work, args.days, None):
+                print(line, flush=True)
+        if args.engine in ("postgresql", "both"):
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            for line in run_engine(PG_URL, work / "pg", args.days, schema):
+                print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
