@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install lock bench clean
+.PHONY: demo test lint typecheck install lock bench bench-history clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
@@ -22,6 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
 	@$(BIN)/pytest
 
@@ -34,6 +35,10 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	@$(BIN)/python -m benchmarks
+
+# The report's queries over a year of history (~10.6M snapshot rows), SQLite and PostgreSQL.
+bench-history: $(STAMP)
+	@$(BIN)/python -m benchmarks.history
 
 # Re-resolve every pinned version (needs the registry); commit the result.
 lock: $(STAMP)
