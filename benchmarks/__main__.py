@@ -17,14 +17,12 @@ import platform
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
+from benchmarks.scratch import scratch_warehouse
 from schoolnet.config import GoogleSettings
 from schoolnet.demo import generate
 from schoolnet.emulator import Emulator, load_day
@@ -33,7 +31,7 @@ from schoolnet.ingest import SheetsReader
 from schoolnet.registry import read_esas, read_schools, schools_by_code
 from schoolnet.report import build_report, render_report
 from schoolnet.validation import validate_sheet
-from schoolnet.warehouse import EsaDay, create_warehouse_engine, ensure_schema, merge_day
+from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
 
 PG_URL = os.environ.get("SCHOOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -70,27 +68,11 @@ def machine() -> str:
     )
 
 
-def merge_rows(
-    url: str, day: date, esas: Any, schools: Any, days: list[EsaDay], schema: str | None
-) -> float:
-    engine = create_warehouse_engine(url)
-    if schema:
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-        engine = create_warehouse_engine(f"{url}?options=-csearch_path%3D{schema}")
-    try:
-        ensure_schema(engine)
+def merge_rows(url: str, day: date, esas: Any, schools: Any, days: list[EsaDay]) -> float:
+    with scratch_warehouse(url) as engine:
         merge_day(engine, day, esas, schools, days)  # a first day, so the rerun replaces rows
         seconds, _ = timed(lambda: merge_day(engine, day, esas, schools, days), repeat=3)
         return seconds
-    finally:
-        engine.dispose()
-        if schema:
-            admin = create_warehouse_engine(url)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def run(work: Path) -> list[tuple[str, str, str]]:
@@ -152,10 +134,10 @@ def run(work: Path) -> list[tuple[str, str, str]]:
         )
         for esa, v in zip(esas, validations, strict=True)
     ]
-    seconds = merge_rows(f"sqlite:///{work / 'warehouse.db'}", day, esas, schools, days, None)
+    seconds = merge_rows(f"sqlite:///{work / 'warehouse.db'}", day, esas, schools, days)
     rows.append(("merge one national day, SQLite", f"{seconds:.2f} s", f"{len(schools):,} rows"))
     try:
-        seconds = merge_rows(PG_URL, day, esas, schools, days, f"bench_{uuid.uuid4().hex[:8]}")
+        seconds = merge_rows(PG_URL, day, esas, schools, days)
         rows.append(
             ("merge one national day, PostgreSQL", f"{seconds:.2f} s", f"{len(schools):,} rows")
         )

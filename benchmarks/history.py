@@ -15,13 +15,13 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 
+from benchmarks.scratch import scratch_warehouse
 from schoolnet.config import GoogleSettings
 from schoolnet.demo import generate
 from schoolnet.emulator import Emulator, load_day
@@ -29,7 +29,7 @@ from schoolnet.google import EmulatorSession
 from schoolnet.ingest import SheetsReader
 from schoolnet.registry import read_esas, read_schools, schools_by_code
 from schoolnet.validation import validate_sheet
-from schoolnet.warehouse import EsaDay, create_warehouse_engine, ensure_schema, merge_day
+from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.analysis import OBEC_SIZE_THRESHOLDS
 from schoolnet.warehouse.queries import fetch_all
 
@@ -139,15 +139,8 @@ def time_queries(engine: Engine, first: date, last: date) -> list[tuple[str, flo
     return results
 
 
-def run_engine(url: str, work: Path, days: int, schema: str | None) -> list[str]:
-    engine = create_warehouse_engine(url)
-    if schema:
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-        engine = create_warehouse_engine(f"{url}?options=-csearch_path%3D{schema}")
-    try:
-        ensure_schema(engine)
+def run_engine(url: str, work: Path, days: int) -> list[str]:
+    with scratch_warehouse(url) as engine:
         day, esas, schools, esa_days = first_day(work)
         started = time.perf_counter()
         merge_day(engine, day, esas, schools, esa_days)
@@ -163,13 +156,6 @@ def run_engine(url: str, work: Path, days: int, schema: str | None) -> list[str]
         for label, seconds, rows in time_queries(engine, day, last):
             lines.append(f"| {engine.dialect.name} | {label} | {seconds:.3f} s | {rows} rows |")
         return lines
-    finally:
-        engine.dispose()
-        if schema:
-            admin = create_warehouse_engine(url)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 def main() -> int:
@@ -180,11 +166,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="schoolnet-history-") as folder:
         work = Path(folder)
         if args.engine in ("sqlite", "both"):
-            for line in run_engine(f"sqlite:///{work / 'year.db'}", work, args.days, None):
+            for line in run_engine(f"sqlite:///{work / 'year.db'}", work, args.days):
                 print(line, flush=True)
         if args.engine in ("postgresql", "both"):
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            for line in run_engine(PG_URL, work / "pg", args.days, schema):
+            for line in run_engine(PG_URL, work / "pg", args.days):
                 print(line, flush=True)
     return 0
 
