@@ -4,7 +4,8 @@
 
 A national day is validated and merged from the demo data set; then each following day is made
 in the database itself by copying the day before (set-based ``INSERT ... SELECT``), a share of
-the unconnected schools getting connected each day, with one pull row per ESA a day. Every
+the unconnected schools getting connected each day, with one pull row per ESA a day and the
+day's national counts, as the merge writes them. Every
 ``sql/`` query the report uses is then timed at the last date (median of three runs).
 """
 
@@ -94,6 +95,16 @@ def grow(engine: Engine, start: date, days: int) -> float:
         f"INSERT INTO pull (report_date, {PULL_COLUMNS}, last_good_date) "
         f"SELECT :new_date, {PULL_COLUMNS}, :new_date FROM pull WHERE report_date = :old_date"
     )
+    count_day = text(
+        "INSERT INTO daily_count (report_date, schools, connected, procuring, not_connected, "
+        "no_provider, never_reported) SELECT report_date, COUNT(*), "
+        "SUM(CASE WHEN status = 'connected' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'procuring' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'not_connected' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'no_provider' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN accepted_on IS NULL THEN 1 ELSE 0 END) "
+        "FROM snapshot WHERE report_date = :new_date GROUP BY report_date"
+    )
     started = time.perf_counter()
     for step in range(1, days):
         params = {
@@ -104,6 +115,7 @@ def grow(engine: Engine, start: date, days: int) -> float:
         with engine.begin() as conn:
             conn.execute(copy_snapshot, params)
             conn.execute(copy_pull, params)
+            conn.execute(count_day, params)  # what merge_day writes with each day
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     return time.perf_counter() - started

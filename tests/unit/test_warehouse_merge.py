@@ -243,3 +243,20 @@ def test_a_warehouse_of_another_version_is_refused_with_what_to_do(tmp_path: Pat
     with pytest.raises(SchemaMismatch, match=r"delivery lacks .*kind.*make clean"):
         ensure_schema(engine)
     engine.dispose()
+
+
+def test_backfill_of_a_past_date_gives_the_original_day_and_leaves_later_days(
+    warehouse_engine: Engine,
+) -> None:
+    first_day(warehouse_engine)
+    day_two = [
+        EsaDay("105201", "accepted", accepted={"1052010002": connected(fee=990.0)}),
+        EsaDay("105290", "failed", error_code="timeout", reason="ช้า"),
+    ]
+    merge_day(warehouse_engine, D2, ESAS, SCHOOLS, day_two)
+    merge_day(warehouse_engine, D3, ESAS, SCHOOLS, [])
+    before = {day: snapshot(warehouse_engine, day) for day in (D1, D2, D3)}
+    everything = checksum(warehouse_engine)
+    merge_day(warehouse_engine, D2, ESAS, SCHOOLS, day_two)  # the past date, merged again
+    assert {day: snapshot(warehouse_engine, day) for day in (D1, D2, D3)} == before
+    assert checksum(warehouse_engine) == everything

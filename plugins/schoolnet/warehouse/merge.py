@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 from schoolnet.registry import Esa, School
 from schoolnet.warehouse.models import (
     SNAPSHOT_VALUE_COLUMNS,
+    DailyCountRow,
     EsaHistoryRow,
     EsaRow,
     FindingRow,
@@ -172,6 +173,20 @@ def _record_history(
         conn.execute(insert(model), started)
 
 
+def daily_count(report_date: date, snapshot: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The day's national counts, kept beside the snapshot so a year's trend stays cheap."""
+    statuses = [row["status"] for row in snapshot]
+    return {
+        "report_date": report_date,
+        "schools": len(snapshot),
+        "connected": statuses.count("connected"),
+        "procuring": statuses.count("procuring"),
+        "not_connected": statuses.count("not_connected"),
+        "no_provider": statuses.count("no_provider"),
+        "never_reported": sum(1 for row in snapshot if row["accepted_on"] is None),
+    }
+
+
 def merge_day(
     engine: Engine,
     report_date: date,
@@ -188,7 +203,7 @@ def merge_day(
             accepted[school.school_code] = day.accepted[school.school_code]
 
     with engine.begin() as conn:
-        for model in (PullRow, FindingRow, SnapshotRow):
+        for model in (PullRow, FindingRow, SnapshotRow, DailyCountRow):
             conn.execute(delete(model).where(model.report_date == report_date))
         conn.execute(delete(EsaRow))
         conn.execute(delete(SchoolRow))
@@ -255,6 +270,7 @@ def merge_day(
         snapshot, carried, never = _snapshot_rows(report_date, schools, accepted, previous)
         if snapshot:
             conn.execute(insert(SnapshotRow), snapshot)
+        conn.execute(insert(DailyCountRow).values(**daily_count(report_date, snapshot)))
 
     return MergeSummary(
         report_date=report_date,

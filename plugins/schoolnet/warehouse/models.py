@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -111,9 +111,10 @@ class SnapshotRow(Base):
     """Every registry school on every report date: its last accepted values and their date."""
 
     __tablename__ = "snapshot"
+    __table_args__ = (Index("ix_snapshot_esa_date", "esa_code", "report_date"),)
     report_date: Mapped[date] = mapped_column(Date, primary_key=True)
     school_code: Mapped[str] = mapped_column(String(10), primary_key=True)
-    esa_code: Mapped[str] = mapped_column(String(16), index=True)
+    esa_code: Mapped[str] = mapped_column(String(16))
     accepted_on: Mapped[date | None] = mapped_column(Date)  # None: never reported
     students: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str | None] = mapped_column(String(16))
@@ -128,6 +129,19 @@ class SnapshotRow(Base):
     providers_contacted: Mapped[list[str] | None] = mapped_column(JSON)
     service_start: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class DailyCountRow(Base):
+    """National status counts of each report date, written with the snapshot (for the trend)."""
+
+    __tablename__ = "daily_count"
+    report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    schools: Mapped[int] = mapped_column(Integer)
+    connected: Mapped[int] = mapped_column(Integer)
+    procuring: Mapped[int] = mapped_column(Integer)
+    not_connected: Mapped[int] = mapped_column(Integer)
+    no_provider: Mapped[int] = mapped_column(Integer)
+    never_reported: Mapped[int] = mapped_column(Integer)
 
 
 class DeliveryRow(Base):
