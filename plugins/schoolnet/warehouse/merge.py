@@ -173,6 +173,20 @@ def _record_history(
         conn.execute(insert(model), started)
 
 
+def _replace_registry(conn: Connection, model: Any, records: list[dict[str, Any]]) -> None:
+    """Make the registry table hold ``records``; rewritten only when they differ (most days
+    the registry is unchanged, and rewriting 29,000 schools is most of a merge's time)."""
+    table = model.__table__
+    names = [column.name for column in table.columns]
+    current = {tuple(row) for row in conn.execute(select(*table.columns))}
+    if current == {tuple(record[name] for name in names) for record in records}:
+        return
+    conn.execute(delete(model))
+    # An empty parameter list would insert one row of defaults: insert only what there is.
+    if records:
+        conn.execute(insert(model), records)
+
+
 def daily_count(report_date: date, snapshot: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The day's national counts, kept beside the snapshot so a year's trend stays cheap."""
     statuses = [row["status"] for row in snapshot]
@@ -205,13 +219,8 @@ def merge_day(
     with engine.begin() as conn:
         for model in (PullRow, FindingRow, SnapshotRow, DailyCountRow):
             conn.execute(delete(model).where(model.report_date == report_date))
-        conn.execute(delete(EsaRow))
-        conn.execute(delete(SchoolRow))
-        # An empty parameter list would insert one row of defaults: insert only what there is.
-        if esas:
-            conn.execute(insert(EsaRow), [vars(esa) for esa in esas])
-        if schools:
-            conn.execute(insert(SchoolRow), [vars(school) for school in schools])
+        _replace_registry(conn, EsaRow, [vars(esa) for esa in esas])
+        _replace_registry(conn, SchoolRow, [vars(school) for school in schools])
         if _history_open_on(conn, report_date):
             _record_history(conn, EsaHistoryRow, "esa_code", report_date, esas)
             _record_history(conn, SchoolHistoryRow, "school_code", report_date, schools)
