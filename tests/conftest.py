@@ -49,15 +49,15 @@ def postgres_url() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty warehouse on SQLite (a temp file) or PostgreSQL (a schema of its own)."""
-    from schoolnet.warehouse import create_warehouse_engine, ensure_schema
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database: a temp SQLite file, or a PostgreSQL schema of its own.
+
+    A URL rather than an engine, so that each concurrent worker can make its own.
+    """
+    from schoolnet.warehouse import create_warehouse_engine
 
     if request.param == "sqlite":
-        engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-        ensure_schema(engine)
-        yield engine
-        engine.dispose()
+        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
         return
     url = postgres_url()
     if url is None:
@@ -67,12 +67,20 @@ def warehouse_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in url else "?"
-    engine = create_warehouse_engine(f"{url}{separator}options=-csearch_path%3D{schema}")
-    ensure_schema(engine)
     try:
-        yield engine
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
     finally:
-        engine.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def warehouse_engine(empty_url: str) -> Iterator[Engine]:
+    """An empty, migrated warehouse on SQLite or PostgreSQL (see ``empty_url``)."""
+    from schoolnet.warehouse import create_warehouse_engine, ensure_schema
+
+    engine = create_warehouse_engine(empty_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()

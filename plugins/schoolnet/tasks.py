@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,9 +38,17 @@ def report_date_of(context: Any, timezone: str = TIMEZONE) -> date:
 
 def _engine(settings: Settings) -> Any:
     from schoolnet.connections import warehouse_url
+
+    return _engine_for(warehouse_url(settings.connections.warehouse))
+
+
+@cache
+def _engine_for(url: str) -> Any:
+    """One engine (and connection pool) per warehouse URL and process: a task asks for it several
+    times, and under ``airflow dags test`` every task of the run shares one process."""
     from schoolnet.warehouse import create_warehouse_engine
 
-    return create_warehouse_engine(warehouse_url(settings.connections.warehouse))
+    return create_warehouse_engine(url)
 
 
 def load_registry() -> list[dict[str, str]]:

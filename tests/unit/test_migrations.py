@@ -7,7 +7,6 @@ import queue
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -31,32 +30,6 @@ from schoolnet.warehouse.migrate import (
     warehouse_revision,
 )
 from schoolnet.warehouse.models import Base, EsaHistoryRow, SchoolHistoryRow
-from tests.conftest import postgres_url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database: a temp SQLite file, or a PostgreSQL schema of its own.
-
-    A URL rather than an engine, so that each concurrent worker can make its own.
-    """
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
-        return
-    url = postgres_url()
-    if url is None:
-        pytest.skip("no PostgreSQL server (set SCHOOLNET_TEST_PG_URL)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_warehouse_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
