@@ -1,26 +1,36 @@
 """
-### schoolnet_daily
+### schoolnet_daily: the ministry's morning report on school internet
 
-Every morning at 06:00 (Asia/Bangkok): read the ESA registry, list which sheets changed (one
-Drive call per 1,000 sheets), pull every changed ESA sheet (one mapped task per ESA, in the
-`google_sheets` pool; an unchanged sheet's last read is validated anew without a call), validate
-it against the district sheet contract and write the findings to the sheet's own `ผลตรวจสอบ`
-tab, merge the day into the warehouse, render the Thai report and email it once; email each ESA
-its own findings.
+Every morning at 06:00 (Asia/Bangkok) this run answers, for OBEC's ~29,000 schools: which are
+online, which are not, which no provider reaches, and what it costs. It emails the Thai report
+(with a PDF and an Excel file) to the central office, and tells every ESA what to fix in its
+own sheet.
 
-One ESA failing never stops the others: its schools keep their last accepted values and the
-report names it with the reason. All logic lives in the `schoolnet` package; this file only wires.
+| task | what it does | when it fails |
+|---|---|---|
+| `load_registry` | reads the ESA registry (fixed for the whole run); makes sure the warehouse is migrated | nothing was read yet: clear it once the registry or warehouse is fixed |
+| `plan_pulls` | one Drive listing per 1,000 sheets: which sheets changed since they were last read | retried; the pulls wait for it |
+| `pull_sheet` (one per ESA, labelled "code name") | reads a changed sheet (`google_sheets` pool, paced under Google's quota), lands it raw, validates it against the district sheet contract, writes the findings into the sheet's `ผลตรวจสอบ` tab | that ESA alone is reported as not read, with the reason; its schools keep their last accepted values |
+| `merge_day` | merges every ESA's accepted rows into the warehouse in one transaction (runs even if some pulls failed) | nothing of the day is written; clear it to rerun |
+| `render_report` | the report's figures from the warehouse: email HTML and text, charts, PDF, XLSX, into the report folder | clear it; nothing was sent |
+| `send_report` | emails the report once per date and recipient list (`force_resend` to send again) | retried from the rendered files, without reading Google again |
+| `send_esa_feedback` | emails each ESA its own findings, once per date | retried; ESAs already mailed are not mailed again |
+
+Params: `full_pull` reads every sheet even if Drive says it did not change; `force_resend` sends
+the emails again for a date that was already sent. A task that fails after its retries emails
+the operators (`[report] operators` in the settings). Runbook: `docs/operations.md`. All logic
+lives in the `schoolnet` package; this file only wires the tasks.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from schoolnet import tasks
+from schoolnet.alerts import OperatorAlert
 
 
 @dag(
@@ -29,7 +39,9 @@ from schoolnet import tasks
     start_date=pendulum.datetime(2018, 1, 3, tz=tasks.TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    # No retry_delay here: every task waits Airflow's [core] default_task_retry_delay
+    # (120 s in production, seconds in the scheduler-path test; docs/deployment.md).
+    default_args={"retries": 2, "on_failure_callback": OperatorAlert()},
     params={
         "full_pull": Param(
             False,
@@ -68,11 +80,13 @@ def schoolnet_daily() -> None:
     def render_report(merged: dict[str, Any]) -> dict[str, str]:
         return tasks.render_report(merged)
 
-    @task(retries=3, retry_delay=timedelta(minutes=5))
+    # Mail servers recover slowly: each wait doubles from the configured delay
+    # (about 2-4, 4-8, 8-16 minutes with 120 s).
+    @task(retries=3, retry_exponential_backoff=2.0)
     def send_report(rendered: dict[str, str]) -> dict[str, Any]:
         return tasks.send_report(rendered)
 
-    @task(retries=3, retry_delay=timedelta(minutes=5))
+    @task(retries=3, retry_exponential_backoff=2.0)
     def send_esa_feedback(merged: dict[str, Any]) -> dict[str, int]:
         return tasks.send_esa_feedback(merged)
 

@@ -69,6 +69,14 @@ class ReportSettings:
     to: tuple[str, ...]
     cc: tuple[str, ...]
     stale_after_days: int
+    support_policy: Path | None = None  # the top-up policy file (None: the documented default)
+    operators: tuple[str, ...] = ()  # who is alerted when a task fails (default: report.to)
+    pace_window_days: int = 14  # days of progress the full-coverage estimate is drawn from
+    email_list_limit: int = 20  # longest list in the email body; the PDF and XLSX hold all
+
+    @property
+    def alert_recipients(self) -> tuple[str, ...]:
+        return self.operators or self.to
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,12 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
             to=_emails(report, "to", "report"),
             cc=_emails(report, "cc", "report"),
             stale_after_days=_get(report, "stale_after_days", int, "report"),
+            support_policy=path(report, "support_policy", "report")
+            if report.get("support_policy")
+            else None,
+            operators=_emails(report, "operators", "report"),
+            pace_window_days=int(report.get("pace_window_days", 14)),
+            email_list_limit=int(report.get("email_list_limit", 20)),
         ),
         feedback=FeedbackSettings(
             write_tab=bool(feedback.get("write_tab", True)),
@@ -171,6 +185,8 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
     )
     if not settings.report.to:
         raise ConfigError("settings: [report] to must name at least one recipient")
+    if settings.report.pace_window_days < 1 or settings.report.email_list_limit < 1:
+        raise ConfigError("settings: [report] pace_window_days and email_list_limit must be ≥ 1")
     if settings.google.max_attempts < 1:
         raise ConfigError("settings: [google] max_attempts must be at least 1")
     return settings

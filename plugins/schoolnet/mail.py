@@ -8,6 +8,7 @@ unless the operator forces a resend.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,12 +24,32 @@ Sender = Callable[[EmailMessage], None]
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """A picture the HTML part shows as ``<img src="cid:{cid}">``."""
+
+    cid: str  # without angle brackets
+    filename: str
+    content: bytes
+    subtype: str = "png"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
-    """An email's subject and its two bodies, ready to send."""
+    """An email's subject, its two bodies, and what goes with them, ready to send."""
 
     subject: str
     html: str
     text: str
+    images: tuple[InlineImage, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,14 @@ def message_id(report_date: date, kind: str, key: str, attempt: int, domain: str
     return f"<schoolnet.{label}.{report_date.isoformat()}.{digest}{suffix}@{domain}>"
 
 
+def header_text(value: str) -> str:
+    """Text from sheets or the registry made safe for one header line: control characters
+    (line breaks above all, which would start new headers) become spaces. The email library
+    then encodes the Thai as RFC 2047 words."""
+    cleaned = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in value)
+    return " ".join(cleaned.split())
+
+
 def build_message(
     rendered: RenderedEmail,
     *,
@@ -59,9 +88,13 @@ def build_message(
     cc: Sequence[str],
     message_id: str,
 ) -> EmailMessage:
-    """A multipart/alternative email: plain text first, HTML second."""
+    """Plain text and HTML as alternatives; the HTML's pictures related to it; files attached.
+
+    The MIME tree: multipart/mixed [multipart/alternative [text/plain, multipart/related
+    [text/html, image/png...]], application/pdf, ...], each level only when needed.
+    """
     message = EmailMessage()
-    message["Subject"] = rendered.subject
+    message["Subject"] = header_text(rendered.subject)
     message["From"] = mail_from
     message["To"] = ", ".join(to)
     if cc:
@@ -70,6 +103,24 @@ def build_message(
     message["Message-ID"] = message_id
     message.set_content(rendered.text, subtype="plain", charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    if rendered.images:
+        html_part = message.get_payload()[1]  # type: ignore[index]
+        for image in rendered.images:
+            html_part.add_related(
+                image.content,
+                maintype="image",
+                subtype=image.subtype,
+                cid=f"<{image.cid}>",
+                filename=image.filename,
+                disposition="inline",
+            )
+    for attachment in rendered.attachments:
+        message.add_attachment(
+            attachment.content,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+        )
     return message
 
 

@@ -33,7 +33,7 @@ from schoolnet.registry import (
     schools_by_code,
     write_csv,
 )
-from schoolnet.report import build_report, render_report
+from schoolnet.report import build_report
 from schoolnet.validation import apply_quarantine, validate_sheet
 from schoolnet.warehouse import EsaDay, ensure_schema, merge_day
 from schoolnet.warehouse.history import (
@@ -297,14 +297,27 @@ def pull_and_validate(
     engine: Engine,
     modified_time: str | None = None,
     reuse_from: date | None = None,
+    run_id: str | None = None,
+    try_number: int | None = None,
 ) -> dict[str, Any]:
     """Get one ESA's sheet (read, or reuse an unchanged read), validate it, give the ESA its
-    feedback tab, and write the result for the merge. An unreadable sheet is an outcome."""
+    feedback tab, and write the result for the merge. An unreadable sheet is an outcome.
+
+    Each step's seconds are kept for the merge to record on the ESA's ``pull`` row, with the
+    Airflow run id and try number (by default those Airflow exports to the running task).
+    """
+    from schoolnet.operations import PullClock
+
+    clock = PullClock.start(run_id, try_number)
     sheet = obtain_sheet(esa, report_date, settings, reader, modified_time, reuse_from)
+    clock.lap("read")
     result = validate_landed(esa, report_date, sheet, settings, schools, engine)
+    clock.lap("validate")
     if settings.feedback.write_tab and sheet.failure is None:
         result["feedback_tab"] = write_feedback_tab(esa, report_date, result, reader, engine)
         write_json(result_path(settings, report_date, esa.esa_code), result)
+        clock.lap("feedback")
+    clock.save(settings, report_date, esa.esa_code)
     return summary(result)
 
 
@@ -383,8 +396,14 @@ def load_esa_day(path: Path) -> EsaDay:
     )
 
 
-def merge(report_date: date, settings: Settings, engine: Engine) -> MergeSummary:
-    """Merge every ESA's validated result for ``report_date`` into the warehouse."""
+def merge(
+    report_date: date, settings: Settings, engine: Engine, run_id: str | None = None
+) -> MergeSummary:
+    """Merge every ESA's validated result for ``report_date`` into the warehouse, then record
+    the merge's and the pulls' timings (best effort)."""
+    from schoolnet.operations import MergeClock
+
+    clock = MergeClock()
     esas = run_esas(settings, report_date)
     schools = read_schools(settings.registry.schools)
     folder = settings.storage.validated_dir(report_date.isoformat())
@@ -394,32 +413,40 @@ def merge(report_date: date, settings: Settings, engine: Engine) -> MergeSummary
         if (folder / f"{esa.esa_code}.json").exists()
     ]
     ensure_schema(engine)
-    return merge_day(engine, report_date, esas, schools, days)
+    merged = merge_day(engine, report_date, esas, schools, days)
+    clock.record(
+        engine, settings, report_date, [esa.esa_code for esa in esas], len(schools), run_id
+    )
+    return merged
 
 
 def render(report_date: date, settings: Settings, engine: Engine) -> dict[str, str]:
-    """Render the report from the warehouse and keep it under the report folder."""
-    with engine.connect() as conn:
-        report = build_report(conn, report_date, settings.report.stale_after_days)
-    rendered = render_report(report)
+    """Render the report (email, charts, PDF, XLSX) from the warehouse into the report folder."""
+    from schoolnet.policy import load_policy
+    from schoolnet.reportfiles import render_files, save_files
+
+    policy = load_policy(settings.report.support_policy)
     folder = settings.storage.report_folder(report_date.isoformat())
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.html").write_text(rendered.html, encoding="utf-8")
-    (folder / "report.txt").write_text(rendered.text, encoding="utf-8")
-    (folder / "subject.txt").write_text(rendered.subject, encoding="utf-8")
-    return {"folder": str(folder), "subject": rendered.subject}
+    with engine.connect() as conn:
+        report = build_report(
+            conn,
+            report_date,
+            settings.report.stale_after_days,
+            policy=policy,
+            pace_window_days=settings.report.pace_window_days,
+        )
+        files = render_files(conn, report, list_limit=settings.report.email_list_limit)
+    save_files(files, folder)
+    return {"folder": str(folder), "subject": files.email.subject}
 
 
 def send(
     report_date: date, settings: Settings, engine: Engine, sender: Sender, force: bool = False
 ) -> DeliveryResult:
     """Email the rendered report once per date and recipient list."""
-    folder = settings.storage.report_folder(report_date.isoformat())
-    rendered = RenderedEmail(
-        subject=(folder / "subject.txt").read_text(encoding="utf-8"),
-        html=(folder / "report.html").read_text(encoding="utf-8"),
-        text=(folder / "report.txt").read_text(encoding="utf-8"),
-    )
+    from schoolnet.reportfiles import load_email
+
+    rendered = load_email(settings.storage.report_folder(report_date.isoformat()))
     return deliver_report(
         engine,
         report_date,

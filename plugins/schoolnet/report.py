@@ -1,9 +1,18 @@
-"""The ministry's daily report: figures read from the warehouse, rendered in Thai from templates."""
+"""The ministry's daily report: every figure read from the warehouse through ``sql/``.
+
+``build_report`` gathers the figures into a ``DailyReport``; ``schoolnet.reportfiles`` renders it
+(email HTML and text, charts, PDF, XLSX). The questions are the seed letter's: how far from every
+school online, who is behind, which schools no provider reaches, what it costs, and what top-up
+the policy would grant.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +23,13 @@ from schoolnet import thai
 from schoolnet.contract import load_contract
 from schoolnet.mail import RenderedEmail
 from schoolnet.paths import templates_dir
+from schoolnet.policy import SupportLine, SupportPolicy, load_policy, support_lines
+from schoolnet.warehouse.analysis import connection_pace, full_coverage_date
 from schoolnet.warehouse.queries import fetch_all, fetch_one
 
 MOENET_END = date(2018, 1, 1)
 SUBJECT_PREFIX = "รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ. ประจำวันที่"
+TREND_DAYS = 365  # the progress chart's span
 
 
 @dataclass(frozen=True)
@@ -44,13 +56,14 @@ class EsaLine:
     connected: int
     no_provider: int
     never_reported: int
-    outcome: str | None
-    reason: str | None
+    outcome: str | None  # accepted | rejected | failed | None (not pulled that day)
+    reason: str | None  # Thai, why the sheet could not be used
     last_good_date: date | None
     rows_rejected: int
     errors: int
     warnings: int
-    stale: bool
+    days_since_update: int | None  # None: the sheet was never read
+    stale_after_days: int
 
     @property
     def unconnected(self) -> int:
@@ -61,8 +74,47 @@ class EsaLine:
         return self.unconnected / self.schools if self.schools else 0.0
 
     @property
+    def unreadable(self) -> bool:
+        return self.outcome != "accepted"
+
+    @property
+    def stale(self) -> bool:
+        return self.days_since_update is None or self.days_since_update >= self.stale_after_days
+
+    @property
     def flagged(self) -> bool:
-        return self.outcome != "accepted" or self.stale
+        return self.unreadable or self.stale
+
+    @property
+    def open_findings(self) -> int:
+        return self.errors + self.warnings
+
+    @property
+    def flag_reason(self) -> str:
+        """Why the ESA is flagged, in Thai ("" when it is not)."""
+        if self.unreadable:
+            return self.reason or "ไม่ได้อ่านชีตในวันนี้"
+        if self.days_since_update is None:
+            return "ยังไม่เคยอ่านชีตได้"
+        if self.stale:
+            return f"ชีตไม่ได้ปรับปรุงมา {self.days_since_update:,d} วัน"
+        return ""
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    report_date: date
+    schools: int
+    connected: int
+
+
+@dataclass(frozen=True)
+class CostLine:
+    link_type: str
+    connected: int
+    monthly_fee_total_thb: float | None
+    median_monthly_fee_thb: float | None
+    median_fee_per_mbps_thb: float | None
 
 
 @dataclass(frozen=True)
@@ -71,8 +123,14 @@ class DailyReport:
     previous_date: date | None
     national: StatusCounts
     previous: StatusCounts | None
-    esas: tuple[EsaLine, ...]
+    esas: tuple[EsaLine, ...]  # worst share of unconnected schools first
     escalations: tuple[dict[str, Any], ...]
+    trend: tuple[TrendPoint, ...]
+    pace_per_day: Fraction | None  # connected schools gained a day, recently
+    full_coverage: date | None  # when every school is connected at that pace
+    costs: tuple[CostLine, ...]
+    support: tuple[SupportLine, ...]
+    stale_after_days: int
 
     @property
     def days_since_moenet(self) -> int:
@@ -84,15 +142,77 @@ class DailyReport:
 
     @property
     def flagged_esas(self) -> tuple[EsaLine, ...]:
-        return tuple(line for line in self.esas if line.flagged)
+        """Flagged ESAs, those whose sheet could not be used first, then the longest behind."""
+        flagged = [line for line in self.esas if line.flagged]
+        return tuple(
+            sorted(
+                flagged,
+                key=lambda line: (
+                    not line.unreadable,
+                    -(line.days_since_update if line.days_since_update is not None else 10**6),
+                    line.esa_code,
+                ),
+            )
+        )
+
+    @property
+    def quality_esas(self) -> tuple[EsaLine, ...]:
+        """ESAs with rejected rows or open findings, most to fix first."""
+        lines = [line for line in self.esas if line.rows_rejected or line.open_findings]
+        return tuple(
+            sorted(lines, key=lambda line: (-line.rows_rejected, -line.errors, line.esa_code))
+        )
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(line.rows_rejected for line in self.esas)
+
+    @property
+    def open_findings(self) -> int:
+        return sum(line.open_findings for line in self.esas)
+
+    @property
+    def support_requested_thb(self) -> Decimal:
+        return sum((line.requested_thb for line in self.support), Decimal(0))
+
+    @property
+    def support_granted_thb(self) -> Decimal:
+        return sum((line.granted_thb for line in self.support), Decimal(0))
 
     @property
     def subject(self) -> str:
         return f"{SUBJECT_PREFIX} {thai.thai_date(self.report_date)}"
 
 
-def build_report(conn: Connection, report_date: date, stale_after_days: int) -> DailyReport:
+def _esa_line(row: Mapping[str, Any], update: Mapping[str, Any], stale_after_days: int) -> EsaLine:
+    return EsaLine(
+        esa_code=row["esa_code"],
+        esa_name=row["esa_name"],
+        province=row["province"],
+        schools=int(row["schools"]),
+        connected=int(row["connected"]),
+        no_provider=int(row["no_provider"]),
+        never_reported=int(row["never_reported"]),
+        outcome=row["outcome"],
+        reason=row["reason"],
+        last_good_date=row["last_good_date"],
+        rows_rejected=int(row["rows_rejected"]),
+        errors=int(row["errors"]),
+        warnings=int(row["warnings"]),
+        days_since_update=update.get("days_since_update"),
+        stale_after_days=stale_after_days,
+    )
+
+
+def build_report(
+    conn: Connection,
+    report_date: date,
+    stale_after_days: int,
+    policy: SupportPolicy | None = None,
+    pace_window_days: int = 14,
+) -> DailyReport:
     """Read every figure of the report for ``report_date`` through the ``sql/`` queries."""
+    policy = policy or load_policy()
     national = StatusCounts(**fetch_one(conn, "national_summary", report_date=report_date))
     previous_date = fetch_one(conn, "previous_report_date", report_date=report_date)[
         "previous_date"
@@ -102,37 +222,56 @@ def build_report(conn: Connection, report_date: date, stale_after_days: int) -> 
         if previous_date is not None
         else None
     )
-    lines = []
-    for row in fetch_all(conn, "esa_summary", report_date=report_date):
-        last_good = row["last_good_date"]
-        stale = last_good is None or (report_date - last_good).days >= stale_after_days
-        lines.append(
-            EsaLine(
-                esa_code=row["esa_code"],
-                esa_name=row["esa_name"],
-                province=row["province"],
-                schools=int(row["schools"]),
-                connected=int(row["connected"]),
-                no_provider=int(row["no_provider"]),
-                never_reported=int(row["never_reported"]),
-                outcome=row["outcome"],
-                reason=row["reason"],
-                last_good_date=last_good,
-                rows_rejected=int(row["rows_rejected"]),
-                errors=int(row["errors"]),
-                warnings=int(row["warnings"]),
-                stale=stale,
-            )
-        )
+    # Every ESA's days since its sheet was last updated: the query lists the ones behind by
+    # at least `days`; with days=0 it lists all of them.
+    updates = {
+        row["esa_code"]: row for row in fetch_all(conn, "stale_esas", report_date=report_date, days=0)
+    }
+    lines = [
+        _esa_line(row, updates.get(row["esa_code"], {}), stale_after_days)
+        for row in fetch_all(conn, "esa_summary", report_date=report_date)
+    ]
     lines.sort(key=lambda line: (-line.unconnected_share, line.esa_code))
-    escalations = tuple(fetch_all(conn, "no_provider_schools", report_date=report_date))
+    trend_rows = fetch_all(
+        conn,
+        "trend",
+        from_date=report_date - timedelta(days=TREND_DAYS),
+        report_date=report_date,
+    )
+    trend = tuple(
+        TrendPoint(row["report_date"], int(row["schools"]), int(row["connected"]))
+        for row in trend_rows
+    )
+    costs = tuple(
+        CostLine(
+            link_type=row["link_type"] or "other",
+            connected=int(row["connected"]),
+            monthly_fee_total_thb=row["monthly_fee_total_thb"],
+            median_monthly_fee_thb=row["median_monthly_fee_thb"],
+            median_fee_per_mbps_thb=row["median_fee_per_mbps_thb"],
+        )
+        for row in fetch_all(conn, "cost_by_link_type", report_date=report_date)
+    )
+    support = support_lines(
+        policy,
+        fetch_all(
+            conn, "support_by_size_class", report_date=report_date, **policy.query_parameters()
+        ),
+        fetch_all(conn, "support_requests", report_date=report_date),
+    )
     return DailyReport(
         report_date=report_date,
         previous_date=previous_date,
         national=national,
         previous=previous,
         esas=tuple(lines),
-        escalations=escalations,
+        escalations=tuple(fetch_all(conn, "no_provider_schools", report_date=report_date)),
+        trend=trend,
+        pace_per_day=connection_pace(trend_rows, pace_window_days),
+        full_coverage=full_coverage_date(trend_rows, pace_window_days),
+        costs=costs,
+        support=support,
+        stale_after_days=stale_after_days,
     )
 
 
@@ -153,9 +292,12 @@ def template_environment(folder: Path | None = None) -> Environment:
     )
     environment.filters.update(
         thai_date=thai.thai_date,
+        thai_date_short=thai.thai_date_short,
         number=thai.number,
         signed=thai.signed,
+        baht=lambda value: thai.number(None if value is None else float(value)),
         isp_label=lambda key: contract.enum_label("isp", key) if key else "",
+        link_label=lambda key: contract.enum_label("link_type", key) if key else "",
     )
     environment.globals.update(
         percent=thai.percent, status_label=lambda key: contract.enum_label("status", key)
@@ -163,11 +305,27 @@ def template_environment(folder: Path | None = None) -> Environment:
     return environment
 
 
-def render_report(report: DailyReport, environment: Environment | None = None) -> RenderedEmail:
+def render_report(
+    report: DailyReport,
+    environment: Environment | None = None,
+    *,
+    charts: Mapping[str, Any] | None = None,
+    list_limit: int = 20,
+) -> RenderedEmail:
+    """The email's subject, HTML part (CSS not yet inlined) and plain-text part.
+
+    ``charts`` maps a chart's name to an object with ``cid_name`` and ``alt``; the HTML shows
+    each as ``<img src="cid:...">`` (see ``schoolnet.reportfiles``).
+    """
     environment = environment or template_environment()
-    context = {"report": report, "moenet_end": MOENET_END}
+    context = {
+        "report": report,
+        "moenet_end": MOENET_END,
+        "charts": charts or {},
+        "limit": list_limit,
+    }
     return RenderedEmail(
         subject=report.subject,
-        html=environment.get_template("report.html.j2").render(context),
+        html=environment.get_template("report_email.html.j2").render(context),
         text=environment.get_template("report.txt.j2").render(context),
     )

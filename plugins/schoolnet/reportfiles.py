@@ -1,0 +1,198 @@
+"""The report's files: the email (CSS inlined, charts as CID images, plain-text part), the full
+PDF and the XLSX of the day's data, kept in the report folder between rendering and sending.
+
+Rendering and sending are separate Airflow tasks, so a failed send is retried from these files
+without reading the warehouse or Google again; ``manifest.json`` says what each file is.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import css_inline
+from sqlalchemy import Connection
+
+from schoolnet.mail import Attachment, InlineImage, RenderedEmail
+from schoolnet.report import MOENET_END, DailyReport, render_report, template_environment
+
+MANIFEST = "manifest.json"
+ESA_CHART_COUNT = 15  # ESAs in the chart of the largest shares still unconnected
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    """How a template shows a chart: ``src`` is ``cid:…`` in the email, ``data:…`` in the PDF."""
+
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    email: RenderedEmail
+    pdf: bytes
+    xlsx: bytes
+    pdf_name: str
+    xlsx_name: str
+
+
+def chart_cid(name: str, report_date: date) -> str:
+    return f"{name}.{report_date.isoformat()}@schoolnet"
+
+
+def _charts(report: DailyReport) -> dict[str, Any]:
+    from schoolnet.charts import esa_gap_chart, progress_chart
+
+    points = [(point.report_date, point.connected) for point in report.trend]
+    worst = [
+        (line.esa_name, line.unconnected, line.schools)
+        for line in report.esas[:ESA_CHART_COUNT]
+        if line.schools
+    ]
+    return {
+        "progress": progress_chart(points, report.national.schools, report.report_date),
+        "gap": esa_gap_chart(worst),
+    }
+
+
+def inline_css(html: str) -> str:
+    """Move the <style> rules into style attributes: Gmail and Outlook drop or ignore much of
+    a <style> block. No remote stylesheet is ever loaded."""
+    inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+    return inliner.inline(html)
+
+
+def render_files(
+    conn: Connection, report: DailyReport, *, list_limit: int = 20
+) -> ReportFiles:
+    """Render everything the morning email carries from ``report`` (and, for the XLSX, the
+    day's rows in the warehouse behind ``conn``)."""
+    from schoolnet.pdf import PRINT_PAGE_CSS, html_to_pdf
+    from schoolnet.workbook import build_report_workbook, workbook_filename
+
+    day = report.report_date
+    charts = _charts(report)
+    email_charts = {
+        name: ChartRef(src=f"cid:{chart_cid(name, day)}", alt=chart.alt)
+        for name, chart in charts.items()
+    }
+    rendered = render_report(report, charts=email_charts, list_limit=list_limit)
+    pdf_charts = {
+        name: ChartRef(
+            src="data:image/png;base64," + base64.b64encode(chart.png).decode("ascii"),
+            alt=chart.alt,
+        )
+        for name, chart in charts.items()
+    }
+    pdf_html = (
+        template_environment()
+        .get_template("report_pdf.html.j2")
+        .render(
+            report=report,
+            charts=pdf_charts,
+            moenet_end=MOENET_END,
+            limit=None,
+            page_css=PRINT_PAGE_CSS,
+        )
+    )
+    pdf = html_to_pdf(pdf_html)
+    xlsx = build_report_workbook(conn, day)
+    pdf_name = f"schoolnet-report-{day.isoformat()}.pdf"
+    xlsx_name = workbook_filename(day)
+    email = RenderedEmail(
+        subject=rendered.subject,
+        html=inline_css(rendered.html),
+        text=rendered.text,
+        images=tuple(
+            InlineImage(cid=chart_cid(name, day), filename=f"{name}.png", content=chart.png)
+            for name, chart in charts.items()
+        ),
+        attachments=(
+            Attachment(pdf_name, pdf, "application", "pdf"),
+            Attachment(
+                xlsx_name,
+                xlsx,
+                "application",
+                "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+        ),
+    )
+    return ReportFiles(email=email, pdf=pdf, xlsx=xlsx, pdf_name=pdf_name, xlsx_name=xlsx_name)
+
+
+def _write(path: Path, content: bytes) -> None:
+    """Whole files only: a crash mid-write leaves the previous file, never half of one."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
+
+
+def save_files(files: ReportFiles, folder: Path) -> Path:
+    """Write the files and, last, the manifest that makes them one rendered report."""
+    folder.mkdir(parents=True, exist_ok=True)
+    email = files.email
+    _write(folder / "report.html", email.html.encode("utf-8"))
+    _write(folder / "report.txt", email.text.encode("utf-8"))
+    for image in email.images:
+        _write(folder / image.filename, image.content)
+    for attachment in email.attachments:
+        _write(folder / attachment.filename, attachment.content)
+    manifest = {
+        "subject": email.subject,
+        "html": "report.html",
+        "text": "report.txt",
+        "images": [
+            {"cid": image.cid, "file": image.filename, "subtype": image.subtype}
+            for image in email.images
+        ],
+        "attachments": [
+            {"file": item.filename, "maintype": item.maintype, "subtype": item.subtype}
+            for item in email.attachments
+        ],
+    }
+    _write(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+    return folder / MANIFEST
+
+
+class ReportNotRendered(FileNotFoundError):
+    """The report folder has no complete rendered report to send."""
+
+
+def load_email(folder: Path) -> RenderedEmail:
+    """The email as ``save_files`` left it, ready to send again."""
+    try:
+        manifest: Mapping[str, Any] = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except FileNotFoundError as error:
+        raise ReportNotRendered(
+            f"no rendered report in {folder}: run the render_report task for this date first"
+        ) from error
+    return RenderedEmail(
+        subject=manifest["subject"],
+        html=(folder / manifest["html"]).read_text("utf-8"),
+        text=(folder / manifest["text"]).read_text("utf-8"),
+        images=tuple(
+            InlineImage(
+                cid=item["cid"],
+                filename=item["file"],
+                content=(folder / item["file"]).read_bytes(),
+                subtype=item["subtype"],
+            )
+            for item in manifest["images"]
+        ),
+        attachments=tuple(
+            Attachment(
+                filename=item["file"],
+                content=(folder / item["file"]).read_bytes(),
+                maintype=item["maintype"],
+                subtype=item["subtype"],
+            )
+            for item in manifest["attachments"]
+        ),
+    )
