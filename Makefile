@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install lock bench bench-history clean
+.PHONY: demo test lint typecheck install lock bench bench-history pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
@@ -39,6 +39,18 @@ bench: $(STAMP)
 # The report's queries over a year of history (~10.6M snapshot rows), SQLite and PostgreSQL.
 bench-history: $(STAMP)
 	@$(BIN)/python -m benchmarks.history
+
+# Pictures of the demo's report for docs/ and README: the email at phone and desktop width in
+# headless Chromium, and the PDF's first page. Runs the demo first if nothing was rendered yet;
+# installs Debian's Chromium when it is missing (as root), or says how to.
+pictures: $(STAMP)
+	@ls out/report/*/manifest.json >/dev/null 2>&1 || $(MAKE) demo
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	    echo "==> installing Chromium (apt-get install chromium)" && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+	  { echo "Chromium is needed: apt-get install chromium, then make pictures again"; exit 1; }
+	@$(BIN)/schoolnet pictures
 
 # Re-resolve every pinned version (needs the registry); commit the result.
 lock: $(STAMP)

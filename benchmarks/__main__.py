@@ -28,10 +28,13 @@ from schoolnet.demo import generate
 from schoolnet.emulator import Emulator, load_day
 from schoolnet.google import EmulatorSession
 from schoolnet.ingest import SheetsReader
+from schoolnet.pdf import html_to_pdf
 from schoolnet.registry import read_esas, read_schools, schools_by_code
 from schoolnet.report import build_report, render_report
+from schoolnet.reportfiles import pdf_html, render_files, report_charts
 from schoolnet.validation import validate_sheet
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
+from schoolnet.workbook import build_report_workbook
 
 PG_URL = os.environ.get("SCHOOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -155,14 +158,41 @@ def run(work: Path) -> list[tuple[str, str, str]]:
             return render_report(build_report(conn, day, stale_after_days=2))
 
     seconds, rendered = timed(report, repeat=3)
-    engine.dispose()
     rows.append(
         (
-            "report queries + rendering, SQLite",
+            "report queries + email HTML/text, SQLite",
             f"{seconds:.2f} s",
             f"{len(rendered.html) // 1024} KiB HTML",
         )
     )
+
+    def national_report() -> Any:
+        with engine.connect() as conn:
+            return render_files(conn, build_report(conn, day, stale_after_days=2))
+
+    seconds, files = timed(national_report, repeat=3)
+    rows.append(
+        (
+            "whole national report (queries, HTML, charts, PDF, XLSX), SQLite",
+            f"{seconds:.2f} s",
+            f"PDF {len(files.pdf) / 2**20:.1f} MiB, XLSX {len(files.xlsx) / 2**20:.1f} MiB",
+        )
+    )
+    with engine.connect() as conn:
+        report_data = build_report(conn, day, stale_after_days=2)
+    for label, step in (
+        ("  of which charts", lambda: report_charts(report_data)),
+        (
+            "  of which PDF (WeasyPrint)",
+            lambda: html_to_pdf(pdf_html(report_data, report_charts(report_data))),
+        ),
+    ):
+        seconds, _ = timed(step, repeat=3)
+        rows.append((label, f"{seconds:.2f} s", ""))
+    with engine.connect() as conn:
+        seconds, _ = timed(lambda: build_report_workbook(conn, day), repeat=3)
+    rows.append(("  of which XLSX (openpyxl)", f"{seconds:.2f} s", f"{len(schools):,} rows"))
+    engine.dispose()
     return rows
 
 

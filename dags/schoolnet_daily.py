@@ -6,15 +6,24 @@ online, which are not, which no provider reaches, and what it costs. It emails t
 (with a PDF and an Excel file) to the central office, and tells every ESA what to fix in its
 own sheet.
 
-| task | what it does | when it fails |
-|---|---|---|
-| `load_registry` | reads the ESA registry (fixed for the whole run); makes sure the warehouse is migrated | nothing was read yet: clear it once the registry or warehouse is fixed |
-| `plan_pulls` | one Drive listing per 1,000 sheets: which sheets changed since they were last read | retried; the pulls wait for it |
-| `pull_sheet` (one per ESA, labelled "code name") | reads a changed sheet (`google_sheets` pool, paced under Google's quota), lands it raw, validates it against the district sheet contract, writes the findings into the sheet's `ผลตรวจสอบ` tab | that ESA alone is reported as not read, with the reason; its schools keep their last accepted values |
-| `merge_day` | merges every ESA's accepted rows into the warehouse in one transaction (runs even if some pulls failed) | nothing of the day is written; clear it to rerun |
-| `render_report` | the report's figures from the warehouse: email HTML and text, charts, PDF, XLSX, into the report folder | clear it; nothing was sent |
-| `send_report` | emails the report once per date and recipient list (`force_resend` to send again) | retried from the rendered files, without reading Google again |
-| `send_esa_feedback` | emails each ESA its own findings, once per date | retried; ESAs already mailed are not mailed again |
+The tasks, and what happens when one fails:
+
+- `load_registry`: reads the ESA registry (fixed for the whole run) and makes sure the warehouse
+  is migrated. Nothing was read yet: clear it once the registry or warehouse is fixed.
+- `plan_pulls`: one Drive listing per 1,000 sheets, to see which sheets changed since their last
+  read. Retried; the pulls wait for it.
+- `pull_sheet`, one per ESA, labelled "code name": reads a changed sheet (`google_sheets` pool,
+  paced under Google's quota), lands it raw, validates it against the district sheet contract
+  and writes the findings into the sheet's `ผลตรวจสอบ` tab. If it fails, that ESA alone is
+  reported as not read, with the reason; its schools keep their last accepted values.
+- `merge_day`: merges every ESA's accepted rows into the warehouse in one transaction; it runs
+  even if some pulls failed. If it fails nothing of the day is written: clear it to rerun.
+- `render_report`: the report's figures from the warehouse, rendered as email HTML and text,
+  charts, PDF and XLSX into the report folder. If it fails nothing was sent: clear it.
+- `send_report`: emails the report once per date and recipient list (`force_resend` to send
+  again). Retried from the rendered files, without reading Google again.
+- `send_esa_feedback`: emails each ESA its own findings, once per date. Retried; ESAs already
+  mailed are not mailed again.
 
 Params: `full_pull` reads every sheet even if Drive says it did not change; `force_resend` sends
 the emails again for a date that was already sent. A task that fails after its retries emails

@@ -23,6 +23,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from schoolnet import provision_tasks
+from schoolnet.alerts import OperatorAlert
 from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
 
 
@@ -32,7 +33,11 @@ from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
     start_date=pendulum.datetime(2018, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "on_failure_callback": OperatorAlert(),
+    },
     params={
         "esa_codes": Param(
             [],

@@ -26,7 +26,7 @@ class AlertText:
 def _masked(value: str) -> str:
     """The text with every secret Airflow registered (connection passwords, keys) masked."""
     try:
-        from airflow.sdk.log import redact  # type: ignore[attr-defined]
+        from airflow.sdk.log import redact
     except ImportError:  # pragma: no cover - older task SDKs
         return value
     return str(redact(value))

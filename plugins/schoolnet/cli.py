@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     from schoolnet.emulator.cli import register as register_emulator
     from schoolnet.export import register as register_export
     from schoolnet.mailsink import register as register_mail_sink
+    from schoolnet.ops_cli import register as register_operations
+    from schoolnet.pictures import register as register_pictures
     from schoolnet.provision_cli import register as register_sheets
     from schoolnet.rundemo import register as register_demo
     from schoolnet.validation.cli import register as register_validate
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_export(commands)
     register_sheets(commands)
     register_validate(commands)
+    register_operations(commands)
+    register_pictures(commands)
     docs = commands.add_parser(
         "contract-docs", help="print the district sheet contract as Markdown (docs/contract.md)"
     )

@@ -2,7 +2,8 @@
 
 CSV is for people: UTF-8 with a byte-order mark so Excel shows Thai, and every text cell that
 a spreadsheet would take for a formula (beginning with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return) prefixed with ``'`` so it stays text. Numbers are written as numbers.
+carriage return; see :mod:`schoolnet.cellsafety`) prefixed with ``'`` so it stays text. Numbers
+are written as numbers.
 Parquet is for analysis: typed columns (dates, integers, floats, a list of providers).
 """
 
@@ -15,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from schoolnet.cellsafety import neutralize
 from schoolnet.cliargs import iso_date
 
 if TYPE_CHECKING:  # pandas and pyarrow take seconds to import: only when exporting
@@ -48,9 +50,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("accepted_on", "date"),
 )
 """The export's columns in order, with their kind (``sql/national_snapshot.sql``)."""
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list)."""
 
 
 def parquet_schema() -> pa.Schema:
@@ -156,13 +155,6 @@ def read_snapshot(engine: Engine, report_date: date) -> pd.DataFrame:
         convert, dtype = _CONVERTERS[kind]
         columns[name] = pd.Series([convert(v) for v in raw[name]], dtype=dtype)
     return pd.DataFrame(columns)
-
-
-def neutralize(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula, made plain text; anything else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def write_csv(frame: pd.DataFrame, out: Path) -> None:

@@ -104,7 +104,8 @@ def build_message(
     message.set_content(rendered.text, subtype="plain", charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
     if rendered.images:
-        html_part = message.get_payload()[1]  # type: ignore[index]
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)
         for image in rendered.images:
             html_part.add_related(
                 image.content,

@@ -47,7 +47,7 @@ def chart_cid(name: str, report_date: date) -> str:
     return f"{name}.{report_date.isoformat()}@schoolnet"
 
 
-def _charts(report: DailyReport) -> dict[str, Any]:
+def report_charts(report: DailyReport) -> dict[str, Any]:
     from schoolnet.charts import esa_gap_chart, progress_chart
 
     points = [(point.report_date, point.connected) for point in report.trend]
@@ -62,28 +62,10 @@ def _charts(report: DailyReport) -> dict[str, Any]:
     }
 
 
-def inline_css(html: str) -> str:
-    """Move the <style> rules into style attributes: Gmail and Outlook drop or ignore much of
-    a <style> block. No remote stylesheet is ever loaded."""
-    inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-    return inliner.inline(html)
+def pdf_html(report: DailyReport, charts: Mapping[str, Any]) -> str:
+    """The PDF's HTML: every list in full, charts as ``data:`` URIs, the print page box."""
+    from schoolnet.pdf import PRINT_PAGE_CSS
 
-
-def render_files(
-    conn: Connection, report: DailyReport, *, list_limit: int = 20
-) -> ReportFiles:
-    """Render everything the morning email carries from ``report`` (and, for the XLSX, the
-    day's rows in the warehouse behind ``conn``)."""
-    from schoolnet.pdf import PRINT_PAGE_CSS, html_to_pdf
-    from schoolnet.workbook import build_report_workbook, workbook_filename
-
-    day = report.report_date
-    charts = _charts(report)
-    email_charts = {
-        name: ChartRef(src=f"cid:{chart_cid(name, day)}", alt=chart.alt)
-        for name, chart in charts.items()
-    }
-    rendered = render_report(report, charts=email_charts, list_limit=list_limit)
     pdf_charts = {
         name: ChartRef(
             src="data:image/png;base64," + base64.b64encode(chart.png).decode("ascii"),
@@ -91,7 +73,7 @@ def render_files(
         )
         for name, chart in charts.items()
     }
-    pdf_html = (
+    return (
         template_environment()
         .get_template("report_pdf.html.j2")
         .render(
@@ -102,7 +84,29 @@ def render_files(
             page_css=PRINT_PAGE_CSS,
         )
     )
-    pdf = html_to_pdf(pdf_html)
+
+
+def inline_css(html: str) -> str:
+    """Move the <style> rules into style attributes: Gmail and Outlook drop or ignore much of
+    a <style> block. No remote stylesheet is ever loaded."""
+    inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+    return inliner.inline(html)
+
+
+def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20) -> ReportFiles:
+    """Render everything the morning email carries from ``report`` (and, for the XLSX, the
+    day's rows in the warehouse behind ``conn``)."""
+    from schoolnet.pdf import html_to_pdf
+    from schoolnet.workbook import build_report_workbook, workbook_filename
+
+    day = report.report_date
+    charts = report_charts(report)
+    email_charts = {
+        name: ChartRef(src=f"cid:{chart_cid(name, day)}", alt=chart.alt)
+        for name, chart in charts.items()
+    }
+    rendered = render_report(report, charts=email_charts, list_limit=list_limit)
+    pdf = html_to_pdf(pdf_html(report, charts))
     xlsx = build_report_workbook(conn, day)
     pdf_name = f"schoolnet-report-{day.isoformat()}.pdf"
     xlsx_name = workbook_filename(day)

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 from schoolnet.cliargs import iso_date
 from schoolnet.paths import project_root
+from schoolnet.pictures import write_preview
+from schoolnet.reportfiles import MANIFEST
 from schoolnet.tasks import DAG_ID, TIMEZONE
 
 UI_EMULATOR_PORT = 8787  # where README's Airflow UI recipe serves the emulator
@@ -115,13 +117,15 @@ def run_demo(args: argparse.Namespace) -> int:
 
     root = project_root()
     out = root / "out"
-    report_date = args.date or datetime.now(ZoneInfo(TIMEZONE)).date()
     demo_data = out / "demo-data"
     started = time.monotonic()
 
     say("stage 1/5: demo data")
     manifest = _ensure_demo_data(demo_data, args.seed)
     sheet_day = manifest.days[-1]
+    # The report of the day the demo sheets stand for, so that the days since MOENet, each
+    # sheet's days since its last update and the progress read as they would on that morning.
+    report_date = args.date or sheet_day
 
     say(f"stage 2/5: loading the sheets of {sheet_day.isoformat()} into the Sheets emulator")
     emulator_state = out / "emulator"
@@ -132,6 +136,23 @@ def run_demo(args: argparse.Namespace) -> int:
     else:
         loaded = load_day(emulator_state, demo_data, sheet_day)
         marker.write_text(sheet_day.isoformat(), encoding="utf-8")
+    history = [day for day in manifest.days if day < report_date]
+    if history:
+        from schoolnet.config import load_settings
+        from schoolnet.demohistory import seed_history
+        from schoolnet.warehouse import create_warehouse_engine
+
+        engine = create_warehouse_engine(f"sqlite:///{out / 'warehouse.db'}")
+        try:
+            seeded = seed_history(
+                load_settings(demo_settings(root, out)), engine, demo_data, history
+            )
+        finally:
+            engine.dispose()
+        say(
+            f"earlier mornings: {seeded} of the data set's {len(history)} days before "
+            f"{report_date.isoformat()} merged now (the rest already were), for the progress chart"
+        )
     emulator = Emulator(
         emulator_state,
         read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
@@ -179,7 +200,9 @@ def run_demo(args: argparse.Namespace) -> int:
     report_mail = [p for p in new_mail if ".report." in p.name]
     feedback_mail = [p for p in new_mail if ".esa-" in p.name]
     report_folder = out / "report" / report_date.isoformat()
-    say(f"report:    {report_folder / 'report.html'}")
+    preview = write_preview(report_folder) if (report_folder / MANIFEST).exists() else None
+    say(f"report:    {preview or report_folder} (open in a browser)")
+    say(f"files:     {report_folder} (report PDF, Excel workbook, chart images)")
     if report_mail:
         say(f"email:     {report_mail[-1]}")
     else:
@@ -215,7 +238,7 @@ def register(commands: Any) -> None:
         "--date",
         type=iso_date,
         default=None,
-        help="report date (default: today in Bangkok)",
+        help="report date (default: the demo data set's last day, whose sheets are loaded)",
     )
     parser.add_argument(
         "--resend",

@@ -108,3 +108,21 @@ def test_daily_dag_policy() -> None:
     for task in dag.tasks:
         assert task.retries >= 1, f"{task.task_id} has no retries"
     assert dag.doc_md and "schoolnet_daily" in dag.doc_md
+
+
+def test_every_task_alerts_the_operators_when_it_fails() -> None:
+    """A failure after the retries must reach a person: every task of every DAG carries the
+    operator alert (Airflow's SmtpNotifier), set once in the DAG's default_args."""
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    from schoolnet.alerts import OperatorAlert
+
+    bag = parse(dags_dir())
+    tasks = [task for dag_id in EXPECTED_DAGS for task in bag.dags[dag_id].tasks]
+    assert tasks
+    for task in tasks:
+        callbacks = task.on_failure_callback
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+        alerts = [c for c in callbacks if isinstance(c, OperatorAlert)]
+        assert alerts, f"{task.dag_id}.{task.task_id} alerts nobody when it fails"
+        assert isinstance(alerts[0], SmtpNotifier)

@@ -13,7 +13,14 @@ import pytest
 from sqlalchemy import Engine
 
 from schoolnet.cli import main
-from schoolnet.export import COLUMNS, NoSnapshot, export_snapshot, parquet_schema
+from schoolnet.export import (
+    COLUMNS,
+    NoSnapshot,
+    export_snapshot,
+    parquet_schema,
+    read_snapshot,
+    write_csv,
+)
 from schoolnet.registry import Esa, School
 from schoolnet.warehouse import EsaDay, merge_day
 
@@ -134,6 +141,31 @@ def test_csv_neutralizes_formulas_but_keeps_numbers(warehouse: Engine, tmp_path:
         "1290.0",
         "30.0",
     )
+
+
+def test_csv_neutralizes_what_the_shared_rule_catches(warehouse: Engine, tmp_path: Path) -> None:
+    """Blanks before a trigger, full-width triggers and a leading tab are caught too (the rule
+    of ``schoolnet.cellsafety``); a negative number stays a number."""
+    frame = read_snapshot(warehouse, D1)
+    typed = {
+        "1052010001": ("  =1+1", "\tบ้านแม่ทะ", -5),
+        "1052010002": ("＝HYPERLINK(A1)", "＠ผอ.", 240),
+        "1052900001": ("\u3000-1+2", "บ้าน-ดอย", 900),
+    }
+    for code, (note, name, students) in typed.items():
+        at = frame["school_code"] == code
+        frame.loc[at, "note"] = note
+        frame.loc[at, "school_name"] = name
+        frame.loc[at, "students"] = students
+    write_csv(frame, tmp_path / "day.csv")
+    with (tmp_path / "day.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = {row["school_code"]: row for row in csv.DictReader(handle)}
+    assert {code: (rows[code]["note"], rows[code]["school_name"]) for code in typed} == {
+        "1052010001": ("'  =1+1", "'\tบ้านแม่ทะ"),
+        "1052010002": ("'＝HYPERLINK(A1)", "'＠ผอ."),
+        "1052900001": ("'\u3000-1+2", "บ้าน-ดอย"),
+    }
+    assert rows["1052010001"]["students"] == "-5"
 
 
 def test_parquet_round_trips_with_typed_columns(warehouse: Engine, tmp_path: Path) -> None:

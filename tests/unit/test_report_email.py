@@ -55,7 +55,7 @@ def smtp_connection(sink: MailSink, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def received(sink: MailSink) -> list[EmailMessage]:
     return [
-        email.message_from_bytes(path.read_bytes(), policy=default_policy)  # type: ignore[misc]
+        email.message_from_bytes(path.read_bytes(), policy=default_policy)
         for path in sink.messages()
     ]
 
@@ -83,13 +83,11 @@ def mailed(
 
 
 def parts(message: EmailMessage) -> list[EmailMessage]:
-    return list(message.walk())  # type: ignore[arg-type]
+    return list(message.walk())
 
 
 def test_mime_tree_has_text_html_inline_charts_and_two_attachments(mailed: EmailMessage) -> None:
-    assert mailed["Subject"] == (
-        "รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ. ประจำวันที่ 4 มกราคม 2561"
-    )
+    assert mailed["Subject"] == ("รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ. ประจำวันที่ 4 มกราคม 2561")
     assert mailed.get_content_type() == "multipart/mixed"
     types = [part.get_content_type() for part in parts(mailed)]
     assert types == [
@@ -123,7 +121,7 @@ def test_html_shows_every_chart_by_cid_and_loads_nothing_remote(mailed: EmailMes
     assert len(image_ids) == 2
     for part in parts(mailed):
         if part.get_content_type() == "image/png":
-            assert part.get_content().startswith(b"\x89PNG\r\n\x1a\n")  # type: ignore[union-attr]
+            assert part.get_content().startswith(b"\x89PNG\r\n\x1a\n")
     # Nothing for a mail client to fetch: no remote src/href/url(), no <link>, no <style> left.
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "url(" not in html and "<link" not in html and "<style" not in html
@@ -135,7 +133,7 @@ def test_html_shows_every_chart_by_cid_and_loads_nothing_remote(mailed: EmailMes
 
 def test_pdf_attachment_holds_the_thai_report(mailed: EmailMessage) -> None:
     pdf = next(p for p in parts(mailed) if p.get_content_type() == "application/pdf")
-    pages = pdf_text(pdf.get_content())  # type: ignore[arg-type]
+    pages = pdf_text(pdf.get_content())
     text = "\n".join(pages)
     assert "รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ." in text
     assert "4 มกราคม 2561" in text
@@ -150,7 +148,7 @@ def test_xlsx_attachment_holds_the_days_rows(
     mailed: EmailMessage, warehouse_engine: Engine
 ) -> None:
     xlsx = next(p for p in parts(mailed) if p.get_filename() == "schoolnet-2018-01-04.xlsx")
-    book = openpyxl.load_workbook(io.BytesIO(xlsx.get_content()))  # type: ignore[arg-type]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.get_content()))
     with warehouse_engine.connect() as conn:
         schools = conn.scalar(
             select(func.count()).select_from(SnapshotRow).where(SnapshotRow.report_date == D2)

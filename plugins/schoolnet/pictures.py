@@ -1,0 +1,134 @@
+"""Pictures of the report for the docs: the email as a browser shows it (phone and desktop
+widths) and the PDF's first page, regenerated from a rendered report folder by one command.
+
+The email's HTML refers to its charts as ``cid:`` parts, which only a mail client resolves; a
+``preview.html`` beside it points at the chart files instead, for browsers (and people).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from schoolnet.fonts import font_face_css
+from schoolnet.paths import project_root
+from schoolnet.reportfiles import MANIFEST
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+VIEWS = {"email-phone.png": (360, 2400), "email-desktop.png": (1100, 1500)}
+PDF_PICTURE = "report-pdf-page1.png"
+
+
+def latest_report_folder(report_dir: Path) -> Path:
+    folders = sorted(p.parent for p in report_dir.glob(f"*/{MANIFEST}"))
+    if not folders:
+        raise FileNotFoundError(
+            f"no rendered report under {report_dir}: run `make demo` first, then this again"
+        )
+    return folders[-1]
+
+
+def write_preview(folder: Path) -> Path:
+    """``preview.html``: the email's HTML with each ``cid:`` image pointing at its file, and the
+    shipped Thai font declared."""
+    manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text("utf-8"))
+    html = (folder / manifest["html"]).read_text("utf-8")
+    for image in manifest["images"]:
+        html = html.replace(f'src="cid:{image["cid"]}"', f'src="{image["file"]}"')
+    # Phones and mail clients have a Thai font; a bare server's browser may not: give it the
+    # project's own Sarabun, as the PDF has.
+    html = html.replace("</head>", f"<style>{font_face_css()}</style></head>", 1)
+    preview = folder / "preview.html"
+    preview.write_text(html, encoding="utf-8")
+    return preview
+
+
+def find_browser() -> str:
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise FileNotFoundError(
+        "no Chromium found: install it (Debian: `apt-get install chromium`) and run this again"
+    )
+
+
+def screenshot(browser: str, page: Path, out: Path, width: int, height: int) -> None:
+    """A headless Chromium screenshot of ``page`` at ``width`` CSS pixels (2x for sharpness)."""
+    with tempfile.TemporaryDirectory(prefix="schoolnet-chromium-") as profile:
+        command = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--force-device-scale-factor=2",
+            f"--window-size={width},{height}",
+            f"--screenshot={out}",
+            page.resolve().as_uri(),
+        ]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if completed.returncode != 0 or not out.exists():
+        raise RuntimeError(f"Chromium could not take the screenshot: {completed.stderr[-500:]}")
+
+
+def pdf_first_page(pdf: Path, out: Path, scale: float = 1.5) -> None:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        document[0].render(scale=scale).to_pil().save(out)
+    finally:
+        document.close()
+
+
+def make_pictures(folder: Path, docs: Path) -> list[Path]:
+    """Write the email and PDF pictures of the report in ``folder`` into ``docs``."""
+    manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text("utf-8"))
+    preview = write_preview(folder)
+    browser = find_browser()
+    docs.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, (width, height) in VIEWS.items():
+        screenshot(browser, preview, docs / name, width, height)
+        written.append(docs / name)
+    pdf = next(a["file"] for a in manifest["attachments"] if a["subtype"] == "pdf")
+    pdf_first_page(folder / pdf, docs / PDF_PICTURE)
+    written.append(docs / PDF_PICTURE)
+    return written
+
+
+def _pictures(args: argparse.Namespace) -> int:
+    folder = args.report or latest_report_folder(project_root() / "out" / "report")
+    for path in make_pictures(folder, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "pictures",
+        help="pictures of the rendered report for the docs (email at phone and desktop "
+        "width in headless Chromium, the PDF's first page)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="a rendered report folder (default: the latest under out/report)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=project_root() / "docs", help="where the PNGs go (docs/)"
+    )
+    parser.set_defaults(handler=_pictures)
