@@ -225,7 +225,8 @@ def build_report(
     # Every ESA's days since its sheet was last updated: the query lists the ones behind by
     # at least `days`; with days=0 it lists all of them.
     updates = {
-        row["esa_code"]: row for row in fetch_all(conn, "stale_esas", report_date=report_date, days=0)
+        row["esa_code"]: row
+        for row in fetch_all(conn, "stale_esas", report_date=report_date, days=0)
     }
     lines = [
         _esa_line(row, updates.get(row["esa_code"], {}), stale_after_days)
