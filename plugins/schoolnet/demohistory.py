@@ -10,10 +10,13 @@ import json
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from schoolnet.config import Settings
+from schoolnet.emulator.state import render_cell
+from schoolnet.ingest import VALUE_PARAMS
 from schoolnet.landing import RawSheet
 from schoolnet.pipeline import load_school_registry, merge, validate_landed
 from schoolnet.registry import read_esas
@@ -28,6 +31,25 @@ def _sheets_on(demo_dir: Path, day: date) -> dict[str, Path]:
         if folder.is_dir() and date.fromisoformat(folder.name) <= day:
             chosen.update({path.stem: path for path in folder.glob("*.json")})
     return chosen
+
+
+def _as_read(rows: list[list[Any]]) -> list[list[Any]]:
+    """The stored cells as the pull reads them (``ingest.VALUE_PARAMS``): unformatted values,
+    dates as serial numbers, ragged like Google's answers."""
+    read: list[list[Any]] = []
+    for row in rows:
+        cells = [
+            render_cell(
+                cell, VALUE_PARAMS["valueRenderOption"], VALUE_PARAMS["dateTimeRenderOption"]
+            )
+            for cell in row or []
+        ]
+        while cells and cells[-1] is None:
+            cells.pop()
+        read.append(cells)
+    while read and not read[-1]:
+        read.pop()
+    return read
 
 
 def seed_history(settings: Settings, engine: Engine, demo_dir: Path, days: Iterable[date]) -> int:
@@ -48,7 +70,7 @@ def seed_history(settings: Settings, engine: Engine, demo_dir: Path, days: Itera
             sheet = RawSheet(
                 esa_code=esa.esa_code,
                 spreadsheet_id=esa.spreadsheet_id,
-                values=tab["rows"],
+                values=_as_read(tab["rows"]),
                 tab=tab["title"],
                 used_first_tab=False,
                 api_calls=0,
