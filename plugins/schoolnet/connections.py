@@ -26,8 +26,16 @@ class GoogleAccess:
 
 def _connection(conn_id: str) -> Any:
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
-    return BaseHook.get_connection(conn_id)
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        # Outside a task (a `schoolnet` command on the server) the task SDK sees only the
+        # environment; connections kept in Airflow's own database are read from there.
+        from airflow.models.connection import Connection
+
+        return Connection.get_connection_from_secrets(conn_id)
 
 
 def google_access(conn_id: str, write: bool = False) -> GoogleAccess:

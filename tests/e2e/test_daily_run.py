@@ -151,7 +151,8 @@ def truth(demo: Path, day: date) -> dict[str, str]:
 
 
 def figure(html: str, key: str) -> int:
-    match = re.search(rf'data-key="{key}">([\d,]+)<', html)
+    # The CSS is inlined: the cell's style attribute may follow its data-key.
+    match = re.search(rf'data-key="{key}"[^>]*>([\d,]+)<', html)
     assert match, f"no {key} figure in the report"
     return int(match.group(1).replace(",", ""))
 
