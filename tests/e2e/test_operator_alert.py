@@ -67,7 +67,7 @@ stale_after_days = 2
                 airflow, DAY, tmp_path / "validated", 1, tmp_path / "logs" / "run.log"
             )
         messages: list[EmailMessage] = [
-            email.message_from_bytes(path.read_bytes(), policy=default_policy)  # type: ignore[misc]
+            email.message_from_bytes(path.read_bytes(), policy=default_policy)
             for path in sink.messages()
         ]
     alerts = [m for m in messages if "load_registry" in m["Subject"]]
