@@ -196,3 +196,28 @@ def test_the_report_date_is_rendered_in_the_buddhist_era_in_every_part(
         files = render_files(conn, build_report(conn, date(2018, 1, 4), stale_after_days=2))
     assert "2561" in files.email.subject and "2018" not in files.email.subject
     assert "4 มกราคม 2561" in files.email.text
+
+
+def test_user_text_cannot_start_a_header_of_its_own(sink: MailSink) -> None:
+    """An ESA name typed with a line break and a header after it stays one Subject line."""
+    import smtplib
+
+    from schoolnet.mail import RenderedEmail, build_message
+
+    rendered = RenderedEmail(
+        subject="ผลตรวจสอบ สพป.ลำปาง\r\nBcc: attacker@example.org\nX-Evil: 1",
+        html="<p>x</p>",
+        text="x",
+    )
+    message = build_message(
+        rendered,
+        mail_from="schoolnet@obec.go.th",
+        to=["a@obec.go.th"],
+        cc=[],
+        message_id="<t@obec.go.th>",
+    )
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as client:
+        client.send_message(message)
+    (arrived,) = received(sink)
+    assert arrived["Bcc"] is None and arrived["X-Evil"] is None
+    assert arrived["Subject"] == "ผลตรวจสอบ สพป.ลำปาง Bcc: attacker@example.org X-Evil: 1"
