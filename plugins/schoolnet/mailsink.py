@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -29,8 +30,41 @@ class _SaveHandler:
         self.folder = folder
         self.lock = threading.Lock()
         self.count = 0
+        # Faults for tests, each spent by one message: (reply, command) refusals and drops.
+        self.refusals: list[tuple[str, str]] = []
+        self.drops = 0
+        self.refused = 0
+        self.dropped = 0
+
+    def _refusal(self, command: str) -> str | None:
+        with self.lock:
+            if self.refusals and self.refusals[0][1] == command:
+                self.refused += 1
+                return self.refusals.pop(0)[0]
+        return None
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        refusal = self._refusal("MAIL")
+        if refusal is not None:
+            return refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        refusal = self._refusal("DATA")
+        if refusal is not None:
+            return refusal
+        with self.lock:
+            drop = self.drops > 0
+            if drop:
+                self.drops -= 1
+                self.dropped += 1
+        if drop:  # the message was sent, the server goes away before it answers
+            server.transport.close()
+            return "421 4.4.2 Connection dropped"
         data: bytes = envelope.original_content or envelope.content
         with self.lock:
             self.count += 1
@@ -44,14 +78,62 @@ class _SaveHandler:
 
 
 class MailSink:
-    """An SMTP server on 127.0.0.1 writing what it receives into ``folder``."""
+    """An SMTP server on 127.0.0.1 writing what it receives into ``folder``.
 
-    def __init__(self, folder: Path, host: str = "127.0.0.1", port: int | None = None) -> None:
+    With ``credentials`` it offers AUTH PLAIN and LOGIN without TLS (loopback only), accepts
+    only that user and password, and lists successful logins in ``logins``. ``refuse`` and
+    ``drop`` make the next messages fail the way real servers do, for the fault tests.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.folder = folder
         self.host = host
         self.port = port or free_port(host)
+        self.credentials = credentials
+        self.logins: list[str] = []
         self._handler = _SaveHandler(folder)
-        self._controller = Controller(self._handler, hostname=host, port=self.port)
+        auth: dict[str, Any] = {}
+        if credentials is not None:
+            auth = {
+                "authenticator": self._authenticate,
+                "auth_require_tls": False,
+            }
+        self._controller = Controller(self._handler, hostname=host, port=self.port, **auth)
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        if not isinstance(data, LoginPassword) or self.credentials is None:
+            return AuthResult(success=False, handled=False)
+        login, password = data.login.decode(), data.password.decode()
+        if (login, password) != self.credentials:
+            return AuthResult(success=False, handled=False)
+        self.logins.append(f"{mechanism}:{login}")
+        return AuthResult(success=True)
+
+    def refuse(self, count: int, code: int = 451, command: str = "DATA") -> None:
+        """Answer the next ``count`` messages with ``code`` at ``command`` (MAIL or DATA)."""
+        if command not in ("MAIL", "DATA"):
+            raise ValueError("refuse at MAIL or DATA")
+        reply = f"{code} 4.3.0 Try again later" if code < 500 else f"{code} 5.7.1 Refused"
+        with self._handler.lock:
+            self._handler.refusals.extend([(reply, command)] * count)
+
+    def drop(self, count: int) -> None:
+        """Close the connection, without an answer, after the next ``count`` messages' DATA."""
+        with self._handler.lock:
+            self._handler.drops += count
+
+    @property
+    def faults_spent(self) -> int:
+        """How many refusals and drops have happened."""
+        return self._handler.refused + self._handler.dropped
 
     def start(self) -> MailSink:
         self.folder.mkdir(parents=True, exist_ok=True)

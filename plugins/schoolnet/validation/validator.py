@@ -253,6 +253,23 @@ def _find_header(
     return None
 
 
+def _without_nul(values: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    """The cells with every NUL character removed: PostgreSQL text cannot hold one (a single
+    NUL pasted into a cell would fail the whole day's merge), and no clerk means one."""
+
+    def has_nul(row: Sequence[Any]) -> bool:
+        return any(isinstance(cell, str) and "\x00" in cell for cell in row)
+
+    if not any(has_nul(row) for row in values):
+        return values
+    return [
+        [cell.replace("\x00", "") if isinstance(cell, str) else cell for cell in row]
+        if has_nul(row)
+        else row
+        for row in values
+    ]
+
+
 def validate_sheet(
     values: Sequence[Sequence[Any]],
     *,
@@ -270,6 +287,7 @@ def validate_sheet(
     compiled = _compile(contract if contract is not None else load_contract())
     book = compiled.book
     sheet: list[tuple[int, int, Finding]] = []  # (row sort, column sort, finding)
+    values = _without_nul(values)
 
     if tab_title is not None and tab_title != compiled.contract.data_tab:
         sheet.append(

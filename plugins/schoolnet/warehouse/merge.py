@@ -201,6 +201,24 @@ def daily_count(report_date: date, snapshot: Sequence[Mapping[str, Any]]) -> dic
     }
 
 
+# Any 64-bit number no other part of the warehouse uses as an advisory lock key.
+MERGE_LOCK_KEY = 5_300_001
+
+
+def _lock_merges(conn: Connection) -> None:
+    """Make concurrent merges wait for each other, whatever their dates.
+
+    Every merge rewrites the shared registry tables and replaces its date's rows: two at once
+    would otherwise collide on primary keys (PostgreSQL) or interleave. PostgreSQL takes a
+    transaction-scoped advisory lock, released at commit or rollback (or when the backend dies);
+    SQLite takes the database's write lock before the first read.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(MERGE_LOCK_KEY)))
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def merge_day(
     engine: Engine,
     report_date: date,
@@ -217,6 +235,7 @@ def merge_day(
             accepted[school.school_code] = day.accepted[school.school_code]
 
     with engine.begin() as conn:
+        _lock_merges(conn)
         for model in (PullRow, FindingRow, SnapshotRow, DailyCountRow):
             conn.execute(delete(model).where(model.report_date == report_date))
         _replace_registry(conn, EsaRow, [vars(esa) for esa in esas])

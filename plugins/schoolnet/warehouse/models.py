@@ -88,6 +88,39 @@ class PullRow(Base):
     rows_accepted: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
     last_good_date: Mapped[date | None] = mapped_column(Date)
+    # Best-effort timings, written after the merge (None for days merged before revision 0004).
+    pull_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pull_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_seconds: Mapped[float | None] = mapped_column(Float)  # reading from Google
+    validate_seconds: Mapped[float | None] = mapped_column(Float)
+    feedback_seconds: Mapped[float | None] = mapped_column(Float)  # writing the feedback tab
+    run_id: Mapped[str | None] = mapped_column(String(250))  # the Airflow run of the pull
+    try_number: Mapped[int | None] = mapped_column(Integer)
+
+
+class MergeRunRow(Base):
+    """How long the merge of one report date took (its latest run)."""
+
+    __tablename__ = "merge_run"
+    report_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(String(250))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seconds: Mapped[float] = mapped_column(Float)
+    esas: Mapped[int] = mapped_column(Integer)
+    schools: Mapped[int] = mapped_column(Integer)
+
+
+class RegistryChangeRow(Base):
+    """An operator's addition or retirement of an ESA (``schoolnet esa add|retire``), and why."""
+
+    __tablename__ = "registry_change"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    esa_code: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))  # add | retire
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(200))
 
 
 class FindingRow(Base):
