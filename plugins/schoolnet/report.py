@@ -64,6 +64,7 @@ class EsaLine:
     warnings: int
     days_since_update: int | None  # None: the sheet was never read
     stale_after_days: int
+    report_date: date
 
     @property
     def unconnected(self) -> int:
@@ -84,6 +85,16 @@ class EsaLine:
     @property
     def flagged(self) -> bool:
         return self.unreadable or self.stale
+
+    @property
+    def last_update(self) -> date | None:
+        """The day the data shown for this ESA last changed: its last usable read if today's
+        could not be used, else the day its sheet was last updated."""
+        if self.unreadable:
+            return self.last_good_date
+        if self.days_since_update is None:
+            return None
+        return self.report_date - timedelta(days=self.days_since_update)
 
     @property
     def open_findings(self) -> int:
@@ -168,6 +179,16 @@ class DailyReport:
         return sum(line.rows_rejected for line in self.esas)
 
     @property
+    def last_update(self) -> date | None:
+        """The day the data shown for this ESA last changed: its last usable read if today's
+        could not be used, else the day its sheet was last updated."""
+        if self.unreadable:
+            return self.last_good_date
+        if self.days_since_update is None:
+            return None
+        return self.report_date - timedelta(days=self.days_since_update)
+
+    @property
     def open_findings(self) -> int:
         return sum(line.open_findings for line in self.esas)
 
@@ -184,7 +205,9 @@ class DailyReport:
         return f"{SUBJECT_PREFIX} {thai.thai_date(self.report_date)}"
 
 
-def _esa_line(row: Mapping[str, Any], update: Mapping[str, Any], stale_after_days: int) -> EsaLine:
+def _esa_line(
+    row: Mapping[str, Any], update: Mapping[str, Any], stale_after_days: int, report_date: date
+) -> EsaLine:
     return EsaLine(
         esa_code=row["esa_code"],
         esa_name=row["esa_name"],
@@ -201,6 +224,7 @@ def _esa_line(row: Mapping[str, Any], update: Mapping[str, Any], stale_after_day
         warnings=int(row["warnings"]),
         days_since_update=update.get("days_since_update"),
         stale_after_days=stale_after_days,
+        report_date=report_date,
     )
 
 
@@ -229,7 +253,7 @@ def build_report(
         for row in fetch_all(conn, "stale_esas", report_date=report_date, days=0)
     }
     lines = [
-        _esa_line(row, updates.get(row["esa_code"], {}), stale_after_days)
+        _esa_line(row, updates.get(row["esa_code"], {}), stale_after_days, report_date)
         for row in fetch_all(conn, "esa_summary", report_date=report_date)
     ]
     lines.sort(key=lambda line: (-line.unconnected_share, line.esa_code))

@@ -221,3 +221,41 @@ def test_user_text_cannot_start_a_header_of_its_own(sink: MailSink) -> None:
     (arrived,) = received(sink)
     assert arrived["Bcc"] is None and arrived["X-Evil"] is None
     assert arrived["Subject"] == "ผลตรวจสอบ สพป.ลำปาง Bcc: attacker@example.org X-Evil: 1"
+
+
+def test_an_esa_whose_sheet_was_not_updated_for_two_days_is_flagged(
+    warehouse_engine: Engine,
+) -> None:
+    """Readable but stale: flagged with the days since its sheet changed, and that date."""
+    from schoolnet.warehouse import EsaDay, merge_day
+    from tests.unit.test_report_and_mail import CONNECTED, ESAS, SCHOOLS
+
+    day = date(2018, 1, 8)
+    merge_day(
+        warehouse_engine,
+        day,
+        ESAS,
+        SCHOOLS,
+        [
+            EsaDay(
+                "105201",
+                "accepted",
+                sheet_modified_time="2018-01-05T03:00:00Z",  # 10:00 in Bangkok, 3 days ago
+                accepted={"1052010001": CONNECTED},
+            ),
+            EsaDay(
+                "105202",
+                "accepted",
+                sheet_modified_time="2018-01-06T18:00:00Z",  # 01:00 on the 7th in Bangkok
+                accepted={"1052020001": {"status": "not_connected", "students": 35}},
+            ),
+        ],
+    )
+    with warehouse_engine.connect() as conn:
+        report = build_report(conn, day, stale_after_days=2)
+    (flagged,) = report.flagged_esas
+    assert flagged.esa_code == "105201"
+    assert flagged.flag_reason == "ชีตไม่ได้ปรับปรุงมา 3 วัน"
+    assert flagged.last_update == date(2018, 1, 5)
+    fresh = next(line for line in report.esas if line.esa_code == "105202")
+    assert fresh.days_since_update == 1 and not fresh.flagged
