@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install lock bench bench-history pictures clean
+.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-history pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
@@ -20,11 +20,22 @@ install: $(STAMP)
 demo: $(STAMP)
 	@$(BIN)/schoolnet demo
 
-test: $(STAMP)
+test: $(STAMP) audit-if-reachable
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
 	@$(BIN)/pytest
+
+# Known vulnerabilities in the locked dependencies; --strict fails when a package could not be
+# audited, so a green result always means every package was checked (docs/reliability.md).
+audit: $(STAMP)
+	@$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
+
+# Run by `make test`: audits when PyPI's vulnerability data answers, and says plainly when not.
+audit-if-reachable: $(STAMP)
+	@if $(BIN)/python -c "import urllib.request; urllib.request.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=10)" 2>/dev/null; \
+	then $(MAKE) --no-print-directory audit; \
+	else echo "audit: NOT RUN - PyPI's vulnerability data did not answer; the dependencies were NOT audited (make audit)"; fi
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .

@@ -179,16 +179,6 @@ class DailyReport:
         return sum(line.rows_rejected for line in self.esas)
 
     @property
-    def last_update(self) -> date | None:
-        """The day the data shown for this ESA last changed: its last usable read if today's
-        could not be used, else the day its sheet was last updated."""
-        if self.unreadable:
-            return self.last_good_date
-        if self.days_since_update is None:
-            return None
-        return self.report_date - timedelta(days=self.days_since_update)
-
-    @property
     def open_findings(self) -> int:
         return sum(line.open_findings for line in self.esas)
 

@@ -1,0 +1,120 @@
+"""SMTP faults through the real path: ``deliver_report`` with the sender built from Airflow's SMTP
+connection, against the project's SMTP sink refusing or dropping the first attempts. A failed
+send raises (so Airflow retries the task), records nothing, and the retry delivers exactly once.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import smtplib
+from collections.abc import Iterator
+from datetime import date
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from schoolnet.mail import RenderedEmail, deliver_report, send_with_airflow_connection
+from schoolnet.mailsink import MailSink
+from schoolnet.warehouse.models import DeliveryRow
+
+DAY = date(2018, 1, 4)
+LOGIN = ("schoolnet-mailer", "smtp-Pa55-word-for-tests")
+RENDERED = RenderedEmail(
+    subject="รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ. ทดสอบ",
+    html="<p>เชื่อมต่อแล้ว 1 จาก 2 โรงเรียน</p>",
+    text="เชื่อมต่อแล้ว 1 จาก 2 โรงเรียน",
+)
+
+
+@pytest.fixture
+def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MailSink]:
+    """The SMTP sink with a login, and Airflow's connection ``smtp_reliability`` pointing at it."""
+    with MailSink(tmp_path / "mail", credentials=LOGIN) as running:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SMTP_RELIABILITY",
+            json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": running.port,
+                    "login": LOGIN[0],
+                    "password": LOGIN[1],
+                    "extra": {
+                        "disable_ssl": True,
+                        "disable_tls": True,
+                        "from_email": "schoolnet@obec.go.th",
+                        "timeout": 10,
+                        "retry_limit": 1,
+                    },
+                }
+            ),
+        )
+        yield running
+
+
+def deliveries(engine: Engine) -> list[tuple[str, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(DeliveryRow.kind, DeliveryRow.sent_count))
+        return [(row.kind, row.sent_count) for row in rows]
+
+
+def deliver(engine: Engine) -> bool:
+    result = deliver_report(
+        engine,
+        DAY,
+        RENDERED,
+        mail_from="schoolnet@obec.go.th",
+        to=["ict-report@obec.go.th"],
+        cc=["director@obec.go.th"],
+        send=send_with_airflow_connection("smtp_reliability"),
+    )
+    return result.sent
+
+
+@pytest.mark.parametrize(
+    ("fault", "raised"),
+    [
+        ("451 at MAIL", smtplib.SMTPSenderRefused),
+        ("421 at DATA", smtplib.SMTPDataError),
+        ("451 at DATA", smtplib.SMTPDataError),
+        ("connection dropped after DATA", smtplib.SMTPServerDisconnected),
+    ],
+)
+def test_a_refused_or_dropped_send_raises_records_nothing_and_the_retry_delivers_once(
+    warehouse_engine: Engine, sink: MailSink, fault: str, raised: type[Exception]
+) -> None:
+    if fault.startswith("connection"):
+        sink.drop(2)
+    else:
+        code, _, command = fault.split()
+        sink.refuse(2, int(code), command)
+
+    for _ in range(2):  # the task fails, and its first retry fails too
+        with pytest.raises(raised):
+            deliver(warehouse_engine)
+        assert deliveries(warehouse_engine) == []  # nothing recorded as sent
+    assert sink.faults_spent == 2 and sink.messages() == []
+
+    assert deliver(warehouse_engine) is True  # the next retry delivers
+    assert deliver(warehouse_engine) is False  # a retry after success sends nothing
+    assert deliveries(warehouse_engine) == [("report", 1)]
+    (path,) = sink.messages()  # exactly one email arrived
+    message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+    assert message["Subject"] == RENDERED.subject
+    assert sink.logins and all(login.endswith(LOGIN[0]) for login in sink.logins)
+
+
+def test_a_wrong_password_fails_the_send_and_records_nothing(
+    warehouse_engine: Engine, sink: MailSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = json.loads(os.environ["AIRFLOW_CONN_SMTP_RELIABILITY"])
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_RELIABILITY", json.dumps({**connection, "password": "wrong"})
+    )
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        deliver(warehouse_engine)
+    assert deliveries(warehouse_engine) == [] and sink.messages() == []
