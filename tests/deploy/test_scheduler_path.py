@@ -45,6 +45,7 @@ from schoolnet.tasks import DAG_ID, GOOGLE_POOL, TIMEZONE
 from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
 from tests.conftest import postgres_url
+from tests.settings import write_test_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -157,39 +158,13 @@ class Processes:
 
 
 def settings_file(root: Path, demo: Path) -> Path:
-    path = root / "schoolnet.toml"
-    path.write_text(
-        f"""
-[registry]
-esas = "{demo / "esas.csv"}"
-schools = "{demo / "schools.csv"}"
-[storage]
-data_dir = "{root / "data"}"
-report_dir = "{root / "report"}"
-[connections]
-google = "schoolnet_google"
-warehouse = "schoolnet_warehouse"
-smtp = "smtp_default"
-[google]
-request_timeout_seconds = 10
-max_attempts = 2
-backoff_base_seconds = 0.1
-backoff_max_seconds = 0.2
-read_requests_per_minute = 0
-write_requests_per_minute = 0
-[report]
-timezone = "Asia/Bangkok"
-mail_from = "schoolnet@obec.go.th"
-to = ["ict-report@obec.go.th"]
-cc = []
-stale_after_days = 2
-[feedback]
-write_tab = true
-email_esas = false
-""",
-        encoding="utf-8",
+    return write_test_settings(
+        root / "schoolnet.toml",
+        esas=demo / "esas.csv",
+        schools=demo / "schools.csv",
+        root=root,
+        email_esas=False,  # the report is the one email this test counts
     )
-    return path
 
 
 def airflow_environment(

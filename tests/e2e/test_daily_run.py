@@ -30,6 +30,7 @@ from schoolnet.rundemo import run_dag_with_progress
 from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
 from schoolnet.warehouse.models import Base
+from tests.settings import write_test_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -101,34 +102,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("e2e")
     demo = root / "demo-data"
     manifest = generate(demo, esa_limit=ESA_COUNT, days=3)
-    config = root / "schoolnet.toml"
-    config.write_text(
-        f"""
-[registry]
-esas = "{demo / "esas.csv"}"
-schools = "{demo / "schools.csv"}"
-[storage]
-data_dir = "{root / "data"}"
-report_dir = "{root / "report"}"
-[connections]
-google = "schoolnet_google"
-warehouse = "schoolnet_warehouse"
-smtp = "smtp_default"
-[google]
-request_timeout_seconds = 10
-max_attempts = 2
-backoff_base_seconds = 0.1
-backoff_max_seconds = 0.2
-read_requests_per_minute = 6000
-write_requests_per_minute = 6000
-[report]
-timezone = "Asia/Bangkok"
-mail_from = "schoolnet@obec.go.th"
-to = ["ict-report@obec.go.th"]
-cc = ["director@obec.go.th"]
-stale_after_days = 2
-""",
-        encoding="utf-8",
+    config = write_test_settings(
+        root / "schoolnet.toml",
+        esas=demo / "esas.csv",
+        schools=demo / "schools.csv",
+        root=root,
+        requests_per_minute=6000,
+        cc=["director@obec.go.th"],
     )
     state = root / "emulator"
     load_day(state, demo, manifest.days[0])

@@ -14,6 +14,7 @@ import pytest
 from schoolnet.devenv import LocalAirflow
 from schoolnet.mailsink import MailSink
 from schoolnet.rundemo import run_dag_with_progress
+from tests.settings import write_test_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -24,32 +25,14 @@ def test_a_task_failing_after_its_retries_alerts_the_operators_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = tmp_path / "registry" / "esas<missing>.csv"  # markup in the error text, too
-    config = tmp_path / "schoolnet.toml"
-    config.write_text(
-        f"""
-[registry]
-esas = "{missing}"
-schools = "{tmp_path / "schools.csv"}"
-[storage]
-data_dir = "{tmp_path / "data"}"
-report_dir = "{tmp_path / "report"}"
-[connections]
-google = "schoolnet_google"
-warehouse = "schoolnet_warehouse"
-smtp = "smtp_default"
-[google]
-request_timeout_seconds = 5
-max_attempts = 1
-backoff_base_seconds = 0.1
-backoff_max_seconds = 0.1
-[report]
-timezone = "Asia/Bangkok"
-mail_from = "schoolnet@obec.go.th"
-to = ["ict-report@obec.go.th"]
-operators = ["ops@obec.go.th"]
-stale_after_days = 2
-""",
-        encoding="utf-8",
+    config = write_test_settings(
+        tmp_path / "schoolnet.toml",
+        esas=missing,
+        schools=tmp_path / "schools.csv",
+        root=tmp_path,
+        operators=["ops@obec.go.th"],
+        request_timeout_seconds=5,
+        max_attempts=1,
     )
     # Retries come quickly here; in production they wait [core] default_task_retry_delay.
     monkeypatch.setenv("AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY", "1")

@@ -42,6 +42,7 @@ from schoolnet.pipeline import load_school_registry, merge, pull_and_validate
 from schoolnet.provision_cli import EMULATOR_RETRIES
 from schoolnet.registry import Esa, read_esas, write_csv
 from schoolnet.warehouse.models import Base, EsaHistoryRow, MergeRunRow, PullRow, RegistryChangeRow
+from tests.settings import write_test_settings
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 BIN = Path(sys.executable).parent
@@ -100,35 +101,9 @@ def sheets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sheets]:
 
 
 def write_settings(root: Path, sheets: Sheets, registry: Path) -> Path:
-    config = root / "schoolnet.toml"
-    config.write_text(
-        f"""
-[registry]
-esas = "{registry}"
-schools = "{sheets.demo / "schools.csv"}"
-[storage]
-data_dir = "{root / "data"}"
-report_dir = "{root / "report"}"
-[connections]
-google = "schoolnet_google"
-warehouse = "schoolnet_warehouse"
-smtp = "smtp_default"
-[google]
-request_timeout_seconds = 10
-max_attempts = 2
-backoff_base_seconds = 0.1
-backoff_max_seconds = 0.2
-read_requests_per_minute = 0
-write_requests_per_minute = 0
-[report]
-timezone = "Asia/Bangkok"
-mail_from = "schoolnet@obec.go.th"
-to = ["ict-report@obec.go.th"]
-stale_after_days = 2
-""",
-        encoding="utf-8",
+    return write_test_settings(
+        root / "schoolnet.toml", esas=registry, schools=sheets.demo / "schools.csv", root=root
     )
-    return config
 
 
 @pytest.fixture
