@@ -150,8 +150,9 @@ def run_demo(args: argparse.Namespace) -> int:
         finally:
             engine.dispose()
         say(
-            f"earlier mornings: {seeded} of the data set's {len(history)} days before "
-            f"{report_date.isoformat()} merged now (the rest already were), for the progress chart"
+            f"earlier mornings: the data set's {len(history)} days before "
+            f"{report_date.isoformat()} are in the warehouse ({seeded} merged now), "
+            "for the progress chart"
         )
     emulator = Emulator(
         emulator_state,
