@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import email
-import hashlib
 import json
 import re
 from collections import Counter
@@ -18,18 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from schoolnet.demo import DemoManifest, generate
 from schoolnet.devenv import LocalAirflow
 from schoolnet.emulator import Emulator, edit_cell, load_day, set_fault
 from schoolnet.mailsink import MailSink
-from schoolnet.operations import TIMING_COLUMNS
 from schoolnet.registry import Esa, read_esas
 from schoolnet.rundemo import run_dag_with_progress
 from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
-from schoolnet.warehouse.models import Base
+from tests.checksum import warehouse_checksum
 from tests.settings import write_test_settings
 
 pytestmark = pytest.mark.e2e
@@ -138,21 +135,12 @@ def figure(html: str, key: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def warehouse_checksum(url: str) -> str:
-    """Every table's rows, less what records when a run happened (its timings)."""
-    digest = hashlib.sha256()
+def checksum_of(url: str) -> str:
     engine = create_warehouse_engine(url)
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if table.name == "merge_run":  # when each run merged: differs by design
-                continue
-            columns = [
-                c for c in table.columns if not (table.name == "pull" and c.name in TIMING_COLUMNS)
-            ]
-            for row in conn.execute(select(*columns).order_by(*table.primary_key.columns)):
-                digest.update(repr(tuple(row)).encode())
-    engine.dispose()
-    return digest.hexdigest()
+    try:
+        return warehouse_checksum(engine)
+    finally:
+        engine.dispose()
 
 
 def test_daily_run_emails_the_national_counts_of_the_data_set(world: World) -> None:
@@ -201,13 +189,13 @@ def test_daily_run_emails_the_national_counts_of_the_data_set(world: World) -> N
 
 def test_rerun_of_the_same_date_sends_nothing_and_changes_nothing(world: World) -> None:
     day = world.manifest.days[0]
-    before = warehouse_checksum(world.warehouse_url)
+    before = checksum_of(world.warehouse_url)
     mails = len(world.sink.messages())
     writes = world.emulator.stats()["writes"]
     world.run(day)
     assert len(world.sink.messages()) == mails  # no report, no feedback sent twice
     assert world.emulator.stats()["writes"] == writes  # unchanged findings are not rewritten
-    assert warehouse_checksum(world.warehouse_url) == before
+    assert checksum_of(world.warehouse_url) == before
 
 
 def test_a_failing_esa_is_named_and_keeps_its_last_accepted_values(world: World) -> None:

@@ -3,7 +3,6 @@ HTTP to the real gspread client, validated, and merged into a real warehouse."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -23,7 +22,7 @@ from schoolnet.paths import project_root
 from schoolnet.pipeline import load_school_registry, merge, plan_pulls, pull_and_validate
 from schoolnet.registry import Esa, read_esas
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
-from schoolnet.warehouse.models import Base, SnapshotRow
+from schoolnet.warehouse.models import SnapshotRow
 
 # The tables a merge writes (the others hold feedback, deliveries and quota clocks).
 MERGED_TABLES = (
@@ -36,18 +35,6 @@ MERGED_TABLES = (
     "snapshot",
     "daily_count",
 )
-
-
-def warehouse_checksum(engine: Engine, tables: tuple[str, ...] | None = None) -> str:
-    """A digest of every row of the warehouse's tables (or ``tables``), in primary-key order."""
-    digest = hashlib.sha256()
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if tables is not None and table.name not in tables:
-                continue
-            for row in conn.execute(select(table).order_by(*table.primary_key.columns)):
-                digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
 
 
 def snapshot(engine: Engine, day: date) -> dict[str, dict[str, Any]]:

@@ -18,8 +18,9 @@ from schoolnet.pipeline import merge
 from schoolnet.report import build_report
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import DailyCountRow, EsaHistoryRow, SchoolHistoryRow, SnapshotRow
+from tests.checksum import warehouse_checksum
 from tests.conftest import postgres_url
-from tests.reliability.conftest import MERGED_TABLES, Day, snapshot, warehouse_checksum
+from tests.reliability.conftest import MERGED_TABLES, Day, snapshot
 
 POSTGRES_ONLY = pytest.mark.parametrize(
     "empty_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -32,7 +31,8 @@ from schoolnet.pipeline import (
 )
 from schoolnet.registry import Esa, RegistryError, read_esas
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
-from schoolnet.warehouse.models import Base, PullRow, SnapshotRow
+from schoolnet.warehouse.models import PullRow, SnapshotRow
+from tests.checksum import warehouse_checksum
 
 
 @dataclass
@@ -179,16 +179,6 @@ def test_feedback_digest_ignores_the_date_and_padding_clears_old_lines() -> None
     assert grid[-1] == [""] * 7
 
 
-def checksum(engine: Engine, tables: tuple[str, ...]) -> str:
-    digest = hashlib.sha256()
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if table.name in tables:
-                for row in conn.execute(select(table).order_by(*table.primary_key.columns)):
-                    digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
-
-
 def test_only_changed_sheets_are_read_and_a_replay_rebuilds_the_same_warehouse(
     setup: Setup,
 ) -> None:
@@ -219,14 +209,14 @@ def test_only_changed_sheets_are_read_and_a_replay_rebuilds_the_same_warehouse(
 
     # Replay every day from the raw landing into a fresh warehouse: the same state, no call.
     tables = ("esa", "school", "pull", "finding", "snapshot")
-    original = checksum(setup.engine, tables)
+    original = warehouse_checksum(setup.engine, tables)
     fresh = create_warehouse_engine(f"sqlite:///{setup.root / 'replayed.db'}")
     ensure_schema(fresh)
     setup.emulator.reset()
     for day in days:
         replay(day, setup.settings, fresh)
     assert setup.emulator.stats()["reads"] == 0
-    assert checksum(fresh, tables) == original
+    assert warehouse_checksum(fresh, tables) == original
     fresh.dispose()
 
 

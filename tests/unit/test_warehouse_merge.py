@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,9 @@ from sqlalchemy import Engine, select
 
 from schoolnet.registry import Esa, School
 from schoolnet.warehouse import EsaDay, merge_day
-from schoolnet.warehouse.models import Base, PullRow, SnapshotRow
+from schoolnet.warehouse.models import PullRow, SnapshotRow
 from schoolnet.warehouse.queries import fetch_all, fetch_one
+from tests.checksum import warehouse_checksum
 
 D1, D2, D3 = date(2018, 1, 3), date(2018, 1, 4), date(2018, 1, 5)
 
@@ -49,17 +49,6 @@ def snapshot(engine: Engine, day: date) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(select(SnapshotRow.__table__).where(SnapshotRow.report_date == day))
         return {row.school_code: dict(row._mapping) for row in rows}
-
-
-def checksum(engine: Engine) -> str:
-    """A digest of every row of every table, in primary-key order."""
-    digest = hashlib.sha256()
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            order = list(table.primary_key.columns)
-            for row in conn.execute(select(table).order_by(*order)):
-                digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
 
 
 def first_day(engine: Engine) -> None:
@@ -211,11 +200,11 @@ def test_rerun_of_a_date_leaves_the_warehouse_identical(warehouse_engine: Engine
         EsaDay("105290", "failed", error_code="timeout", reason="ช้า"),
     ]
     merge_day(warehouse_engine, D2, ESAS, SCHOOLS, day_two)
-    once = checksum(warehouse_engine)
+    once = warehouse_checksum(warehouse_engine)
     merge_day(warehouse_engine, D2, ESAS, SCHOOLS, day_two)
-    assert checksum(warehouse_engine) == once
+    assert warehouse_checksum(warehouse_engine) == once
     merge_day(warehouse_engine, D3, ESAS, SCHOOLS, day_two)
-    assert checksum(warehouse_engine) != once
+    assert warehouse_checksum(warehouse_engine) != once
 
 
 def test_previous_report_date_query(warehouse_engine: Engine) -> None:
@@ -256,7 +245,7 @@ def test_backfill_of_a_past_date_gives_the_original_day_and_leaves_later_days(
     merge_day(warehouse_engine, D2, ESAS, SCHOOLS, day_two)
     merge_day(warehouse_engine, D3, ESAS, SCHOOLS, [])
     before = {day: snapshot(warehouse_engine, day) for day in (D1, D2, D3)}
-    everything = checksum(warehouse_engine)
+    everything = warehouse_checksum(warehouse_engine)
     merge_day(warehouse_engine, D2, ESAS, SCHOOLS, day_two)  # the past date, merged again
     assert {day: snapshot(warehouse_engine, day) for day in (D1, D2, D3)} == before
-    assert checksum(warehouse_engine) == everything
+    assert warehouse_checksum(warehouse_engine) == everything
