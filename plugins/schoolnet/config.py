@@ -192,14 +192,18 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
     return settings
 
 
+def read_toml(source: Path, what: str) -> dict[str, Any]:
+    """A TOML file's tables, or a ConfigError naming ``what`` the file is and what is wrong."""
+    try:
+        with source.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise ConfigError(f"{what} file not found: {source}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{what} file {source} is not valid TOML: {error}") from error
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read and check the settings file; called inside tasks, never at DAG parse time."""
     source = path or default_config_path()
-    try:
-        with source.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError as error:
-        raise ConfigError(f"settings file not found: {source}") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"settings file {source} is not valid TOML: {error}") from error
-    return parse_settings(raw, source)
+    return parse_settings(read_toml(source, "settings"), source)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from schoolnet.config import Settings
-from schoolnet.emulator.state import render_cell
+from schoolnet.emulator.state import Bounds, read_values
 from schoolnet.ingest import VALUE_PARAMS
 from schoolnet.landing import RawSheet
 from schoolnet.pipeline import load_school_registry, merge, validate_landed
@@ -33,23 +33,15 @@ def _sheets_on(demo_dir: Path, day: date) -> dict[str, Path]:
     return chosen
 
 
-def _as_read(rows: list[list[Any]]) -> list[list[Any]]:
-    """The stored cells as the pull reads them (``ingest.VALUE_PARAMS``): unformatted values,
-    dates as serial numbers, ragged like Google's answers."""
-    read: list[list[Any]] = []
-    for row in rows:
-        cells = [
-            render_cell(
-                cell, VALUE_PARAMS["valueRenderOption"], VALUE_PARAMS["dateTimeRenderOption"]
-            )
-            for cell in row or []
-        ]
-        while cells and cells[-1] is None:
-            cells.pop()
-        read.append(cells)
-    while read and not read[-1]:
-        read.pop()
-    return read
+def _as_read(tab: dict[str, Any]) -> list[list[Any]]:
+    """The stored tab as the pull reads it: the emulator's own rendering with the pull's value
+    options (``ingest.VALUE_PARAMS``: unformatted values, dates as serial numbers, ragged)."""
+    return read_values(
+        tab,
+        Bounds(0, 0, None, None),
+        VALUE_PARAMS["valueRenderOption"],
+        VALUE_PARAMS["dateTimeRenderOption"],
+    )
 
 
 def seed_history(settings: Settings, engine: Engine, demo_dir: Path, days: Iterable[date]) -> int:
@@ -70,7 +62,7 @@ def seed_history(settings: Settings, engine: Engine, demo_dir: Path, days: Itera
             sheet = RawSheet(
                 esa_code=esa.esa_code,
                 spreadsheet_id=esa.spreadsheet_id,
-                values=_as_read(tab["rows"]),
+                values=_as_read(tab),
                 tab=tab["title"],
                 used_first_tab=False,
                 api_calls=0,

@@ -80,8 +80,9 @@ def _is_missing(value: Any) -> bool:
         return True
 
 
-def _as_date(value: Any) -> date | None:
-    """SQLite returns dates as ISO text, PostgreSQL as dates."""
+def as_date(value: Any) -> date | None:
+    """SQLite returns dates as ISO text, PostgreSQL as dates; the export and the report's
+    workbook read the same columns through these converters."""
     if _is_missing(value):
         return None
     if isinstance(value, datetime):
@@ -91,19 +92,19 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def _as_text(value: Any) -> str | None:
+def as_text(value: Any) -> str | None:
     return None if _is_missing(value) else str(value)
 
 
-def _as_integer(value: Any) -> int | None:
+def as_integer(value: Any) -> int | None:
     return None if _is_missing(value) else int(value)
 
 
-def _as_float(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     return None if _is_missing(value) else float(value)
 
 
-def _as_list(value: Any) -> list[str] | None:
+def as_list(value: Any) -> list[str] | None:
     """SQLite returns the JSON column as text, PostgreSQL as a list."""
     if isinstance(value, str):
         value = json.loads(value)
@@ -113,11 +114,11 @@ def _as_list(value: Any) -> list[str] | None:
 
 
 _CONVERTERS: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "date": (_as_date, "object"),
-    "text": (_as_text, "object"),
-    "integer": (_as_integer, "Int64"),
-    "float": (_as_float, "float64"),
-    "list": (_as_list, "object"),
+    "date": (as_date, "object"),
+    "text": (as_text, "object"),
+    "integer": (as_integer, "Int64"),
+    "float": (as_float, "float64"),
+    "list": (as_list, "object"),
 }
 
 
@@ -143,7 +144,7 @@ def read_snapshot(engine: Engine, report_date: date) -> pd.DataFrame:
                 select(func.min(SnapshotRow.report_date), func.max(SnapshotRow.report_date))
             ).one()
             held = (
-                f"it holds {_as_date(first)} to {_as_date(last)}"
+                f"it holds {as_date(first)} to {as_date(last)}"
                 if first is not None
                 else "it holds no snapshot yet"
             )

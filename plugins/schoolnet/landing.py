@@ -46,13 +46,20 @@ class RawSheet:
         return self.failure is None and self.api_calls == 0 and self.origin_date is not None
 
 
-def write_json(path: Path, payload: Any) -> None:
-    """Write atomically, so a crash never leaves half a file for the next step."""
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write the whole file or nothing, so a crash never leaves half a file for the next step
+    (a temporary file in the same folder, renamed over ``path``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(payload, stream, ensure_ascii=False, separators=(",", ":"), default=str)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(content)
     os.replace(temporary, path)
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write JSON atomically (see :func:`write_atomically`)."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    write_atomically(path, text.encode("utf-8"))
 
 
 def raw_path(settings: Settings, report_date: date, esa_code: str) -> Path:

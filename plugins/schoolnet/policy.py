@@ -7,14 +7,13 @@ the schools request with what this policy would grant.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from schoolnet.config import ConfigError
+from schoolnet.config import ConfigError, read_toml
 from schoolnet.paths import project_root
 
 SIZE_CLASSES: tuple[str, ...] = ("small", "medium", "large", "extra_large")
@@ -156,14 +155,7 @@ def parse_policy(raw: Mapping[str, Any], source: Path | None = None) -> SupportP
 def load_policy(path: Path | None = None) -> SupportPolicy:
     """Read the policy file (the shipped default when ``path`` is None)."""
     source = path or default_policy_path()
-    try:
-        with source.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError as error:
-        raise ConfigError(f"support policy file not found: {source}") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"support policy file {source} is not valid TOML: {error}") from error
-    return parse_policy(raw, source)
+    return parse_policy(read_toml(source, "support policy"), source)
 
 
 def support_lines(

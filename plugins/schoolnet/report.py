@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +296,10 @@ def _autoescape(template_name: str | None) -> bool:
     return not (template_name or "").endswith(".txt.j2")
 
 
+@cache
 def template_environment(folder: Path | None = None) -> Environment:
+    """One Jinja environment per templates folder and process: each compiles a template once,
+    and the email, the PDF and the ESA feedback share it."""
     contract = load_contract()
     environment = Environment(
         loader=FileSystemLoader(folder or templates_dir()),

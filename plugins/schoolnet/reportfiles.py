@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +18,7 @@ from typing import Any
 import css_inline
 from sqlalchemy import Connection
 
+from schoolnet.landing import write_atomically
 from schoolnet.mail import Attachment, InlineImage, RenderedEmail
 from schoolnet.report import MOENET_END, DailyReport, render_report, template_environment
 
@@ -131,23 +131,16 @@ def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20)
     return ReportFiles(email=email, pdf=pdf, xlsx=xlsx, pdf_name=pdf_name, xlsx_name=xlsx_name)
 
 
-def _write(path: Path, content: bytes) -> None:
-    """Whole files only: a crash mid-write leaves the previous file, never half of one."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(content)
-    os.replace(partial, path)
-
-
 def save_files(files: ReportFiles, folder: Path) -> Path:
     """Write the files and, last, the manifest that makes them one rendered report."""
     folder.mkdir(parents=True, exist_ok=True)
     email = files.email
-    _write(folder / "report.html", email.html.encode("utf-8"))
-    _write(folder / "report.txt", email.text.encode("utf-8"))
+    write_atomically(folder / "report.html", email.html.encode("utf-8"))
+    write_atomically(folder / "report.txt", email.text.encode("utf-8"))
     for image in email.images:
-        _write(folder / image.filename, image.content)
+        write_atomically(folder / image.filename, image.content)
     for attachment in email.attachments:
-        _write(folder / attachment.filename, attachment.content)
+        write_atomically(folder / attachment.filename, attachment.content)
     manifest = {
         "subject": email.subject,
         "html": "report.html",
@@ -161,7 +154,9 @@ def save_files(files: ReportFiles, folder: Path) -> Path:
             for item in email.attachments
         ],
     }
-    _write(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+    write_atomically(
+        folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+    )
     return folder / MANIFEST
 
 

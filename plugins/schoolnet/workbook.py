@@ -12,7 +12,6 @@ carry the report date, and every zip entry carries the report date as its timest
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +33,7 @@ from sqlalchemy import Connection
 from schoolnet import thai
 from schoolnet.cellsafety import neutralize
 from schoolnet.contract import load_contract
+from schoolnet.export import as_date, as_float, as_integer, as_list
 from schoolnet.feedback import SEVERITY_LABEL
 from schoolnet.warehouse.queries import load_query
 
@@ -79,32 +79,6 @@ def _text(value: Any) -> str | None:
     return text
 
 
-def _date(value: Any) -> date | None:
-    """SQLite hands dates back as ISO text through plain SQL, PostgreSQL as dates."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
-def _integer(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _keys(value: Any) -> list[str]:
-    """A JSON list column: text on SQLite, a list on PostgreSQL."""
-    if isinstance(value, str):
-        value = json.loads(value)
-    return [str(item) for item in value] if isinstance(value, list) else []
-
-
 def _labelled(labels: dict[str, str]) -> Convert:
     """A key shown as its Thai label; a key the contract does not know, as stored."""
 
@@ -116,7 +90,7 @@ def _labelled(labels: dict[str, str]) -> Convert:
 
 def _labelled_list(labels: dict[str, str]) -> Convert:
     def convert(value: Any) -> str | None:
-        return _text(", ".join(labels.get(key, key) for key in _keys(value)))
+        return _text(", ".join(labels.get(key, key) for key in as_list(value) or []))
 
     return convert
 
@@ -155,23 +129,23 @@ def sheet_specs() -> tuple[SheetSpec, ...]:
         elif column.type == "enum_list" and column.enum:
             convert = _labelled_list(labels(column.enum))
         elif column.type == "integer":
-            convert = _integer
+            convert = as_integer
         elif column.type == "number":
-            convert = _number
+            convert = as_float
         elif column.type == "date":
-            convert = _date
+            convert = as_date
         else:
             convert = _text
         return SheetColumn(key, column.header, width, convert)
 
     esa_name = SheetColumn("esa_name", "สำนักงานเขตพื้นที่การศึกษา", 30, _text)
     province = SheetColumn("province", "จังหวัด", 16, _text)
-    accepted_on = SheetColumn("accepted_on", "วันที่รับข้อมูล", 14, _date)
+    accepted_on = SheetColumn("accepted_on", "วันที่รับข้อมูล", 14, as_date)
     snapshot = SheetSpec(
         SNAPSHOT_SHEET,
         "national_snapshot",
         (
-            SheetColumn("report_date", "วันที่รายงาน", 13, _date),
+            SheetColumn("report_date", "วันที่รายงาน", 13, as_date),
             contract_column("school_code", 13),
             contract_column("school_name", 30),
             SheetColumn("esa_code", "รหัสเขตพื้นที่", 12, _text),
@@ -214,7 +188,7 @@ def sheet_specs() -> tuple[SheetSpec, ...]:
         (
             SheetColumn("esa_code", "รหัสเขตพื้นที่", 12, _text),
             esa_name,
-            SheetColumn("sheet_row", "แถว", 8, _integer),
+            SheetColumn("sheet_row", "แถว", 8, as_integer),
             SheetColumn("cell", "ช่อง", 8, _text),
             SheetColumn("header", "คอลัมน์", 24, _text),
             SheetColumn("severity", "ระดับ", 14, _labelled(SEVERITY_LABEL)),
