@@ -175,7 +175,7 @@ def run(work: Path) -> list[tuple[str, str, str]]:
         (
             "whole national report (queries, HTML, charts, PDF, XLSX), SQLite",
             f"{seconds:.2f} s",
-            f"PDF {len(files.pdf) / 2**20:.1f} MiB, XLSX {len(files.xlsx) / 2**20:.1f} MiB",
+            ", ".join(f"{a.filename} {len(a.content) / 2**20:.1f} MiB" for a in files.attachments),
         )
     )
     with engine.connect() as conn:

@@ -435,9 +435,9 @@ def render(report_date: date, settings: Settings, engine: Engine) -> dict[str, s
             policy=policy,
             pace_window_days=settings.report.pace_window_days,
         )
-        files = render_files(conn, report, list_limit=settings.report.email_list_limit)
-    save_files(files, folder)
-    return {"folder": str(folder), "subject": files.email.subject}
+        email = render_files(conn, report, list_limit=settings.report.email_list_limit)
+    save_files(email, folder)
+    return {"folder": str(folder), "subject": email.subject}
 
 
 def send(

@@ -34,15 +34,6 @@ class ChartRef:
     alt: str
 
 
-@dataclass(frozen=True)
-class ReportFiles:
-    email: RenderedEmail
-    pdf: bytes
-    xlsx: bytes
-    pdf_name: str
-    xlsx_name: str
-
-
 def chart_cid(name: str, report_date: date) -> str:
     return f"{name}.{report_date.isoformat()}@schoolnet"
 
@@ -93,11 +84,11 @@ def inline_css(html: str) -> str:
     return inliner.inline(html)
 
 
-def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20) -> ReportFiles:
-    """Render everything the morning email carries from ``report`` (and, for the XLSX, the
-    day's rows in the warehouse behind ``conn``)."""
+def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20) -> RenderedEmail:
+    """The morning email with everything it carries, rendered from ``report`` (and, for the
+    XLSX, the day's rows in the warehouse behind ``conn``)."""
     from schoolnet.pdf import html_to_pdf
-    from schoolnet.workbook import build_report_workbook, workbook_filename
+    from schoolnet.workbook import MEDIA_TYPE, build_report_workbook, workbook_filename
 
     day = report.report_date
     charts = report_charts(report)
@@ -106,11 +97,7 @@ def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20)
         for name, chart in charts.items()
     }
     rendered = render_report(report, charts=email_charts, list_limit=list_limit)
-    pdf = html_to_pdf(pdf_html(report, charts))
-    xlsx = build_report_workbook(conn, day)
-    pdf_name = f"schoolnet-report-{day.isoformat()}.pdf"
-    xlsx_name = workbook_filename(day)
-    email = RenderedEmail(
+    return RenderedEmail(
         subject=rendered.subject,
         html=inline_css(rendered.html),
         text=rendered.text,
@@ -119,22 +106,22 @@ def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20)
             for name, chart in charts.items()
         ),
         attachments=(
-            Attachment(pdf_name, pdf, "application", "pdf"),
             Attachment(
-                xlsx_name,
-                xlsx,
+                f"schoolnet-report-{day.isoformat()}.pdf",
+                html_to_pdf(pdf_html(report, charts)),
                 "application",
-                "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "pdf",
+            ),
+            Attachment(
+                workbook_filename(day), build_report_workbook(conn, day), *MEDIA_TYPE.split("/")
             ),
         ),
     )
-    return ReportFiles(email=email, pdf=pdf, xlsx=xlsx, pdf_name=pdf_name, xlsx_name=xlsx_name)
 
 
-def save_files(files: ReportFiles, folder: Path) -> Path:
-    """Write the files and, last, the manifest that makes them one rendered report."""
+def save_files(email: RenderedEmail, folder: Path) -> Path:
+    """Write the email's files and, last, the manifest that makes them one rendered report."""
     folder.mkdir(parents=True, exist_ok=True)
-    email = files.email
     write_atomically(folder / "report.html", email.html.encode("utf-8"))
     write_atomically(folder / "report.txt", email.text.encode("utf-8"))
     for image in email.images:

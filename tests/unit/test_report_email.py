@@ -194,8 +194,8 @@ def test_the_report_date_is_rendered_in_the_buddhist_era_in_every_part(
     load_two_days(warehouse_engine)
     with warehouse_engine.connect() as conn:
         files = render_files(conn, build_report(conn, date(2018, 1, 4), stale_after_days=2))
-    assert "2561" in files.email.subject and "2018" not in files.email.subject
-    assert "4 มกราคม 2561" in files.email.text
+    assert "2561" in files.subject and "2018" not in files.subject
+    assert "4 มกราคม 2561" in files.text
 
 
 def test_user_text_cannot_start_a_header_of_its_own(sink: MailSink) -> None:
