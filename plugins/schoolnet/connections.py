@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ class GoogleAccess:
     account: str  # the address an ESA must share its sheet with
 
 
-def _connection(conn_id: str) -> Any:
+def connection(conn_id: str) -> Any:
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
@@ -38,21 +39,34 @@ def _connection(conn_id: str) -> Any:
         return Connection.get_connection_from_secrets(conn_id)
 
 
+def service_account_key(extra: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The service account key a Google connection's extras hold (``keyfile_dict``) or name
+    (``key_path``); None when there is none that reads as a JSON object."""
+    keyfile = extra.get("keyfile_dict")
+    if isinstance(keyfile, str):
+        try:
+            keyfile = json.loads(keyfile)
+        except ValueError:
+            keyfile = None
+    if keyfile is None and extra.get("key_path"):
+        try:
+            keyfile = json.loads(Path(extra["key_path"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            keyfile = None
+    return keyfile if isinstance(keyfile, dict) else None
+
+
 def google_access(conn_id: str, write: bool = False) -> GoogleAccess:
     """Sessions for the Google connection; ``write`` adds one allowed to write sheets."""
     from schoolnet.google import WRITE_SCOPES, EmulatorSession, service_account_session
 
-    extra = _connection(conn_id).extra_dejson
+    extra = connection(conn_id).extra_dejson
     if extra.get("emulator_url"):
         account = extra.get("service_account", "schoolnet@schoolnet-demo.iam.gserviceaccount.com")
         session = EmulatorSession(extra["emulator_url"])
         return GoogleAccess(session, session if write else None, account)
-    keyfile = extra.get("keyfile_dict")
-    if isinstance(keyfile, str):
-        keyfile = json.loads(keyfile)
-    if keyfile is None and extra.get("key_path"):
-        keyfile = json.loads(Path(extra["key_path"]).read_text(encoding="utf-8"))
-    if not isinstance(keyfile, dict):
+    keyfile = service_account_key(extra)
+    if keyfile is None:
         raise ValueError(
             f"Airflow connection {conn_id!r} has no service account key: set the extra "
             "'keyfile_dict' (the key JSON) or 'key_path' (a file holding it)"
@@ -89,4 +103,4 @@ def sqlalchemy_url(conn: Any) -> str:
 
 
 def warehouse_url(conn_id: str) -> str:
-    return sqlalchemy_url(_connection(conn_id))
+    return sqlalchemy_url(connection(conn_id))

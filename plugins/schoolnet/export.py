@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from schoolnet.cellsafety import neutralize
 from schoolnet.cliargs import iso_date
+from schoolnet.warehouse.cli import command_engine
 
 if TYPE_CHECKING:  # pandas and pyarrow take seconds to import: only when exporting
     import pandas as pd
@@ -212,18 +213,6 @@ def export_snapshot(engine: Engine, report_date: date, fmt: str, out: Path | Non
     return write_snapshot(read_snapshot(engine, report_date), report_date, fmt, out)
 
 
-def _engine(url: str | None) -> Engine:
-    """The engine for ``--url``, else for the warehouse connection named in the settings."""
-    from schoolnet.warehouse import create_warehouse_engine
-
-    if url is None:
-        from schoolnet.config import load_settings
-        from schoolnet.connections import warehouse_url
-
-        url = warehouse_url(load_settings().connections.warehouse)
-    return create_warehouse_engine(url)
-
-
 def _root_cause(error: BaseException) -> str:
     """The first line of the innermost error: the database's own words, without the SQL."""
     while error.__cause__ is not None:
@@ -236,7 +225,7 @@ def _export(args: argparse.Namespace) -> int:
     from pandas.errors import DatabaseError
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine = _engine(args.url)
+    engine = command_engine(args.url)
     try:
         frame = read_snapshot(engine, args.date)
     except (SQLAlchemyError, DatabaseError) as error:  # pandas wraps the driver's error

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from schoolnet.config import Settings
+from schoolnet.connections import service_account_key
 from schoolnet.registry import Esa, RegistryError, read_esas
 from schoolnet.warehouse.models import (
     DeliveryRow,
@@ -465,54 +466,21 @@ def _connection_extra(uri_or_json: str) -> dict[str, Any]:
     return extra
 
 
-def _key_info(extra: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The service account key a Google connection's extras hold or name, if any."""
-    keyfile = extra.get("keyfile_dict")
-    if isinstance(keyfile, str):
-        try:
-            keyfile = json.loads(keyfile)
-        except ValueError:
-            keyfile = None
-    if keyfile is None and extra.get("key_path"):
-        try:
-            keyfile = json.loads(Path(extra["key_path"]).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            keyfile = None
-    return keyfile if isinstance(keyfile, dict) else None
-
-
 def _key_email(extra: Mapping[str, Any]) -> str | None:
-    info = _key_info(extra)
+    info = service_account_key(extra)
     return str(info.get("client_email")) if info else None
 
 
-def connection_extra(conn_id: str) -> dict[str, Any]:
-    """An Airflow connection's extras as a command finds it: its environment variable, else the
-    metadata database (where a task finds it through the API server). Airflow's task SDK,
-    outside a task, does not read the database."""
-    from airflow.models.connection import Connection
-
-    extra: dict[str, Any] = Connection.get_connection_from_secrets(conn_id).extra_dejson
-    return extra
-
-
 def google_session(conn_id: str) -> tuple[Any, str]:
-    """A read-only session through the Google connection, and the account it reads as."""
-    extra = connection_extra(conn_id)
-    if extra.get("emulator_url"):
-        from schoolnet.google import EmulatorSession
+    """A read-only session through the Google connection, and the account it reads as (from
+    the environment, else Airflow's metadata database, where a rotated key is)."""
+    from schoolnet.connections import google_access
 
-        account = str(extra.get("service_account") or "(emulator)")
-        return EmulatorSession(extra["emulator_url"]), account
-    info = _key_info(extra)
-    if info is None:
-        raise RuntimeError(
-            f"Airflow connection {conn_id!r} has no service account key: set the extra "
-            "'keyfile_dict' (the key JSON) or 'key_path' (a file holding it)"
-        )
-    from schoolnet.google import service_account_session
-
-    return service_account_session(info), str(info.get("client_email", ""))
+    try:
+        access = google_access(conn_id)
+    except ValueError as error:  # no key: an operator's mistake, said in one line
+        raise RuntimeError(str(error)) from error
+    return access.session, access.account
 
 
 def _write_key(path: Path, info: Mapping[str, Any]) -> None:

@@ -20,14 +20,11 @@ TIMEZONE = ZoneInfo("Asia/Bangkok")
 
 
 def _engine(url: str | None) -> Any:
-    from schoolnet.warehouse import create_warehouse_engine, ensure_schema
+    """The command's warehouse, migrated to the current revision."""
+    from schoolnet.warehouse import ensure_schema
+    from schoolnet.warehouse.cli import command_engine
 
-    if url is None:
-        from schoolnet.config import load_settings
-        from schoolnet.connections import warehouse_url
-
-        url = warehouse_url(load_settings().connections.warehouse)
-    engine = create_warehouse_engine(url)
+    engine = command_engine(url)
     ensure_schema(engine)
     return engine
 

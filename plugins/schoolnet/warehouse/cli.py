@@ -9,7 +9,8 @@ from typing import Any
 from schoolnet.cliargs import iso_date
 
 
-def _engine(url: str | None) -> Any:
+def command_engine(url: str | None) -> Any:
+    """The warehouse a command works on: ``--url``, else the settings' warehouse connection."""
     from schoolnet.warehouse import create_warehouse_engine
 
     if url is None:
@@ -25,7 +26,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 
     from schoolnet.warehouse.migrate import BASELINE, upgrade_warehouse, warehouse_revision
 
-    engine = _engine(args.url)
+    engine = command_engine(args.url)
     where = engine.url.render_as_string(hide_password=True)
     before = warehouse_revision(engine)
     had_tables = bool(inspect(engine).get_table_names())
@@ -57,7 +58,7 @@ def _accept(args: argparse.Namespace) -> int:
     from schoolnet.warehouse import ensure_schema
     from schoolnet.warehouse.history import release_quarantine
 
-    engine = _engine(args.url)
+    engine = command_engine(args.url)
     ensure_schema(engine)
     release_quarantine(engine, args.esa, args.date, args.by or getpass.getuser())
     print(
@@ -72,7 +73,7 @@ def _replay(args: argparse.Namespace) -> int:
     from schoolnet.pipeline import replay
     from schoolnet.warehouse import ensure_schema
 
-    engine = _engine(args.url)
+    engine = command_engine(args.url)
     ensure_schema(engine)
     settings = load_settings()
     for day in args.dates:
