@@ -84,3 +84,15 @@ def warehouse_engine(empty_url: str) -> Iterator[Engine]:
     ensure_schema(engine)
     yield engine
     engine.dispose()
+
+
+# --- time limits -------------------------------------------------------------------------------
+# pyproject's `timeout` (pytest-timeout) bounds every test; the tests that run Airflow itself
+# (marked e2e) take minutes on a loaded machine and get this instead, unless they set their own.
+E2E_TIMEOUT_SECONDS = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_SECONDS))

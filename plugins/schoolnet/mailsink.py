@@ -6,9 +6,9 @@ sends to the ministry's mail server.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
-import socket
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -18,11 +18,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
+class _Controller(Controller):
+    """aiosmtpd's controller, able to listen on port 0: it learns the port the system gave
+    before it connects to its own server, so no other process can take it in between."""
+
+    def _trigger_server(self) -> None:
+        if self.port == 0 and isinstance(self.server, asyncio.Server):
+            self.port = int(self.server.sockets[0].getsockname()[1])
+        super()._trigger_server()
 
 
 class _SaveHandler:
@@ -94,7 +97,7 @@ class MailSink:
     ) -> None:
         self.folder = folder
         self.host = host
-        self.port = port or free_port(host)
+        self.port = port or 0  # 0: any free port, known once started
         self.credentials = credentials
         self.logins: list[str] = []
         self._handler = _SaveHandler(folder)
@@ -104,7 +107,7 @@ class MailSink:
                 "authenticator": self._authenticate,
                 "auth_require_tls": False,
             }
-        self._controller = Controller(self._handler, hostname=host, port=self.port, **auth)
+        self._controller = _Controller(self._handler, hostname=host, port=self.port, **auth)
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
@@ -138,6 +141,7 @@ class MailSink:
     def start(self) -> MailSink:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._controller.start()
+        self.port = self._controller.port
         return self
 
     def stop(self) -> None:

@@ -16,6 +16,7 @@ import contextlib
 import email
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -24,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -38,16 +39,17 @@ from sqlalchemy.engine import make_url
 
 from schoolnet.demo import DemoManifest, generate
 from schoolnet.emulator import Emulator, load_day
-from schoolnet.mailsink import MailSink, free_port
+from schoolnet.mailsink import MailSink
 from schoolnet.registry import read_esas
 from schoolnet.report import SUBJECT_PREFIX
-from schoolnet.tasks import DAG_ID, GOOGLE_POOL, TIMEZONE
+from schoolnet.tasks import DAG_ID, GOOGLE_POOL, SCHEDULE_CRON, TIMEZONE
 from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
 from tests.conftest import postgres_url
 from tests.settings import write_test_settings
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+# The first test also starts the stack (Airflow's migration, three services, the DAG's parse).
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -56,6 +58,8 @@ POOL_SLOTS = 3
 RETRY_DELAY_SECONDS = 4  # [core] default_task_retry_delay here; 120 in production
 RUN_TIMEOUT_SECONDS = 8 * 60
 USER = "operator"
+# uvicorn's line once the API server listens; it binds port 0 and says which port it got.
+LISTENING = re.compile(r"Uvicorn running on \S*?http://127\.0\.0\.1:(\d+)")
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Stack:
     emulator: Emulator
     warehouse_url: str
     processes: Processes
+    started_at: datetime  # before any Airflow process ran: the earliest the DAG was parsed
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.session.get(f"{self.api}/api/v2{path}", params=params, timeout=30)
@@ -168,9 +173,12 @@ def settings_file(root: Path, demo: Path) -> Path:
 
 
 def airflow_environment(
-    root: Path, metadata_url: str, api_port: int, passwords: Path, config: Path
+    root: Path, metadata_url: str, passwords: Path, config: Path
 ) -> dict[str, str]:
-    """Airflow's settings for every process: what docker-compose.yaml sets, scaled to a test."""
+    """Airflow's settings for every process: what docker-compose.yaml sets, scaled to a test.
+
+    The API server's address is added by ``api_address`` once it listens (it binds port 0).
+    """
     env = {
         key: value
         for key, value in os.environ.items()
@@ -189,7 +197,6 @@ def airflow_environment(
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": str(RETRY_DELAY_SECONDS),
             "AIRFLOW__CORE__FERNET_KEY": "",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
             "AIRFLOW__CORE__AUTH_MANAGER": (
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
             ),
@@ -199,7 +206,6 @@ def airflow_environment(
             # psycopg 3 serves both; the image's default async driver (asyncpg) is not in .venv.
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": metadata_url,
             "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
@@ -219,6 +225,20 @@ def airflow_environment(
         }
     )
     return env
+
+
+def api_address(port: int) -> dict[str, str]:
+    """Where the scheduler's task runners reach the API server listening on ``port``."""
+    return {
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+    }
+
+
+def listening_port(log: Path) -> int | None:
+    """The port the API server said it listens on, once it has said so."""
+    found = LISTENING.search(log.read_text(encoding="utf-8", errors="replace"))
+    return int(found.group(1)) if found else None
 
 
 def wait_for(what: str, check: Any, timeout: float, processes: Processes) -> Any:
@@ -248,7 +268,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     load_day(state, demo, day)
     suffix = uuid.uuid4().hex[:10]
     metadata_db, warehouse_db = f"schoolnet_airflow_{suffix}", f"schoolnet_wh_{suffix}"
-    api_port = free_port()
     passwords = root / "auth" / "passwords.json"
     password = secrets.token_urlsafe(16)
     (root / "logs").mkdir()
@@ -261,7 +280,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env = airflow_environment(
             root,
             _database_url(admin_url, metadata_db),
-            api_port,
             passwords,
             settings_file(root, demo),
         )
@@ -299,8 +317,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         assert init.returncode == 0, f"airflow-init.sh failed:\n{init.stdout}\n{init.stderr}"
         processes = Processes(env, root / "logs")
+        started_at = datetime.now(UTC)
         try:
-            processes.start("api-server", "api-server", "--host", "127.0.0.1", "-p", str(api_port))
+            processes.start("api-server", "api-server", "--host", "127.0.0.1", "-p", "0")
+            api_port = wait_for(
+                "the API server's port",
+                lambda: listening_port(processes.logs["api-server"]),
+                120,
+                processes,
+            )
+            processes.env = {**env, **api_address(api_port)}
             processes.start("dag-processor", "dag-processor")
             processes.start("scheduler", "scheduler")
             api = f"http://127.0.0.1:{api_port}"
@@ -316,13 +342,33 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             assert login.status_code == 201, login.text
             session = requests.Session()
             session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-            yield Stack(root, manifest, day, api, session, sink, emulator, warehouse_url, processes)
+            yield Stack(
+                root,
+                manifest,
+                day,
+                api,
+                session,
+                sink,
+                emulator,
+                warehouse_url,
+                processes,
+                started_at,
+            )
         finally:
             processes.stop()
 
 
 def bangkok(moment: str) -> datetime:
     return datetime.fromisoformat(moment).astimezone(ZoneInfo(TIMEZONE))
+
+
+def latest_daily_fire(moment: datetime) -> datetime:
+    """The latest time the DAG's daily cron fired at or before ``moment``, in Bangkok."""
+    minute, hour, *every_day = SCHEDULE_CRON.split()
+    assert every_day == ["*", "*", "*"], f"not a daily cron: {SCHEDULE_CRON}"
+    local = moment.astimezone(ZoneInfo(TIMEZONE))
+    fired = local.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+    return fired if fired <= local else fired - timedelta(days=1)
 
 
 def overlaps(intervals: list[tuple[datetime, datetime]]) -> int:
@@ -441,11 +487,15 @@ def test_a_triggered_run_goes_through_scheduler_pool_retries_warehouse_and_mail(
 
 def test_the_next_scheduled_run_is_at_six_in_the_morning_in_bangkok(stack: Stack) -> None:
     dag = wait_for("the DAG's next run", lambda: stack.get(f"/dags/{DAG_ID}"), 120, stack.processes)
+    parsed_by = datetime.now(UTC)
     # The DAG processor computes the next run from the timetable when it stores the DAG. With
-    # catchup off it is the latest 06:00 not yet run (today's, or tomorrow's once today's ran).
+    # catchup off and no scheduled run yet, it is the latest 06:00 in Bangkok at that moment:
+    # today's after 06:00, yesterday's before (a run at 03:00 still has yesterday's to make).
+    # That moment lies between the stack's start and now; 06:00 may have passed in between.
+    expected = {latest_daily_fire(stack.started_at), latest_daily_fire(parsed_by)}
     assert dag["next_dagrun_run_after"] and dag["next_dagrun_logical_date"], dag
     for moment in (dag["next_dagrun_run_after"], dag["next_dagrun_logical_date"]):
         next_run = bangkok(moment)
         assert (next_run.hour, next_run.minute, next_run.second) == (6, 0, 0), moment
-        assert next_run.date() >= datetime.now(ZoneInfo(TIMEZONE)).date(), moment
+        assert next_run in expected, (moment, sorted(expected))
     assert dag["timetable_summary"] and "0 6 * * *" in dag["timetable_summary"]

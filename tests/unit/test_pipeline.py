@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,10 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         template.replace("out/demo-data", str(tmp_path / "demo")).replace('"out/', f'"{tmp_path}/'),
         encoding="utf-8",
     )
-    settings = load_settings(config)
+    # The shipped settings, but what the reads counted here depend on is pinned: no date is a
+    # full-pull day unless a test says so, whatever interval config/ ships.
+    shipped = load_settings(config)
+    settings = replace(shipped, google=replace(shipped.google, full_pull_every_days=0))
     engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
     ensure_schema(engine)
     load_day(tmp_path / "state", tmp_path / "demo", manifest.days[0])
@@ -218,6 +221,22 @@ def test_only_changed_sheets_are_read_and_a_replay_rebuilds_the_same_warehouse(
     assert setup.emulator.stats()["reads"] == 0
     assert warehouse_checksum(fresh, tables) == original
     fresh.dispose()
+
+
+def test_every_sheet_is_read_again_once_in_each_full_pull_interval(setup: Setup) -> None:
+    every = 3
+    setup.settings = replace(
+        setup.settings, google=replace(setup.settings.google, full_pull_every_days=every)
+    )
+    first = date(2018, 1, 10)
+    setup.run(first, full_pull=False)  # no earlier read: every sheet is read
+    sheets_read = {}
+    for day in (first + timedelta(days=n) for n in range(1, every + 1)):
+        setup.emulator.reset()
+        setup.run(day, full_pull=False)  # no sheet changed since the first read
+        sheets_read[day] = setup.emulator.stats()["by_endpoint"].get("values.batchGet", 0)
+    # Of any `every` days in a row, exactly one reads every sheet, whatever Drive says.
+    assert sorted(sheets_read.values()) == [0] * (every - 1) + [len(setup.esas)], sheets_read
 
 
 def test_esa_registry_kept_in_a_google_sheet(setup: Setup) -> None:
