@@ -372,8 +372,13 @@ def write_sheets(state: Path, count: int) -> list[str]:
 def test_gspread_readers_through_the_pacer_are_never_throttled(
     warehouse_engine: Engine, tmp_path: Path
 ) -> None:
-    """Four threads, each its own gspread client and pacer, read 24 sheets at 1200 a minute."""
-    per_minute, threads_count, each = 1200, 4, 6
+    """Four threads, each its own gspread client and pacer, read 16 sheets at half the rate the
+    emulator allows. Its window is scaled down from Google's minute to 2 s (10 reads): unpaced,
+    the 16 reads come in a burst and are refused; paced 0.4 s apart, 11 of them could only
+    meet in one window if some arrived 2 s after their grant."""
+    window_seconds, window_limit, threads_count, each = 2.0, 10, 4, 4
+    assert threads_count * each > window_limit  # the limit can be reached
+    per_minute = window_limit * (60 / window_seconds) / 2
     sheet_ids = write_sheets(tmp_path / "state", threads_count)
     settings = GoogleSettings(
         request_timeout_seconds=10,
@@ -386,7 +391,9 @@ def test_gspread_readers_through_the_pacer_are_never_throttled(
     errors: list[BaseException] = []
     lock = threading.Lock()
 
-    with Emulator(tmp_path / "state", read_quota_per_minute=per_minute) as emulator:
+    with Emulator(
+        tmp_path / "state", read_quota_per_minute=window_limit, quota_window_seconds=window_seconds
+    ) as emulator:
 
         def worker(sheet_id: str) -> None:
             mine: list[float] = []

@@ -99,7 +99,8 @@ def test_report_figures_and_thai_text(warehouse_engine: Engine) -> None:
     assert "กรุณาแชร์ชีตให้ schoolnet@example.iam.gserviceaccount.com" in rendered.html
     assert "ทีโอที, กสท/แคท" in rendered.html  # providers contacted, by their Thai labels
     assert "เชื่อมต่อแล้ว 2 จาก 3 โรงเรียน (66.7%)" in rendered.text
-    assert "+1" in rendered.text
+    # The whole line: "+1" alone is also found in "+10" or "+1,000".
+    assert "เปลี่ยนแปลงจากวันที่ 3 มกราคม 2561: +1 โรงเรียน" in rendered.text.splitlines()
 
 
 def test_names_with_markup_are_escaped_in_html(warehouse_engine: Engine) -> None:

@@ -100,13 +100,14 @@ def drive_error(code: int, message: str, reason: str, location: str | None = Non
 
 
 class RateWindow:
-    """A rolling 60-second window of granted requests."""
+    """A rolling window of granted requests: Google's minute, or a shorter one in tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 60.0) -> None:
+        self.seconds = seconds
         self._times: collections.deque[float] = collections.deque()
 
     def try_acquire(self, limit: int, now: float) -> bool:
-        while self._times and self._times[0] <= now - 60.0:
+        while self._times and self._times[0] <= now - self.seconds:
             self._times.popleft()
         if limit > 0 and len(self._times) >= limit:
             return False
@@ -811,7 +812,10 @@ class Emulator:
         port: int = 0,
         read_quota_per_minute: int | None = None,
         write_quota_per_minute: int | None = None,
+        quota_window_seconds: float = 60.0,
     ) -> None:
+        """The quotas count requests per ``quota_window_seconds`` (Google's minute by default;
+        a test scales it down to tell a paced client from an unpaced one in seconds)."""
         self.state_dir = Path(state_dir)
         self.host = host
         self.port = port
@@ -820,7 +824,10 @@ class Emulator:
         self.store = state.Store(self.state_dir)
         self.base_url = ""
         self._stats = Stats()
-        self._windows = {"read": RateWindow(), "write": RateWindow()}
+        self._windows = {
+            "read": RateWindow(quota_window_seconds),
+            "write": RateWindow(quota_window_seconds),
+        }
         self._quota_lock = threading.Lock()
         self._stopping = threading.Event()
         self._flaky_random = random.Random(0)  # seeded: a benchmark's faults are repeatable
