@@ -76,7 +76,8 @@ def test_a_passing_storm_of_429s_or_5xxs_is_absorbed_by_the_retries(
     stats = day.emulator.stats()
     assert stats["faulted"] > 0
     assert all(result["outcome"] == "accepted" for result in results.values())
-    assert all(result["api_calls"] >= 1 for result in results.values())
+    # The storm did reach the reads: some took more than their one call.
+    assert sum(result["api_calls"] for result in results.values()) > len(results), results
 
 
 def test_a_429_storm_that_outlasts_the_retries_fails_every_sheet_and_keeps_the_data(

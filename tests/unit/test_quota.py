@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from schoolnet.config import GoogleSettings
@@ -238,10 +238,22 @@ def test_a_worker_that_loses_the_race_to_create_the_row_uses_the_winners_row(
             )
         )
         thread = threading.Thread(target=acquire)
-        thread.start()
         if sqlite_engine:
-            thread.join(timeout=0.2)  # it waits for the write lock (busy_timeout)
-        else:  # wait until it is blocked on the winner's uncommitted insert
+            # SQLite: the pacer takes the write lock before it reads, so it must be waiting
+            # in its BEGIN IMMEDIATE (busy_timeout) for the winner's commit.
+            began = threading.Event()
+
+            def note_begin(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+                if threading.current_thread() is thread and statement == "BEGIN IMMEDIATE":
+                    began.set()
+
+            event.listen(warehouse_engine, "before_cursor_execute", note_begin)
+            thread.start()
+            assert began.wait(timeout=30), "the pacer never tried to take the write lock"
+            event.remove(warehouse_engine, "before_cursor_execute", note_begin)
+        else:
+            # PostgreSQL: wait until it is blocked on the winner's uncommitted insert.
+            thread.start()
             winner_pid = winner.execute(text("SELECT pg_backend_pid()")).scalar_one()
             deadline = time.monotonic() + 20
             blocked = 0
