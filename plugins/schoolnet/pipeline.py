@@ -230,6 +230,7 @@ def validate_landed(
         "report_date": report_date.isoformat(),
         "sheet_modified_time": sheet.sheet_modified_time,
         "origin_date": sheet.origin_date.isoformat() if sheet.origin_date else None,
+        "data_digest": sheet.data_digest,
         "api_calls": sheet.api_calls,
         "feedback_tab": None,
     }
@@ -271,7 +272,7 @@ def validate_landed(
             reason=reasons.get(validation.outcome),
             detail=None,
             rows_read=len(validation.rows),
-            rows_rejected=sum(1 for row in validation.rows if not row.accepted),
+            rows_rejected=len(validation.rejected_rows),
             findings=findings,
             accepted={
                 row.school_code: _json_values(row.values)
@@ -391,6 +392,7 @@ def load_esa_day(path: Path) -> EsaDay:
         detail=raw.get("detail"),
         sheet_modified_time=raw.get("sheet_modified_time"),
         origin_date=date.fromisoformat(raw["origin_date"]) if raw.get("origin_date") else None,
+        data_digest=raw.get("data_digest"),
         accepted={code: _typed_values(values) for code, values in raw["accepted"].items()},
         findings=raw["findings"],
     )
