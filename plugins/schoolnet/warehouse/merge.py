@@ -109,7 +109,9 @@ class DataSeen:
 def _data_seen(conn: Any, report_date: date, with_digest: bool) -> dict[str, DataSeen]:
     """Per ESA, its latest pull before ``report_date`` with a data digest (or, if not
     ``with_digest``, with any known change date): what it read and when that last changed."""
-    known = PullRow.data_digest.is_not(None) if with_digest else PullRow.data_changed_on.is_not(None)
+    known = (
+        PullRow.data_digest.is_not(None) if with_digest else PullRow.data_changed_on.is_not(None)
+    )
     latest = (
         select(PullRow.esa_code, func.max(PullRow.report_date).label("report_date"))
         .where(PullRow.report_date < report_date, known)
