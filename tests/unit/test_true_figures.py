@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from schoolnet import thai
 from schoolnet.emulator import edit_cell, set_clock
 from schoolnet.feedback import EsaFeedback
 from schoolnet.pipeline import load_result
-from schoolnet.registry import Esa
+from schoolnet.registry import Esa, School
 from schoolnet.report import build_report
 from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.models import PullRow
@@ -195,4 +196,51 @@ def test_an_identical_copy_of_a_row_is_one_row_and_a_warning_everywhere(setup: S
     assert [feedback.summary] in tab
     assert [row[-1] for row in tab if row and row[-1] == "duplicate_identical"] == [
         "duplicate_identical"
+    ]
+
+
+# --- the rules of docs/report.md: rounding and tie order --------------------------------------
+
+
+def test_figures_round_half_up() -> None:
+    assert thai.percent(49, 400) == "12.3%"  # 12.25: half-even would show 12.2%
+    assert thai.percent(1, 400) == "0.3%"  # 0.25
+    assert thai.percent(1, 3) == "33.3%" and thai.percent(2, 3) == "66.7%"
+    assert thai.percent(0, 0) == "–"
+    assert thai.number(1290.5) == "1,291"  # a median of two fees: half-even would show 1,290
+    assert thai.number(2.5) == "3" and thai.number(0.1 + 0.2, 1) == "0.3"
+    assert thai.number(43.349999999999994, 1) == "43.4"  # 43.35 as a database gives it back
+
+
+LAMPANG_ESA = Esa("105201", "สพป.ลำปาง เขต 1", "primary", "ลำปาง", "s-1", "a@example.org")
+CHIANG_MAI_ESA = Esa("105001", "สพป.เชียงใหม่ เขต 1", "primary", "เชียงใหม่", "s-2", "b@example.org")
+
+
+def test_ties_and_the_escalation_list_are_ordered_by_code(warehouse_engine: Engine) -> None:
+    schools = [
+        School("1052010001", "บ้านแม่ทะ", "105201", "ลำปาง", 80),
+        School("1052010002", "วัดป่าตาล", "105201", "ลำปาง", 0),
+        School("1050010002", "บ้านสันทราย", "105001", "เชียงใหม่", 130),
+        School("1050010001", "บ้านห้วยน้ำริน", "105001", "เชียงใหม่", 30),
+    ]
+    far = {"students": 10, "status": "no_provider", "providers_contacted": ["TOT"]}
+    near = {"students": 10, "status": "connected", "isp": "TOT", "link_type": "fiber"}
+    merge_day(
+        warehouse_engine,
+        D1,
+        [LAMPANG_ESA, CHIANG_MAI_ESA],
+        schools,
+        [
+            EsaDay("105201", "accepted", accepted={"1052010001": far, "1052010002": near}),
+            EsaDay("105001", "accepted", accepted={"1050010002": far, "1050010001": near}),
+        ],
+    )
+    with warehouse_engine.connect() as conn:
+        report = build_report(conn, D1, stale_after_days=2)
+    # Half of each ESA's schools unconnected: a tie, broken by the ESA code.
+    assert [line.esa_code for line in report.esas] == ["105001", "105201"]
+    # By ESA code then school code, not by Thai names (ลำปาง sorts before เชียงใหม่ by text).
+    assert [school["school_code"] for school in report.escalations] == [
+        "1050010002",
+        "1052010001",
     ]
