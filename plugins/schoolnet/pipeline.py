@@ -125,6 +125,10 @@ def plan_pulls(
         calls = error.api_calls
         full = True
     previous = last_reads(engine, report_date)
+    # Our own write only stands for "unchanged" against the ESA's latest read of all: a past
+    # date run after later ones compares with an older read, and the clerk may have edited
+    # the sheet between that read and our later write.
+    latest = previous if full else last_reads(engine, date.max)
     plan = []
     for esa in esas:
         version = versions.get(esa.spreadsheet_id)
@@ -138,7 +142,8 @@ def plan_pulls(
             reuse, modified_time = report_date, landed.sheet_modified_time
         elif not full and version is not None and last is not None:
             origin, seen = last
-            unchanged = version.modified_time == seen or version.modified_by_us
+            ours = version.modified_by_us and latest.get(esa.esa_code, last)[0] == origin
+            unchanged = version.modified_time == seen or ours
             if unchanged and load_raw(settings, origin, esa.esa_code) is not None:
                 reuse = origin
         plan.append(

@@ -110,6 +110,25 @@ def test_a_past_date_run_after_the_sheet_changed_is_fresh_not_never_read(setup: 
     assert ages(setup.engine, later) == dict.fromkeys((e.esa_code for e in setup.esas), 0)
 
 
+def test_a_past_date_run_reads_a_sheet_we_wrote_to_after_a_clerks_edit(setup: Setup) -> None:
+    """Our feedback tab, written after the clerk's edit, must not hide that edit from a run of
+    an earlier date: "last modified by us" holds only against the latest read of all."""
+    first = setup.days[0]
+    past, later = first + timedelta(days=2), first + timedelta(days=4)
+    esa = setup.esas[0]
+    setup.run(first, full_pull=False)
+    set_clock(setup.root / "state", datetime.fromisoformat(f"{past}T10:00+07:00"))
+    header = setup.sheet(esa)["sheets"][0]["rows"][0]
+    column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("จำนวนนักเรียน")]
+    edit_cell(setup.root / "state", esa.spreadsheet_id, f"'โรงเรียน'!{column}3", "-3")
+    set_clock(setup.root / "state", datetime.fromisoformat(f"{later}T06:00+07:00"))
+    assert setup.run(later, full_pull=False)[esa.esa_code]["errors"] == 1  # tab rewritten
+    assert setup.sheet(esa)["lastModifyingUser"]["me"] is True
+
+    caught_up = setup.run(past, full_pull=False)[esa.esa_code]
+    assert (caught_up["api_calls"], caught_up["errors"]) == (1, 1)
+
+
 D1, D2, D3 = date(2018, 1, 3), date(2018, 1, 4), date(2018, 1, 5)
 ESAS = [Esa("105201", "สพป.ลำปาง เขต 1", "primary", "ลำปาง", "sheet-1", "a@example.org")]
 
