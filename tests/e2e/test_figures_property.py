@@ -285,9 +285,8 @@ class Model:
             return cannot
         mean_x = Fraction(sum(x for x, _ in points), len(points))
         mean_y = Fraction(sum(y for _, y in points), len(points))
-        slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum(
-            (x - mean_x) ** 2 for x, _ in points
-        )
+        covariance = sum(((x - mean_x) * (y - mean_y) for x, y in points), Fraction(0))
+        slope = covariance / sum(((x - mean_x) ** 2 for x, _ in points), Fraction(0))
         if slope <= 0:
             return cannot
         when = report_date + timedelta(days=math.ceil(remaining / slope))
@@ -322,7 +321,7 @@ class Model:
         for day in snapshot.values():
             if day.values and day.values["status"] == "connected":
                 groups.setdefault(day.values["link_type"], []).append(day.values)
-        lines = []
+        lines: list[tuple[str, ...]] = []
         for link, members in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
             fees = [exact(v["monthly_fee_thb"]) for v in members if v["monthly_fee_thb"]]
             per_mbps = [
@@ -345,8 +344,7 @@ class Model:
         policy = tomllib.loads((project_root() / "config" / "support_policy.toml").read_text())
         levels = {esa["esa_code"]: esa["level"] for esa in self.esas}
         classes = ("small", "medium", "large", "extra_large")
-        table = {(level, c): [0, 0, Fraction(0), Fraction(0)] for level in ("primary", "secondary")
-                 for c in classes}  # fmt: skip
+        table = {(level, c): SizeClass() for level in ("primary", "secondary") for c in classes}
         for code, day in snapshot.items():
             level = levels[code[:6]]
             students = (
@@ -360,26 +358,34 @@ class Model:
                 else "small"  # 0 students too (docs/report.md)
             )  # fmt: skip
             line = table[(level, size)]
-            line[0] += 1
-            asked = exact(day.values["support_requested_thb"] or "0") if day.values else 0
+            line.schools += 1
+            asked = exact(day.values["support_requested_thb"] or "0") if day.values else Fraction(0)
             if asked > 0:
                 grant = policy["grant"][size]
-                line[1] += 1
-                line[2] += asked
-                line[3] += min(asked * Fraction(Decimal(str(grant["share"]))), grant["cap_thb"])
-        rows = [
-            (f"{requesting:,} / {count:,}", half_up(asked), half_up(granted))
-            for (level, _), (count, requesting, asked, granted) in sorted(
-                table.items(), key=lambda item: (item[0][0], classes.index(item[0][1]))
-            )
-        ]
-        total_asked = sum((line[2] for line in table.values()), Fraction(0))
-        total_granted = sum((line[3] for line in table.values()), Fraction(0))
+                line.requesting += 1
+                line.asked += asked
+                line.granted += min(asked * exact(str(grant["share"])), grant["cap_thb"])
+        ordered = sorted(table.items(), key=lambda item: (item[0][0], classes.index(item[0][1])))
         return {
-            "support": rows,
-            "support-requested": half_up(total_asked),
-            "support-granted": half_up(total_granted),
+            "support": [
+                (
+                    f"{line.requesting:,} / {line.schools:,}",
+                    half_up(line.asked),
+                    half_up(line.granted),
+                )
+                for _, line in ordered
+            ],
+            "support-requested": half_up(sum((line.asked for line in table.values()), Fraction(0))),
+            "support-granted": half_up(sum((line.granted for line in table.values()), Fraction(0))),
         }
+
+
+@dataclass
+class SizeClass:
+    schools: int = 0
+    requesting: int = 0
+    asked: Fraction = Fraction(0)
+    granted: Fraction = Fraction(0)
 
 
 def feedback_summary(sheet: EsaDayTruth) -> str:
