@@ -1,10 +1,12 @@
 -- ESAs that are behind on report_date: their sheet could not be used that day (the pull failed
--- or was rejected, or there is no pull), or it has not been updated for `days` days or more.
--- "Updated" is the sheet's Drive modifiedTime as last seen (pull.sheet_modified_time), taken as
--- a Bangkok date (UTC+7: a time from 17:00 UTC on counts for the next day); when Drive gave no
--- time, the ESA's last good date (its last accepted pull) stands in for it.
--- days_since_update: whole days from that date to report_date; NULL when neither is known
--- (never read), and such ESAs come first. Then the longest behind, then by ESA code.
+-- or was rejected, or there is no pull), or its data has not changed for `days` days or more.
+-- "Changed" is pull.data_changed_on: the Bangkok date the ESA's data last changed as of that
+-- pull, set by the merge from a digest of the data tab's values, so our own writes to the sheet
+-- (the feedback tab) never count, and never after the report date (a rerun of a past date with
+-- a sheet edited since gives 0 days, not a negative age). Every ESA of the registry has a row
+-- when `days` is 0.
+-- days_since_update: whole days from that date to report_date; NULL when the ESA's data was
+-- never read, and such ESAs come first. Then the longest behind, then by ESA code.
 -- Portable day arithmetic: SQLite has no date type and PostgreSQL no julianday(), so each date
 -- is read as ISO text (YYYY-MM-DD, PostgreSQL's default DateStyle ISO) and turned into a day
 -- number with integer arithmetic (a civil-calendar day count, years starting in March):
@@ -21,16 +23,8 @@ WITH latest AS (
         p.reason,
         p.last_good_date,
         p.sheet_modified_time,
-        CASE
-            WHEN p.sheet_modified_time LIKE '____-__-__T__:%'
-                THEN SUBSTR(p.sheet_modified_time, 1, 10)
-            ELSE CAST(p.last_good_date AS VARCHAR(10))
-        END AS updated_text,
-        CASE
-            WHEN p.sheet_modified_time LIKE '____-__-__T__:%'
-                AND CAST(SUBSTR(p.sheet_modified_time, 12, 2) AS INTEGER) >= 17 THEN 1
-            ELSE 0
-        END AS bangkok_next_day,
+        p.data_changed_on,
+        CAST(p.data_changed_on AS VARCHAR(10)) AS updated_text,
         CAST(:report_date AS VARCHAR(10)) AS report_text
     FROM esa e
     LEFT JOIN pull p ON p.esa_code = e.esa_code AND p.report_date = :report_date
@@ -61,7 +55,7 @@ aged AS (
             + (306 * s.r_month + 5) / 10 + s.r_day
         ) - (
             365 * s.u_mar_year + s.u_mar_year / 4 - s.u_mar_year / 100 + s.u_mar_year / 400
-            + (306 * s.u_month + 5) / 10 + s.u_day + s.bangkok_next_day
+            + (306 * s.u_month + 5) / 10 + s.u_day
         ) AS days_since_update
     FROM shifted s
 )
@@ -75,6 +69,7 @@ SELECT
     reason,
     last_good_date,
     sheet_modified_time,
+    data_changed_on,
     days_since_update
 FROM aged
 WHERE outcome IS NULL

@@ -9,6 +9,7 @@ So any day can be validated and merged again later without calling Google (repla
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -44,6 +45,15 @@ class RawSheet:
     @property
     def reused(self) -> bool:
         return self.failure is None and self.api_calls == 0 and self.origin_date is not None
+
+    @property
+    def data_digest(self) -> str | None:
+        """SHA-256 of the data tab's values (None when the sheet was not read): it changes
+        when the clerk's data does, and never when we write the feedback tab."""
+        if self.failure is not None:
+            return None
+        text = json.dumps(self.values, ensure_ascii=False, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def write_atomically(path: Path, content: bytes) -> None:

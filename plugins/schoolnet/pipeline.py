@@ -125,6 +125,10 @@ def plan_pulls(
         calls = error.api_calls
         full = True
     previous = last_reads(engine, report_date)
+    # Our own write only stands for "unchanged" against the ESA's latest read of all: a past
+    # date run after later ones compares with an older read, and the clerk may have edited
+    # the sheet between that read and our later write.
+    latest = previous if full else last_reads(engine, date.max)
     plan = []
     for esa in esas:
         version = versions.get(esa.spreadsheet_id)
@@ -138,7 +142,8 @@ def plan_pulls(
             reuse, modified_time = report_date, landed.sheet_modified_time
         elif not full and version is not None and last is not None:
             origin, seen = last
-            unchanged = version.modified_time == seen or version.modified_by_us
+            ours = version.modified_by_us and latest.get(esa.esa_code, last)[0] == origin
+            unchanged = version.modified_time == seen or ours
             if unchanged and load_raw(settings, origin, esa.esa_code) is not None:
                 reuse = origin
         plan.append(
@@ -230,6 +235,7 @@ def validate_landed(
         "report_date": report_date.isoformat(),
         "sheet_modified_time": sheet.sheet_modified_time,
         "origin_date": sheet.origin_date.isoformat() if sheet.origin_date else None,
+        "data_digest": sheet.data_digest,
         "api_calls": sheet.api_calls,
         "feedback_tab": None,
     }
@@ -271,7 +277,7 @@ def validate_landed(
             reason=reasons.get(validation.outcome),
             detail=None,
             rows_read=len(validation.rows),
-            rows_rejected=sum(1 for row in validation.rows if not row.accepted),
+            rows_rejected=len(validation.rejected_rows),
             findings=findings,
             accepted={
                 row.school_code: _json_values(row.values)
@@ -391,6 +397,7 @@ def load_esa_day(path: Path) -> EsaDay:
         detail=raw.get("detail"),
         sheet_modified_time=raw.get("sheet_modified_time"),
         origin_date=date.fromisoformat(raw["origin_date"]) if raw.get("origin_date") else None,
+        data_digest=raw.get("data_digest"),
         accepted={code: _typed_values(values) for code, values in raw["accepted"].items()},
         findings=raw["findings"],
     )

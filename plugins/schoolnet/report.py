@@ -76,6 +76,11 @@ class EsaLine:
         return self.unconnected / self.schools if self.schools else 0.0
 
     @property
+    def unconnected_ratio(self) -> Fraction:
+        """The share exactly, for ranking: equal shares tie, then the ESA code decides."""
+        return Fraction(self.unconnected, self.schools) if self.schools else Fraction(0)
+
+    @property
     def unreadable(self) -> bool:
         return self.outcome != "accepted"
 
@@ -247,7 +252,7 @@ def build_report(
         _esa_line(row, updates.get(row["esa_code"], {}), stale_after_days, report_date)
         for row in fetch_all(conn, "esa_summary", report_date=report_date)
     ]
-    lines.sort(key=lambda line: (-line.unconnected_share, line.esa_code))
+    lines.sort(key=lambda line: (-line.unconnected_ratio, line.esa_code))
     trend_rows = fetch_all(
         conn,
         "trend",
@@ -314,7 +319,7 @@ def template_environment(folder: Path | None = None) -> Environment:
         thai_date_short=thai.thai_date_short,
         number=thai.number,
         signed=thai.signed,
-        baht=lambda value: thai.number(None if value is None else float(value)),
+        baht=thai.number,
         isp_label=lambda key: contract.enum_label("isp", key) if key else "",
         link_label=lambda key: contract.enum_label("link_type", key) if key else "",
     )

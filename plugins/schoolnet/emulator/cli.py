@@ -8,6 +8,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,19 @@ def register(subparsers: Any) -> None:
     quota.add_argument("--read", type=int, default=None, metavar="N")
     quota.add_argument("--write", type=int, default=None, metavar="N")
     quota.set_defaults(handler=_quota)
+
+    clock = commands.add_parser("clock", help="show or set the time the emulator stamps")
+    _state_arg(clock)
+    when = clock.add_mutually_exclusive_group()
+    when.add_argument(
+        "--at",
+        type=_aware_time,
+        default=None,
+        metavar="TIME",
+        help="run the clock from this ISO time with an offset, e.g. 2018-01-16T06:00:00+07:00",
+    )
+    when.add_argument("--wall", action="store_true", help="back to the wall clock")
+    clock.set_defaults(handler=_clock)
 
     stats = commands.add_parser("stats", help="print a running emulator's request counters")
     stats.add_argument("--url", required=True, help="base URL, e.g. http://127.0.0.1:8787")
@@ -156,6 +170,28 @@ def _quota(args: argparse.Namespace) -> int:
             f"read {control['read_quota_per_minute']}/min, "
             f"write {control['write_quota_per_minute']}/min (0 or less = unlimited)"
         )
+        return 0
+
+    return _guarded(args, run)
+
+
+def _aware_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give the time's offset, e.g. {text}+07:00")
+    return moment
+
+
+def _clock(args: argparse.Namespace) -> int:
+    def run(args: argparse.Namespace) -> int:
+        if args.at is not None or args.wall:
+            state.set_clock(args.state, None if args.wall else args.at)
+        control = state.read_control(args.state)
+        source = "set" if "clock" in control else "wall clock"
+        print(f"{state.now_rfc3339(control)} ({source})")
         return 0
 
     return _guarded(args, run)

@@ -991,7 +991,7 @@ class Emulator:
         return 200, spreadsheet_resource(self._doc(found.spreadsheet_id))
 
     def _create(self, title: str, parents: list[str], sheets: list[Any], props: Any) -> Doc:
-        stamp = state.now_rfc3339()
+        stamp = state.now_rfc3339(self.store.control())
         doc: Doc = {
             "spreadsheetId": state.new_spreadsheet_id(),
             "title": title,

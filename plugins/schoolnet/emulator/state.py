@@ -16,9 +16,10 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import time as dt_time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -91,10 +92,54 @@ def not_found() -> ApiError:
     return ApiError(404, "Requested entity was not found.", "NOT_FOUND")
 
 
-def now_rfc3339() -> str:
-    """Google's timestamp style: UTC, milliseconds, trailing Z."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+def now_rfc3339(control: Mapping[str, Any] | None = None) -> str:
+    """Google's timestamp style: UTC, milliseconds, trailing Z; the emulator's clock if
+    ``control`` (control.json) sets one, else the wall clock."""
+    return to_rfc3339(emulator_now(control))
+
+
+def to_rfc3339(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def emulator_now(control: Mapping[str, Any] | None = None) -> datetime:
+    """The emulator's time: control.json's ``clock`` (a moment, and the wall-clock second it
+    was set at) moved on by the real time since, so stamps keep their order; else now.
+
+    A demo data set lives in January 2018: with its clock set to that morning, what the
+    emulator stamps (API writes, a clerk's edit) falls on that day, as it would at Google.
+    """
+    clock = (control or {}).get("clock")
+    if isinstance(clock, dict) and isinstance(clock.get("at"), str):
+        try:
+            start = parse_rfc3339(clock["at"])
+            elapsed = max(0.0, time.time() - float(clock.get("set_at", time.time())))
+        except (TypeError, ValueError):
+            return datetime.now(UTC)
+        return start + timedelta(seconds=elapsed)
+    return datetime.now(UTC)
+
+
+def set_clock(state_dir: Path, at: datetime | None) -> None:
+    """Run the emulator's clock from ``at`` on (None: back to the wall clock)."""
+    control = read_control(state_dir)
+    if at is None:
+        control.pop("clock", None)
+    else:
+        if at.tzinfo is None:
+            raise EmulatorError("the clock needs a time zone (e.g. 2018-01-16T06:00:00+07:00)")
+        control["clock"] = {"at": to_rfc3339(at), "set_at": time.time()}
+    atomic_write_json(control_path(state_dir), control)
+
+
+# The daily run's hour in Bangkok: load_day sets the clock to this time of the day it loads.
+MORNING_RUN = dt_time(6, 0)
+BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
+
+
+def morning_of(day: date) -> datetime:
+    return datetime.combine(day, MORNING_RUN, tzinfo=BANGKOK)
 
 
 def parse_rfc3339(text: str) -> datetime:
@@ -782,7 +827,7 @@ class Store:
     def save(self, doc: Doc, touch: bool = True) -> None:
         """Persist a change made through the API: stamp its modifiedTime, made by the caller."""
         if touch:
-            doc["modifiedTime"] = now_rfc3339()
+            doc["modifiedTime"] = now_rfc3339(self.control())
             doc["lastModifyingUser"] = SERVICE_ACCOUNT_USER
         path = spreadsheet_path(self.state_dir, doc["spreadsheetId"])
         with self.lock:
@@ -908,6 +953,7 @@ def load_day(state_dir: Path, demo_dir: Path, day: date) -> int:
     for existing in target.glob("*.json"):
         if existing.stem not in chosen:
             existing.unlink()
+    set_clock(state_dir, morning_of(day))
     return len(chosen)
 
 
@@ -930,7 +976,7 @@ def edit_cell(state_dir: Path, spreadsheet_id: str, a1: str, typed: str) -> None
     old = get_cell(sheet, bounds.start_row, bounds.start_col)
     set_cell(sheet, bounds.start_row, bounds.start_col, input_to_cell(typed, "USER_ENTERED", old))
     tidy(sheet)
-    doc["modifiedTime"] = now_rfc3339()
+    doc["modifiedTime"] = now_rfc3339(read_control(state_dir))
     doc["lastModifyingUser"] = CLERK_USER
     atomic_write_json(spreadsheet_path(state_dir, spreadsheet_id), doc)
 

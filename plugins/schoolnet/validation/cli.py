@@ -210,11 +210,16 @@ def write_table(
 def summary_line(validation: SheetValidation) -> str:
     """``ผล: รับข้อมูล (accepted) · 150 แถว: รับ 148 ไม่รับ 2 · ข้อผิดพลาด 2 คำเตือน 3 · ...``"""
     accepted = len(validation.accepted_rows)
+    rejected = len(validation.rejected_rows)
+    copies = len(validation.duplicate_copies)
     errors = sum(1 for f in validation.findings if f.severity == "error")
     warnings = sum(1 for f in validation.findings if f.severity == "warning")
+    rows = f"{len(validation.rows):,} แถว: ผ่าน {accepted:,} ไม่ผ่าน {rejected:,}"
+    if copies:
+        rows += f" แถวซ้ำ {copies:,}"
     parts = [
         f"ผล: {OUTCOME_TEXT.get(validation.outcome, validation.outcome)}",
-        f"{len(validation.rows):,} แถว: ผ่าน {accepted:,} ไม่ผ่าน {len(validation.rows) - accepted:,}",
+        rows,
         f"ข้อผิดพลาด {errors:,} คำเตือน {warnings:,}",
     ]
     if validation.not_reported:

@@ -53,14 +53,20 @@ class RowResult:
     school_code: str | None
     accepted: bool
     values: dict[str, Any]
+    # An identical copy of an earlier row: the contract counts the pair as one row (that
+    # earlier one) plus a warning, so a copy is neither accepted nor rejected on its own.
+    duplicate_of: int | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {
+        shape: dict[str, Any] = {
             "row": self.row,
             "school_code": self.school_code,
             "accepted": self.accepted,
             "values": {key: _json_value(value) for key, value in self.values.items()},
         }
+        if self.duplicate_of is not None:
+            shape["duplicate_of"] = self.duplicate_of
+        return shape
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,15 @@ class SheetValidation:
     @property
     def accepted_rows(self) -> tuple[RowResult, ...]:
         return tuple(row for row in self.rows if row.accepted)
+
+    @property
+    def rejected_rows(self) -> tuple[RowResult, ...]:
+        """Rows an error rejected; an identical copy is not one (its first row carries it)."""
+        return tuple(row for row in self.rows if not row.accepted and row.duplicate_of is None)
+
+    @property
+    def duplicate_copies(self) -> tuple[RowResult, ...]:
+        return tuple(row for row in self.rows if row.duplicate_of is not None)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``schoolnet validate --json`` shape of the contract (dates ISO, lists arrays)."""
@@ -218,7 +233,16 @@ def _compile(contract: Contract) -> _Compiled:
 class _Row:
     """A data row while it is being checked."""
 
-    __slots__ = ("code", "failed", "findings", "number", "raws", "rejected", "values")
+    __slots__ = (
+        "code",
+        "duplicate_of",
+        "failed",
+        "findings",
+        "number",
+        "raws",
+        "rejected",
+        "values",
+    )
 
     def __init__(self, number: int, raws: list[Any]) -> None:
         self.number = number
@@ -228,6 +252,7 @@ class _Row:
         self.code: str | None = None
         self.findings: list[tuple[int, Finding]] = []
         self.rejected = False
+        self.duplicate_of: int | None = None
 
 
 def _find_header(
@@ -402,8 +427,9 @@ def _result(
             RowResult(
                 row=row.number,
                 school_code=row.code,
-                accepted=not row.rejected,
+                accepted=not row.rejected and row.duplicate_of is None,
                 values=row.values,
+                duplicate_of=row.duplicate_of,
             )
         )
     return SheetValidation(
@@ -644,7 +670,7 @@ def _check_duplicates(
                         ),
                     )
                 ]
-                row.rejected = True  # only a warning, but the first copy carries the school
+                row.duplicate_of = first.number  # only a warning: the first copy carries it
             continue
         numbers = ", ".join(str(row.number) for row in group)
         # Sheet order of the columns whose cells differ between the copies, named in the message.

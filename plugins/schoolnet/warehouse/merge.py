@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
@@ -47,6 +47,7 @@ class EsaDay:
     detail: str | None = None
     sheet_modified_time: str | None = None
     origin_date: date | None = None
+    data_digest: str | None = None  # of the data tab's values as read; None: nothing read
     accepted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     findings: Sequence[Mapping[str, Any]] = ()
 
@@ -79,6 +80,80 @@ def _last_good_dates(conn: Any, report_date: date) -> dict[str, date]:
         .group_by(PullRow.esa_code)
     )
     return {code: last for code, last in conn.execute(query)}
+
+
+BANGKOK = timezone(timedelta(hours=7))
+
+
+def bangkok_date(rfc3339: str | None) -> date | None:
+    """The Bangkok date of a Drive timestamp (UTC+7: 17:00 UTC on is the next day)."""
+    if not rfc3339:
+        return None
+    try:
+        moment = datetime.fromisoformat(rfc3339.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BANGKOK).date()
+
+
+@dataclass(frozen=True)
+class DataSeen:
+    """An ESA's latest earlier pull that knows when its data changed."""
+
+    digest: str | None
+    changed_on: date
+
+
+def _data_seen(conn: Any, report_date: date, with_digest: bool) -> dict[str, DataSeen]:
+    """Per ESA, its latest pull before ``report_date`` with a data digest (or, if not
+    ``with_digest``, with any known change date): what it read and when that last changed."""
+    known = (
+        PullRow.data_digest.is_not(None) if with_digest else PullRow.data_changed_on.is_not(None)
+    )
+    latest = (
+        select(PullRow.esa_code, func.max(PullRow.report_date).label("report_date"))
+        .where(PullRow.report_date < report_date, known)
+        .group_by(PullRow.esa_code)
+        .subquery()
+    )
+    query = select(PullRow.esa_code, PullRow.data_digest, PullRow.data_changed_on).join(
+        latest,
+        (PullRow.esa_code == latest.c.esa_code) & (PullRow.report_date == latest.c.report_date),
+    )
+    return {
+        row.esa_code: DataSeen(row.data_digest, row.data_changed_on)
+        for row in conn.execute(query)
+        if row.data_changed_on is not None
+    }
+
+
+def data_changed_on(
+    day: EsaDay, report_date: date, seen: DataSeen | None, known: DataSeen | None
+) -> date | None:
+    """The date the ESA's data last changed, as of this pull.
+
+    Unchanged values keep the date of the last pull that saw them, so our own writes to the
+    sheet (the feedback tab, which move Drive's modifiedTime) never count as an update. Changed
+    values date from the sheet's modifiedTime (the latest edit, in Bangkok), or the report date
+    when Drive gave none; never after the report date, as when a past date is rerun with a
+    sheet edited since. Nothing read today: the date of the last read stands.
+
+    A day read without a digest (a result written before digests were kept) falls back to
+    its modifiedTime, or, accepted, to the report date.
+    """
+    modified = bangkok_date(day.sheet_modified_time)
+    if day.data_digest is not None:
+        if seen is not None and seen.digest == day.data_digest:
+            return min(seen.changed_on, report_date)
+        return min(modified or report_date, report_date)
+    if day.outcome != "failed" and modified is not None:
+        return min(modified, report_date)
+    if day.outcome == "accepted":
+        return report_date
+    earlier = seen or known
+    return None if earlier is None else min(earlier.changed_on, report_date)
 
 
 def _snapshot_rows(
@@ -246,6 +321,8 @@ def merge_day(
 
         previous = _previous_snapshot(conn, report_date)
         last_good = _last_good_dates(conn, report_date)
+        seen = _data_seen(conn, report_date, with_digest=True)
+        known = _data_seen(conn, report_date, with_digest=False)
         pulls: list[dict[str, Any]] = []
         findings = []
         for esa in esas:
@@ -266,6 +343,10 @@ def merge_day(
                     "detail": day.detail,
                     "sheet_modified_time": day.sheet_modified_time,
                     "origin_date": day.origin_date,
+                    "data_digest": day.data_digest,
+                    "data_changed_on": data_changed_on(
+                        day, report_date, seen.get(esa.esa_code), known.get(esa.esa_code)
+                    ),
                     "api_calls": day.api_calls,
                     "rows_read": day.rows_read,
                     "rows_accepted": accepted_here,

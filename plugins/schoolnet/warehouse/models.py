@@ -83,6 +83,11 @@ class PullRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)  # technical, for the operator
     sheet_modified_time: Mapped[str | None] = mapped_column(String(40))
     origin_date: Mapped[date | None] = mapped_column(Date)  # when the values were read
+    # SHA-256 of the data tab's values as read (None: nothing read), and the Bangkok date the
+    # ESA's data last changed as of this pull (None: never read); the report's staleness.
+    # Our own writes (the feedback tab) move Drive's modifiedTime but never the digest.
+    data_digest: Mapped[str | None] = mapped_column(String(64))
+    data_changed_on: Mapped[date | None] = mapped_column(Date)
     api_calls: Mapped[int] = mapped_column(Integer)
     rows_read: Mapped[int] = mapped_column(Integer)
     rows_accepted: Mapped[int] = mapped_column(Integer)
