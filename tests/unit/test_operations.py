@@ -645,6 +645,12 @@ def test_quarantine_accept_and_replay_of_the_runbook(
     )  # fmt: skip
     assert code == 0, err
     assert "Rerun that date" in out
+    # The runbook's own example: only its first date was landed here, so nothing is replayed.
+    code, out, err = schoolnet(
+        "replay", "2018-01-03", "2018-01-04", "2018-01-05", "--url", empty_url
+    )
+    assert (code, out) == (1, "")
+    assert "nothing replayed: no raw landing for 2018-01-04, 2018-01-05 " in err
     code, out, err = schoolnet("replay", first.isoformat(), "--url", empty_url)
     assert code == 0, err
     assert "re-validated and merged from the raw landing" in out

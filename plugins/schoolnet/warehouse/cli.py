@@ -70,18 +70,24 @@ def _accept(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from schoolnet.config import load_settings
-    from schoolnet.pipeline import replay
+    from schoolnet.pipeline import NothingLanded, landed_sheets, replay, unreplayable
     from schoolnet.warehouse import ensure_schema
 
+    settings = load_settings()
+    # Every date is checked before any is touched: a refused command changes nothing.
+    missing = unreplayable(settings, args.dates)
+    if missing:
+        raise NothingLanded(missing)
     engine = command_engine(args.url)
     ensure_schema(engine)
-    settings = load_settings()
     for day in args.dates:
+        kept = sum(1 for sheet in landed_sheets(settings, day).values() if sheet is None)
         outcome = replay(day, settings, engine)
         print(
             f"{day.isoformat()}: re-validated and merged from the raw landing without calling "
             f"Google: {outcome.accepted_today:,} schools accepted, "
             f"{outcome.carried_forward:,} carried forward, {len(outcome.failed_esas)} ESAs unread"
+            + (f"; {kept} ESAs with no landing kept as the warehouse had them" if kept else "")
         )
     return 0
 
