@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -65,6 +66,37 @@ def demo_settings(root: Path, out: Path) -> Path:
     return path
 
 
+def demo_day(days: Sequence[date], requested: date | None) -> date:
+    """The report date the demo runs: ``requested``, whose sheets the data set must hold,
+    or its last day. A date outside the data set is refused before anything starts, rather
+    than run on another day's sheets or on none."""
+    if requested is None:
+        return days[-1]
+    if requested not in days:
+        raise RuntimeError(
+            f"the demo data set has no sheets for {requested.isoformat()}: it holds "
+            f"{days[0].isoformat()} to {days[-1].isoformat()}; give --date one of those days, "
+            f"or leave --date out for {days[-1].isoformat()}"
+        )
+    return requested
+
+
+def load_demo_sheets(emulator_state: Path, demo_data: Path, day: date) -> int:
+    """Make the emulator hold the sheets as they stood on the morning of ``day``; how many.
+
+    When they already do (an earlier demo of the same day), what the runs wrote since (the
+    feedback tabs) is kept, as Google would keep it.
+    """
+    from schoolnet.emulator.state import load_day
+
+    marker = emulator_state / "loaded-day.txt"
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == day.isoformat():
+        return len(list((emulator_state / "spreadsheets").glob("*.json")))
+    loaded = load_day(emulator_state, demo_data, day)
+    marker.write_text(day.isoformat(), encoding="utf-8")
+    return loaded
+
+
 def run_dag_with_progress(
     airflow: Any,
     report_date: date,
@@ -112,7 +144,6 @@ def run_dag_with_progress(
 def run_demo(args: argparse.Namespace) -> int:
     from schoolnet.devenv import LocalAirflow
     from schoolnet.emulator import Emulator
-    from schoolnet.emulator.state import load_day
     from schoolnet.mailsink import MailSink
 
     root = project_root()
@@ -122,20 +153,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     say("stage 1/5: demo data")
     manifest = _ensure_demo_data(demo_data, args.seed)
-    sheet_day = manifest.days[-1]
-    # The report of the day the demo sheets stand for, so that the days since MOENet, each
+    # The report of the day the loaded sheets stand for, so that the days since MOENet, each
     # sheet's days since its last update and the progress read as they would on that morning.
-    report_date = args.date or sheet_day
+    report_date = demo_day(manifest.days, args.date)
 
-    say(f"stage 2/5: loading the sheets of {sheet_day.isoformat()} into the Sheets emulator")
+    say(f"stage 2/5: loading the sheets of {report_date.isoformat()} into the Sheets emulator")
     emulator_state = out / "emulator"
-    marker = emulator_state / "loaded-day.txt"
-    if marker.exists() and marker.read_text(encoding="utf-8").strip() == sheet_day.isoformat():
-        # Keep what earlier runs wrote (the feedback tabs), as Google would.
-        loaded = len(list((emulator_state / "spreadsheets").glob("*.json")))
-    else:
-        loaded = load_day(emulator_state, demo_data, sheet_day)
-        marker.write_text(sheet_day.isoformat(), encoding="utf-8")
+    loaded = load_demo_sheets(emulator_state, demo_data, report_date)
     history = [day for day in manifest.days if day < report_date]
     if history:
         from schoolnet.config import load_settings
@@ -239,11 +263,17 @@ def register(commands: Any) -> None:
         "--date",
         type=iso_date,
         default=None,
-        help="report date (default: the demo data set's last day, whose sheets are loaded)",
+        help=(
+            "report date: one of the demo data set's days, whose sheets are loaded "
+            "(default: its last day)"
+        ),
     )
     parser.add_argument(
         "--resend",
         action="store_true",
-        help="send the report again even if it was already sent for the date",
+        help=(
+            "send the report and every ESA's feedback email again, even if they were already "
+            "sent for the date"
+        ),
     )
     parser.set_defaults(handler=run_demo)
