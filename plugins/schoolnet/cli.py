@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from schoolnet.config import ConfigError
     from schoolnet.emulator import EmulatorError
     from schoolnet.registry import RegistryError
@@ -63,6 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, RegistryError, EmulatorError, RuntimeError, OSError) as error:
         # What went wrong and what to do, in one message; no traceback for an operator mistake.
         print(f"schoolnet {args.command}: {error}", file=sys.stderr)
+        return 1
+    except DBAPIError as error:  # e.g. no such PostgreSQL database, server down, refused
+        reason = " ".join(str(error.orig or error).split())
+        print(
+            f"schoolnet {args.command}: the warehouse refused or did not answer: {reason}",
+            file=sys.stderr,
+        )
         return 1
     return result
 

@@ -106,9 +106,7 @@ def test_a_read_only_warehouse_fails_the_first_task_at_once_with_one_reason(
         "http://127.0.0.1:9",  # never reached: nothing is pulled
     )
     # One alert, for the first task, on its first try, saying why in one line.
-    assert [m["Subject"].split("ล้มเหลว")[0] for m in messages] == [
-        "[schoolnet] งาน load_registry "
-    ]
+    assert [m["Subject"].split("ล้มเหลว")[0] for m in messages] == ["[schoolnet] งาน load_registry "]
     assert "cannot be written (attempt to write a readonly database)" in html_of(messages[0])
     assert "load_registry" in log and "up_for_retry" not in log.lower()
     assert not (tmp_path / "data" / "raw").exists()  # no sheet was read

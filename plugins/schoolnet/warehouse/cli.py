@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from pathlib import Path
 from typing import Any
 
 from schoolnet.cliargs import iso_date
 
 
-def command_engine(url: str | None) -> Any:
-    """The warehouse a command works on: ``--url``, else the settings' warehouse connection."""
+def command_engine(url: str | None, must_exist: bool = False) -> Any:
+    """The warehouse a command works on: ``--url``, else the settings' warehouse connection.
+
+    With ``must_exist`` (commands that only look), a SQLite file that is not there is refused
+    in one line rather than created empty, which would answer "no run" for every date.
+    """
+    from sqlalchemy.engine import make_url
+
     from schoolnet.warehouse import create_warehouse_engine
 
     if url is None:
@@ -18,6 +25,18 @@ def command_engine(url: str | None) -> Any:
         from schoolnet.connections import warehouse_url
 
         url = warehouse_url(load_settings().connections.warehouse)
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if (
+        must_exist
+        and parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not Path(database.removeprefix("file:").split("?")[0]).exists()
+    ):
+        raise RuntimeError(
+            f"no warehouse at {database}: check --url (or the settings' warehouse "
+            "connection); `schoolnet db upgrade` creates a new one"
+        )
     return create_warehouse_engine(url)
 
 
