@@ -246,6 +246,35 @@ class KeptRows:
         )
 
 
+MERGED_MODELS = (
+    PullRow,
+    FindingRow,
+    SnapshotRow,
+    DailyCountRow,
+    EsaRow,
+    SchoolRow,
+    EsaHistoryRow,
+    SchoolHistoryRow,
+)
+"""Every table a merge writes: the tables the report's queries read."""
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Give PostgreSQL's planner the statistics of the tables a merge wrote.
+
+    A new warehouse has none until autovacuum gets to it, and the planner then guesses row
+    counts: on a fresh national warehouse the report took minutes instead of a second
+    (``docs/queries.md``). ANALYZE samples a fixed number of rows, so it costs about the same
+    at any size. SQLite's planner keeps no such statistics by default; nothing to do there.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    quote = engine.dialect.identifier_preparer.quote
+    tables = ", ".join(quote(model.__tablename__) for model in MERGED_MODELS)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ANALYZE {tables}")
+
+
 def merge_day(
     engine: Engine,
     report_date: date,
@@ -347,6 +376,7 @@ def merge_day(
             conn.execute(insert(SnapshotRow), snapshot)
         conn.execute(insert(DailyCountRow).values(**daily_count(report_date, snapshot)))
         schools_accepted_today = len(snapshot) - carried - never
+    refresh_statistics(engine)
 
     return MergeSummary(
         report_date=report_date,
