@@ -275,5 +275,5 @@ def test_a_merge_leaves_the_planner_the_statistics_of_what_it_wrote(
             ).scalar_one()
             assert analyzed is not None, table
             rows = conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
-            plan = conn.execute(text(f'EXPLAIN (FORMAT JSON) SELECT * FROM "{table}"')).scalar()
+            plan = conn.execute(text(f'EXPLAIN (FORMAT JSON) SELECT * FROM "{table}"')).scalar_one()
             assert plan[0]["Plan"]["Plan Rows"] == max(rows, 1), table
