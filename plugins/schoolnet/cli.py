@@ -19,6 +19,7 @@ def _contract_docs(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from schoolnet.demo.cli import register as register_demo_data
+    from schoolnet.demoui import register as register_demo_ui
     from schoolnet.emulator.cli import register as register_emulator
     from schoolnet.export import register as register_export
     from schoolnet.mailsink import register as register_mail_sink
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_emulator(commands)
     register_mail_sink(commands)
     register_demo(commands)
+    register_demo_ui(commands)
     register_db(commands)
     register_export(commands)
     register_sheets(commands)

@@ -56,10 +56,13 @@ def _ensure_demo_data(folder: Path, seed: int) -> Any:
 
 
 def demo_settings(root: Path, out: Path) -> Path:
-    """The embedded settings, with the Google pacing raised to the emulator's generous quota."""
+    """The embedded settings, with the Google pacing raised to the emulator's generous quota
+    (the demo's emulator serves the same quota, so the pacing never loses an ESA to it), and
+    the data under ``out``."""
     text = (root / "config" / "schoolnet.toml").read_text(encoding="utf-8")
     for key in ("read_requests_per_minute", "write_requests_per_minute"):
         text = re.sub(rf"(?m)^{key} = \S+", f"{key} = {DEMO_QUOTA_PER_MINUTE}", text)
+    text = text.replace('"out/', f'"{out.resolve()}/').replace('"config/', f'"{root}/config/')
     path = out / "demo-settings.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
