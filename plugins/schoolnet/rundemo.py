@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,6 @@ from schoolnet.pictures import write_preview
 from schoolnet.reportfiles import MANIFEST
 from schoolnet.tasks import DAG_ID, TIMEZONE
 
-UI_EMULATOR_PORT = 8787  # where README's Airflow UI recipe serves the emulator
-UI_SMTP_PORT = 8025
 DEMO_QUOTA_PER_MINUTE = 100_000  # generous: quota pacing is measured in the benchmark instead
 
 
@@ -219,10 +216,6 @@ def run_demo(args: argparse.Namespace) -> int:
         sink.stop()
         emulator.stop()
 
-    ui_env = out / "airflow.env"
-    replace(
-        airflow, emulator_url=f"http://127.0.0.1:{UI_EMULATOR_PORT}", smtp_port=UI_SMTP_PORT
-    ).write_env_file(ui_env)
     say("stage 5/5: results")
     new_mail = sink.messages()[before:]
     report_mail = [p for p in new_mail if ".report." in p.name]
