@@ -19,6 +19,7 @@ def _contract_docs(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from schoolnet.demo.cli import register as register_demo_data
+    from schoolnet.demoui import register as register_demo_ui
     from schoolnet.emulator.cli import register as register_emulator
     from schoolnet.export import register as register_export
     from schoolnet.mailsink import register as register_mail_sink
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_emulator(commands)
     register_mail_sink(commands)
     register_demo(commands)
+    register_demo_ui(commands)
     register_db(commands)
     register_export(commands)
     register_sheets(commands)
@@ -52,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from schoolnet.config import ConfigError
     from schoolnet.emulator import EmulatorError
     from schoolnet.registry import RegistryError
@@ -63,6 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, RegistryError, EmulatorError, RuntimeError, OSError) as error:
         # What went wrong and what to do, in one message; no traceback for an operator mistake.
         print(f"schoolnet {args.command}: {error}", file=sys.stderr)
+        return 1
+    except DBAPIError as error:  # e.g. no such PostgreSQL database, server down, refused
+        reason = " ".join(str(error.orig or error).split())
+        print(
+            f"schoolnet {args.command}: the warehouse refused or did not answer: {reason}",
+            file=sys.stderr,
+        )
         return 1
     return result
 

@@ -32,12 +32,6 @@ class LocalAirflow:
         """The process environment with this Airflow's settings on top."""
         return {**os.environ, **self.variables()}
 
-    def write_env_file(self, path: Path) -> None:
-        """Write the settings as ``NAME='value'`` lines, for ``set -a; . FILE`` in a shell."""
-        lines = [f"{name}='{value}'" for name, value in self.variables().items()]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
     def variables(self) -> dict[str, str]:
         return dict(
             {

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from google.auth.exceptions import GoogleAuthError, TransportError
 from gspread import Client
 from gspread.exceptions import APIError
 
@@ -152,7 +153,9 @@ class SheetsReader:
                     pacer.penalize(delay)
                 if attempt == attempts:
                     raise
-            except (requests.Timeout, requests.ConnectionError):
+            except (requests.Timeout, requests.ConnectionError, TransportError):
+                # TransportError: Google's token endpoint did not answer (the first request of
+                # a service account session signs in there).
                 if attempt == attempts:
                     raise
                 delay = self._backoff(attempt)
@@ -201,8 +204,10 @@ class SheetsReader:
         except requests.Timeout as error:
             detail = f"no answer within {self.settings.request_timeout_seconds:g}s"
             raise self._failure("timeout", detail, calls) from error
-        except requests.ConnectionError as error:
+        except (requests.ConnectionError, TransportError) as error:
             raise self._failure("google_error", f"connection failed: {error}", calls) from error
+        except GoogleAuthError as error:  # the key was refused (revoked, deleted account)
+            raise self._failure("google_error", f"Google sign-in failed: {error}", calls) from error
 
     def list_spreadsheets(
         self, folder_id: str | None = None
@@ -239,7 +244,7 @@ class SheetsReader:
                 params["pageToken"] = token
         except APIError as error:
             raise self._api_failure(error, calls, "Drive") from error
-        except requests.RequestException as error:
+        except (requests.RequestException, GoogleAuthError) as error:
             raise self._failure("google_error", f"Drive listing failed: {error}", calls) from error
 
     def write_tab(
@@ -289,7 +294,7 @@ class SheetsReader:
                 )
         except APIError as error:
             raise self._api_failure(error, calls) from error
-        except requests.RequestException as error:
+        except (requests.RequestException, GoogleAuthError) as error:
             raise self._failure("google_error", f"write failed: {error}", calls) from error
         return calls[0]
 

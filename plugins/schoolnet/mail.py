@@ -8,8 +8,11 @@ unless the operator forces a resend.
 from __future__ import annotations
 
 import hashlib
+import signal
+import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -125,23 +128,65 @@ def build_message(
     return message
 
 
+class MailStopped(BaseException):
+    """SIGTERM arrived while talking to the mail server: stop now (a BaseException, so that no
+    ``except Exception`` on the way, smtplib's or the hook's retries, carries on)."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Make SIGTERM stop a send at once.
+
+    Airflow's task runner answers SIGTERM by calling the operator's ``on_kill``, which does
+    nothing for a TaskFlow task: a send waiting on a mail server that accepts connections but
+    never answers (the hook retries each connect) would ignore the stop and run on. While this
+    is open, SIGTERM raises :class:`MailStopped` in the sending thread, after the previous
+    handler ran. Nothing is recorded as sent, so the next run or retry sends it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; Airflow runs tasks there
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum: int, frame: Any) -> None:
+        if callable(previous):
+            previous(signum, frame)
+        raise MailStopped("stopped by SIGTERM while sending email; nothing recorded as sent")
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class SmtpSession:
-    """One connection through Airflow's SMTP connection, for sending several messages."""
+    """One connection through Airflow's SMTP connection, for sending several messages; SIGTERM
+    stops it at once (:func:`stop_on_sigterm`)."""
 
     def __init__(self, conn_id: str) -> None:
         self.conn_id = conn_id
         self._hook: Any = None
+        self._stops = ExitStack()
 
     def __enter__(self) -> SmtpSession:
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
+        self._stops.enter_context(stop_on_sigterm())
         # The hook connects, starts TLS and logs in as the connection says. It only sends
         # HTML-only messages itself, so prepared multipart messages go through its client.
-        self._hook = SmtpHook(smtp_conn_id=self.conn_id).__enter__()
+        try:
+            self._hook = SmtpHook(smtp_conn_id=self.conn_id).__enter__()
+        except BaseException:
+            self._stops.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._hook.__exit__(*exc)
+        try:
+            self._hook.__exit__(*exc)
+        finally:
+            self._stops.close()
 
     def send(self, message: EmailMessage) -> None:
         client = self._hook._smtp_client

@@ -20,11 +20,11 @@ TIMEZONE = ZoneInfo("Asia/Bangkok")
 
 
 def _engine(url: str | None) -> Any:
-    """The command's warehouse, migrated to the current revision."""
+    """The command's warehouse (which must exist), migrated to the current revision."""
     from schoolnet.warehouse import ensure_schema
     from schoolnet.warehouse.cli import command_engine
 
-    engine = command_engine(url)
+    engine = command_engine(url, must_exist=True)
     ensure_schema(engine)
     return engine
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
@@ -327,19 +327,53 @@ def pull_and_validate(
     return summary(result)
 
 
+class NothingLanded(RuntimeError):
+    """Replay was asked for dates it cannot rebuild: no sheet of theirs was landed raw."""
+
+    def __init__(self, dates: Sequence[date]) -> None:
+        self.dates = tuple(dates)
+        super().__init__(
+            "nothing replayed: no raw landing for "
+            + ", ".join(day.isoformat() for day in self.dates)
+            + " (no sheet of those dates was kept under the data folder's raw/); replay only "
+            "rebuilds dates the pipeline read, so leave them as they are or run them again "
+            "with Airflow (airflow dags test schoolnet_daily DATE), which reads the sheets as "
+            "they are now"
+        )
+
+
+def landed_sheets(settings: Settings, report_date: date) -> dict[str, RawSheet | None]:
+    """Each ESA of the date's run and its raw landing (None: nothing landed for it)."""
+    return {
+        esa.esa_code: load_raw(settings, report_date, esa.esa_code)
+        for esa in run_esas(settings, report_date)
+    }
+
+
+def unreplayable(settings: Settings, dates: Sequence[date]) -> list[date]:
+    """The dates of ``dates`` no sheet was landed for: a replay of them would rebuild nothing."""
+    return [
+        day for day in dates if not any(sheet for sheet in landed_sheets(settings, day).values())
+    ]
+
+
 def replay(report_date: date, settings: Settings, engine: Engine) -> MergeSummary:
     """Validate and merge ``report_date`` again from its raw landing, without calling Google.
 
     Gives the warehouse the state the original run gave it (feedback and emails excepted).
+    An ESA with no landing that date keeps what the warehouse holds for it; a date with no
+    landing at all is refused (:class:`NothingLanded`) and left untouched.
     """
+    landed = landed_sheets(settings, report_date)
+    if not any(landed.values()):
+        raise NothingLanded([report_date])
     schools = load_school_registry(settings)
     for esa in run_esas(settings, report_date):
-        sheet = load_raw(settings, report_date, esa.esa_code)
-        if sheet is None:
-            result_path(settings, report_date, esa.esa_code).unlink(missing_ok=True)
-            continue
-        validate_landed(esa, report_date, sheet, settings, schools, engine)
-    return merge(report_date, settings, engine)
+        sheet = landed[esa.esa_code]
+        if sheet is not None:
+            validate_landed(esa, report_date, sheet, settings, schools, engine)
+    keep = {code for code, sheet in landed.items() if sheet is None}
+    return merge(report_date, settings, engine, keep=keep)
 
 
 def write_feedback_tab(
@@ -404,10 +438,15 @@ def load_esa_day(path: Path) -> EsaDay:
 
 
 def merge(
-    report_date: date, settings: Settings, engine: Engine, run_id: str | None = None
+    report_date: date,
+    settings: Settings,
+    engine: Engine,
+    run_id: str | None = None,
+    keep: Collection[str] = (),
 ) -> MergeSummary:
     """Merge every ESA's validated result for ``report_date`` into the warehouse, then record
-    the merge's and the pulls' timings (best effort)."""
+    the merge's and the pulls' timings (best effort). The ESAs in ``keep`` keep what the
+    warehouse holds for them that date (see :func:`merge_day`)."""
     from schoolnet.operations import MergeClock
 
     clock = MergeClock()
@@ -417,10 +456,10 @@ def merge(
     days = [
         load_esa_day(folder / f"{esa.esa_code}.json")
         for esa in esas
-        if (folder / f"{esa.esa_code}.json").exists()
+        if esa.esa_code not in keep and (folder / f"{esa.esa_code}.json").exists()
     ]
     ensure_schema(engine)
-    merged = merge_day(engine, report_date, esas, schools, days)
+    merged = merge_day(engine, report_date, esas, schools, days, keep=keep)
     clock.record(
         engine, settings, report_date, [esa.esa_code for esa in esas], len(schools), run_id
     )

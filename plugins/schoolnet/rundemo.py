@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,6 @@ from schoolnet.pictures import write_preview
 from schoolnet.reportfiles import MANIFEST
 from schoolnet.tasks import DAG_ID, TIMEZONE
 
-UI_EMULATOR_PORT = 8787  # where README's Airflow UI recipe serves the emulator
-UI_SMTP_PORT = 8025
 DEMO_QUOTA_PER_MINUTE = 100_000  # generous: quota pacing is measured in the benchmark instead
 
 
@@ -55,14 +53,48 @@ def _ensure_demo_data(folder: Path, seed: int) -> Any:
 
 
 def demo_settings(root: Path, out: Path) -> Path:
-    """The embedded settings, with the Google pacing raised to the emulator's generous quota."""
+    """The embedded settings, with the Google pacing raised to the emulator's generous quota
+    (the demo's emulator serves the same quota, so the pacing never loses an ESA to it), and
+    the data under ``out``."""
     text = (root / "config" / "schoolnet.toml").read_text(encoding="utf-8")
     for key in ("read_requests_per_minute", "write_requests_per_minute"):
         text = re.sub(rf"(?m)^{key} = \S+", f"{key} = {DEMO_QUOTA_PER_MINUTE}", text)
+    text = text.replace('"out/', f'"{out.resolve()}/').replace('"config/', f'"{root}/config/')
     path = out / "demo-settings.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def demo_day(days: Sequence[date], requested: date | None) -> date:
+    """The report date the demo runs: ``requested``, whose sheets the data set must hold,
+    or its last day. A date outside the data set is refused before anything starts, rather
+    than run on another day's sheets or on none."""
+    if requested is None:
+        return days[-1]
+    if requested not in days:
+        raise RuntimeError(
+            f"the demo data set has no sheets for {requested.isoformat()}: it holds "
+            f"{days[0].isoformat()} to {days[-1].isoformat()}; give --date one of those days, "
+            f"or leave --date out for {days[-1].isoformat()}"
+        )
+    return requested
+
+
+def load_demo_sheets(emulator_state: Path, demo_data: Path, day: date) -> int:
+    """Make the emulator hold the sheets as they stood on the morning of ``day``; how many.
+
+    When they already do (an earlier demo of the same day), what the runs wrote since (the
+    feedback tabs) is kept, as Google would keep it.
+    """
+    from schoolnet.emulator.state import load_day
+
+    marker = emulator_state / "loaded-day.txt"
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == day.isoformat():
+        return len(list((emulator_state / "spreadsheets").glob("*.json")))
+    loaded = load_day(emulator_state, demo_data, day)
+    marker.write_text(day.isoformat(), encoding="utf-8")
+    return loaded
 
 
 def run_dag_with_progress(
@@ -112,7 +144,6 @@ def run_dag_with_progress(
 def run_demo(args: argparse.Namespace) -> int:
     from schoolnet.devenv import LocalAirflow
     from schoolnet.emulator import Emulator
-    from schoolnet.emulator.state import load_day
     from schoolnet.mailsink import MailSink
 
     root = project_root()
@@ -122,20 +153,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     say("stage 1/5: demo data")
     manifest = _ensure_demo_data(demo_data, args.seed)
-    sheet_day = manifest.days[-1]
-    # The report of the day the demo sheets stand for, so that the days since MOENet, each
+    # The report of the day the loaded sheets stand for, so that the days since MOENet, each
     # sheet's days since its last update and the progress read as they would on that morning.
-    report_date = args.date or sheet_day
+    report_date = demo_day(manifest.days, args.date)
 
-    say(f"stage 2/5: loading the sheets of {sheet_day.isoformat()} into the Sheets emulator")
+    say(f"stage 2/5: loading the sheets of {report_date.isoformat()} into the Sheets emulator")
     emulator_state = out / "emulator"
-    marker = emulator_state / "loaded-day.txt"
-    if marker.exists() and marker.read_text(encoding="utf-8").strip() == sheet_day.isoformat():
-        # Keep what earlier runs wrote (the feedback tabs), as Google would.
-        loaded = len(list((emulator_state / "spreadsheets").glob("*.json")))
-    else:
-        loaded = load_day(emulator_state, demo_data, sheet_day)
-        marker.write_text(sheet_day.isoformat(), encoding="utf-8")
+    loaded = load_demo_sheets(emulator_state, demo_data, report_date)
     history = [day for day in manifest.days if day < report_date]
     if history:
         from schoolnet.config import load_settings
@@ -192,10 +216,6 @@ def run_demo(args: argparse.Namespace) -> int:
         sink.stop()
         emulator.stop()
 
-    ui_env = out / "airflow.env"
-    replace(
-        airflow, emulator_url=f"http://127.0.0.1:{UI_EMULATOR_PORT}", smtp_port=UI_SMTP_PORT
-    ).write_env_file(ui_env)
     say("stage 5/5: results")
     new_mail = sink.messages()[before:]
     report_mail = [p for p in new_mail if ".report." in p.name]
@@ -239,11 +259,17 @@ def register(commands: Any) -> None:
         "--date",
         type=iso_date,
         default=None,
-        help="report date (default: the demo data set's last day, whose sheets are loaded)",
+        help=(
+            "report date: one of the demo data set's days, whose sheets are loaded "
+            "(default: its last day)"
+        ),
     )
     parser.add_argument(
         "--resend",
         action="store_true",
-        help="send the report again even if it was already sent for the date",
+        help=(
+            "send the report and every ESA's feedback email again, even if they were already "
+            "sent for the date"
+        ),
     )
     parser.set_defaults(handler=run_demo)

@@ -52,14 +52,23 @@ def _engine_for(url: str) -> Any:
 
 
 def load_registry() -> list[dict[str, str]]:
-    """The ESAs to pull; also makes sure the warehouse tables exist before the pulls use them."""
+    """The ESAs to pull; also makes sure the warehouse tables exist and can be written before
+    the pulls use them. A warehouse that refuses writes fails the run here, without retries,
+    with that one reason (retrying would not make it writable)."""
     from dataclasses import asdict
 
+    from airflow.sdk.exceptions import AirflowFailException
+
     from schoolnet.pipeline import snapshot_registry
-    from schoolnet.warehouse import ensure_schema
+    from schoolnet.warehouse import WarehouseNotWritable, ensure_schema, ensure_writable
 
     settings = load_settings()
-    ensure_schema(_engine(settings))
+    engine = _engine(settings)
+    ensure_schema(engine)
+    try:
+        ensure_writable(engine)
+    except WarehouseNotWritable as error:
+        raise AirflowFailException(str(error)) from None
     report_date = report_date_of(_context(), settings.report.timezone)
     esas = [asdict(e) for e in snapshot_registry(settings, report_date, google_reader(settings))]
     log.info("registry: %d ESAs to pull", len(esas))
@@ -132,10 +141,17 @@ def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
 
 def merge_results() -> dict[str, Any]:
     """Merge what every pull left on disk; an ESA whose pull crashed counts as not read."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
     from schoolnet.pipeline import merge
 
+    context = _context()
+    if context["ti"].xcom_pull(task_ids="load_registry") is None:
+        # The run stopped at its first task (whose error says why): no pull ran, so merging
+        # would only record every ESA as not read.
+        raise AirflowSkipException("load_registry did not succeed: nothing to merge")
     settings = load_settings()
-    report_date = report_date_of(_context(), settings.report.timezone)
+    report_date = report_date_of(context, settings.report.timezone)
     outcome = merge(report_date, settings, _engine(settings))
     totals = {
         "report_date": report_date.isoformat(),

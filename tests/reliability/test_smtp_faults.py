@@ -8,7 +8,11 @@ from __future__ import annotations
 import email
 import json
 import os
+import signal
 import smtplib
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from email.policy import default as default_policy
@@ -118,3 +122,59 @@ def test_a_wrong_password_fails_the_send_and_records_nothing(
     with pytest.raises(smtplib.SMTPAuthenticationError):
         deliver(warehouse_engine)
     assert deliveries(warehouse_engine) == [] and sink.messages() == []
+
+
+SENDER = """
+import signal, sys
+from datetime import date
+from schoolnet.mail import RenderedEmail, deliver_report, send_with_airflow_connection
+from schoolnet.warehouse import create_warehouse_engine
+
+# What Airflow's task runner does on SIGTERM for a TaskFlow task: call on_kill, which is a no-op.
+signal.signal(signal.SIGTERM, lambda signum, frame: None)
+deliver_report(
+    create_warehouse_engine(sys.argv[1]), date(2018, 1, 4),
+    RenderedEmail(subject="s", html="<p>h</p>", text="t"), mail_from="schoolnet@obec.go.th",
+    to=["ict-report@obec.go.th"], cc=[], send=send_with_airflow_connection("smtp_silent"),
+)
+"""
+
+
+def test_a_send_to_a_mail_server_that_never_answers_stops_on_sigterm(
+    warehouse_engine: Engine, empty_url: str
+) -> None:
+    """The server takes the connection and says nothing (a hung or half-down server): the
+    send waits, and SIGTERM (Airflow stopping the task) must end it, recording nothing."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        environment = {
+            **os.environ,
+            "AIRFLOW_CONN_SMTP_SILENT": json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": silent.getsockname()[1],
+                    "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 3600},
+                }
+            ),
+        }
+        sender = subprocess.Popen(
+            [sys.executable, "-c", SENDER, empty_url],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            connection, _ = silent.accept()  # the sender is now waiting for the greeting
+            with connection:
+                sender.send_signal(signal.SIGTERM)
+                _out, err = sender.communicate(timeout=120)
+        finally:
+            if sender.poll() is None:
+                sender.kill()
+                sender.wait()
+    assert sender.returncode != 0
+    assert "stopped by SIGTERM while sending email" in err
+    assert deliveries(warehouse_engine) == []

@@ -16,8 +16,10 @@ import os
 import re
 import shutil
 import smtplib
+import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
 
 from schoolnet.cli import main
 from schoolnet.config import load_settings
@@ -42,6 +45,7 @@ from schoolnet.pipeline import load_school_registry, merge, pull_and_validate
 from schoolnet.provision_cli import EMULATOR_RETRIES
 from schoolnet.registry import Esa, read_esas, write_csv
 from schoolnet.warehouse.models import Base, EsaHistoryRow, MergeRunRow, PullRow, RegistryChangeRow
+from tests.conftest import postgres_url
 from tests.settings import write_test_settings
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -429,7 +433,9 @@ def airflow(*words: str) -> None:
     args.func(args)
 
 
-def key_file(path: Path, email: str) -> Path:
+def key_file(
+    path: Path, email: str, token_uri: str = "https://oauth2.googleapis.com/token"
+) -> Path:
     """A service account key file, as Google Cloud's console gives it, with a fresh RSA key."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -449,7 +455,7 @@ def key_file(path: Path, email: str) -> Path:
                 "private_key": pem,
                 "client_email": email,
                 "client_id": "1" * 21,
-                "token_uri": "https://oauth2.googleapis.com/token",
+                "token_uri": token_uri,
             }
         ),
         encoding="utf-8",
@@ -577,6 +583,56 @@ def test_verify_reads_one_registered_sheet_through_the_connection(
     assert code == 1 and "999999 is not in the ESA registry" in err
 
 
+def one_error_line(err: str, command: str) -> str:
+    """The one line a failed command printed for the operator (progress logs aside)."""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith(f"schoolnet {command}: ")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_verify_with_google_unreachable_says_so_in_one_line(
+    airflow_env: LocalAirflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = key_file(
+        tmp_path / "key.json",
+        "schoolnet@obec-schoolnet.iam.gserviceaccount.com",
+        token_uri=f"http://127.0.0.1:{port}/token",  # Google's sign-in does not answer
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SCHOOLNET_GOOGLE",
+        json.dumps({"conn_type": "generic", "extra": {"key_path": str(key)}}),
+    )
+    code, out, err = schoolnet("service-account", "verify")
+    assert (code, out) == (1, "")
+    line = one_error_line(err, "service-account")
+    assert "cannot be read with schoolnet@obec-schoolnet" in line
+    assert "connection failed" in line
+
+
+def test_runs_show_on_a_missing_warehouse_says_so_in_one_line(
+    registry: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere" / "warehouse.db"
+    code, out, err = schoolnet("runs", "show", "2018-01-04", "--url", f"sqlite:///{missing}")
+    assert (code, out) == (1, "")
+    assert f"no warehouse at {missing}" in one_error_line(err, "runs")
+    assert not missing.parent.exists()  # nothing was made in its place
+
+    server = postgres_url()
+    if server is None:
+        pytest.skip("no PostgreSQL server (set SCHOOLNET_TEST_PG_URL)")
+    absent = make_url(server).set(database=f"absent_{uuid.uuid4().hex[:12]}")
+    code, out, err = schoolnet(
+        "runs", "show", "2018-01-04", "--url", absent.render_as_string(hide_password=False)
+    )
+    assert (code, out) == (1, "")
+    assert f'database "{absent.database}" does not exist' in one_error_line(err, "runs")
+
+
 def report_days() -> dict[date, dict[str, Any]]:
     """Each run of the DAG by its report date (the logical date in Bangkok), with its conf."""
     from airflow.models.dagrun import DagRun
@@ -647,6 +703,12 @@ def test_quarantine_accept_and_replay_of_the_runbook(
     )  # fmt: skip
     assert code == 0, err
     assert "Rerun that date" in out
+    # The runbook's own example: only its first date was landed here, so nothing is replayed.
+    code, out, err = schoolnet(
+        "replay", "2018-01-03", "2018-01-04", "2018-01-05", "--url", empty_url
+    )
+    assert (code, out) == (1, "")
+    assert "nothing replayed: no raw landing for 2018-01-04, 2018-01-05 " in err
     code, out, err = schoolnet("replay", first.isoformat(), "--url", empty_url)
     assert code == 0, err
     assert "re-validated and merged from the raw landing" in out

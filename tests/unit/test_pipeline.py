@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -21,6 +22,7 @@ from schoolnet.google import EmulatorSession
 from schoolnet.ingest import SheetsReader
 from schoolnet.paths import project_root
 from schoolnet.pipeline import (
+    NothingLanded,
     load_school_registry,
     merge,
     plan_pulls,
@@ -282,3 +284,59 @@ def test_replay_command(setup: Setup, monkeypatch: pytest.MonkeyPatch, capsys: A
     replayed = create_warehouse_engine(url)
     assert snapshot_dates(replayed, day, setup.esas[0]) == {day}
     replayed.dispose()
+
+
+@pytest.fixture
+def replay_world(setup: Setup, warehouse_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Setup:
+    """The setup's pipeline merging into a warehouse on each engine, its settings the
+    commands'."""
+    monkeypatch.setenv("SCHOOLNET_CONFIG", str(setup.root / "schoolnet.toml"))
+    return replace(setup, engine=warehouse_engine)
+
+
+def test_replay_refuses_dates_without_a_landing_and_changes_nothing(
+    replay_world: Setup, empty_url: str, capsys: Any
+) -> None:
+    first, second = replay_world.days[:2]
+    replay_world.run(first)
+    replay_world.run(second)
+    # The second day's sheets were never landed (e.g. merged by an older version).
+    shutil.rmtree(replay_world.settings.storage.raw_dir(second.isoformat()))
+    before = warehouse_checksum(replay_world.engine)
+
+    assert main(["replay", first.isoformat(), second.isoformat(), "--url", empty_url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert f"no raw landing for {second.isoformat()} " in err
+    assert first.isoformat() not in err
+    assert "airflow dags test" in err  # what to do instead
+    assert warehouse_checksum(replay_world.engine) == before  # the good date was not replayed
+
+    with pytest.raises(NothingLanded):
+        replay(second, replay_world.settings, replay_world.engine)
+    assert warehouse_checksum(replay_world.engine) == before
+
+
+def test_a_partial_landing_replays_what_was_landed_and_keeps_the_rest(
+    replay_world: Setup, empty_url: str, capsys: Any
+) -> None:
+    day = replay_world.days[0]
+    replay_world.run(day)
+    lost = replay_world.esas[0].esa_code
+    settings = replay_world.settings
+    (settings.storage.raw_dir(day.isoformat()) / f"{lost}.json").unlink()
+    (settings.storage.validated_dir(day.isoformat()) / f"{lost}.json").unlink()
+    before = warehouse_checksum(replay_world.engine)
+    with replay_world.engine.connect() as conn:
+        accepted = conn.execute(
+            select(PullRow.rows_accepted).where(PullRow.esa_code == lost)
+        ).scalar_one()
+    assert accepted > 0
+
+    assert main(["replay", day.isoformat(), "--url", empty_url]) == 0
+    # The ESA without a landing keeps its pull, findings and schools; the rest are rebuilt.
+    assert warehouse_checksum(replay_world.engine) == before
+    out = capsys.readouterr().out
+    assert "1 ESAs with no landing kept as the warehouse had them" in out
+    assert snapshot_dates(replay_world.engine, day, replay_world.esas[0]) == {day}

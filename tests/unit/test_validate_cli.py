@@ -299,7 +299,8 @@ def test_table_lists_findings_by_row_with_a_summary(
     assert body[2][2] == "ข้อผิดพลาด" and body[0][2] == "คำเตือน"
     assert "ติดลบไม่ได้" in lines[4]
     summary = lines[-1]
-    assert summary.startswith("ผล: รับข้อมูล (accepted)")
+    assert summary.startswith("ผล: ไม่มีข้อมูลที่รับได้ ทุกแถวมีข้อผิดพลาด")  # not "accepted"
+    assert "(nothing accepted: every row rejected)" in summary
     assert "3 แถว: ผ่าน 0 ไม่ผ่าน 3" in summary and "ข้อผิดพลาด 3 คำเตือน 4" in summary
 
 
@@ -391,3 +392,76 @@ def test_unreadable_registry_exits_1_with_one_line(
     status, out, err = run(capsys, path, registry)
     assert status == 1 and out == ""
     assert len(err.splitlines()) == 1 and "schools.csv" in err
+
+
+# --- honest verdicts --------------------------------------------------------------------------
+
+
+def verdict_of(out: str) -> str:
+    summary = out.splitlines()[-1]
+    assert summary.startswith("ผล: ")
+    return summary.split(" · ")[0]
+
+
+def test_a_sheet_with_only_its_header_is_not_called_accepted(
+    tmp_path: Path, registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run(capsys, xlsx(tmp_path / "s.xlsx", [HEADERS]), registry, "--date", TODAY)
+    assert status == 0
+    assert verdict_of(out) == (
+        "ผล: ไม่มีข้อมูลที่รับได้ ชีตมีแต่หัวตาราง ไม่มีแถวโรงเรียน (nothing accepted: no rows)"
+    )
+
+
+def test_a_mistyped_esa_code_is_named_as_probably_the_wrong_code(
+    tmp_path: Path, registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = connected(1, school_code="1052020001", school_name="บ้านดอนแก้ว")
+    status, out, _ = run(capsys, xlsx(tmp_path / "s.xlsx", [HEADERS, other]), registry)
+    assert status == 0
+    verdict = verdict_of(out)
+    assert "ไม่มีข้อมูลที่รับได้" in verdict and "น่าจะระบุรหัสเขตพื้นที่ (--esa) ผิด" in verdict
+    assert "probably the wrong ESA code, the schools are 105202's" in verdict
+    # A sheet of the right ESA with one stray school keeps its ordinary verdict.
+    mixed = [HEADERS, connected(1), connected(2), other]
+    _, out, _ = run(capsys, xlsx(tmp_path / "m.xlsx", mixed), registry)
+    assert verdict_of(out) == "ผล: รับข้อมูล (accepted)"
+
+
+def encrypted_workbook(path: Path) -> Path:
+    """What Excel writes for a workbook with a password to open: an OLE compound file whose
+    directory names the streams "EncryptionInfo" and "EncryptedPackage" (the header sector,
+    then a directory sector of 128-byte entries; the encrypted bytes do not matter here)."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    entries = b"".join(
+        name.encode("utf-16-le").ljust(64, b"\0") + bytes(64)
+        for name in ("Root Entry", "EncryptionInfo", "EncryptedPackage", "\x06DataSpaces")
+    )
+    path.write_bytes(header + entries + bytes(4096))
+    return path
+
+
+def test_a_password_protected_workbook_is_named_as_such(
+    tmp_path: Path, registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(capsys, encrypted_workbook(tmp_path / "locked.xlsx"), registry)
+    assert status == 1 and out == ""
+    assert len(err.splitlines()) == 1
+    assert "locked.xlsx ถูกตั้งรหัสผ่านไว้" in err and "เอารหัสผ่านออก" in err
+
+
+def test_a_formula_without_a_computed_value_is_not_called_empty(
+    tmp_path: Path, registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # openpyxl, like other programs that write workbooks, keeps no computed value of a formula.
+    rows = [HEADERS, connected(1, students="=200+45"), connected(2)]
+    document = run_json(capsys, xlsx(tmp_path / "s.xlsx", rows), registry)
+    (finding,) = [f for f in document["findings"] if f["row"] == 2]
+    assert (finding["cell"], finding["code"], finding["severity"]) == (
+        "C2",
+        "formula_without_value",
+        "error",
+    )
+    assert finding["value"] == "=200+45" and finding["column"] == "students"
+    assert "ไม่ใช่ช่องว่าง" in finding["message"]
+    assert [row["accepted"] for row in document["rows"]] == [False, True]

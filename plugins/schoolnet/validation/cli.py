@@ -15,15 +15,17 @@ import csv
 import json
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from schoolnet.cliargs import iso_date
-from schoolnet.registry import RegistryError, read_schools, schools_by_code
-from schoolnet.validation.files import SheetFileError, read_sheet_file
-from schoolnet.validation.findings import Finding
+from schoolnet.registry import RegistryError, School, read_schools, schools_by_code
+from schoolnet.validation.files import SheetFileError, Uncomputed, read_sheet_file
+from schoolnet.validation.findings import Finding, column_letters
 from schoolnet.validation.quarantine import apply_quarantine
 from schoolnet.validation.validator import SheetValidation, validate_sheet
 
@@ -122,13 +124,84 @@ def run(args: argparse.Namespace) -> int:
         today=args.date or today_in_bangkok(),
         tab_title=tab,
     )
+    validation = flag_uncomputed(validation, values)
     validation = apply_quarantine(validation, args.previous_accepted)
     if args.json:
         json.dump(validation.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        write_table(validation, sys.stdout, source=args.file.name, tab=tab)
+        write_table(
+            validation,
+            sys.stdout,
+            source=args.file.name,
+            tab=tab,
+            likely_esa=likely_esa(validation, schools),
+        )
     return 0
+
+
+UNCOMPUTED_MESSAGE = (
+    "ช่องนี้เป็นสูตรที่ไฟล์ไม่ได้เก็บผลการคำนวณไว้ ระบบจึงไม่รู้ค่า (ไม่ใช่ช่องว่าง): "
+    "เปิดไฟล์ใน Excel หรือ Google Sheets แล้วบันทึกใหม่ หรือพิมพ์ค่าแทนสูตร"
+)
+
+
+def flag_uncomputed(validation: SheetValidation, values: list[list[Any]]) -> SheetValidation:
+    """Say of each formula cell the file kept no value for that it is one (an error: its value
+    is unknown), in place of what the validator made of the formula's text; its row is not
+    accepted. Only exported files have such cells: Google computes every formula."""
+    formulas = {
+        f"{column_letters(column)}{number}": (number, str(value))
+        for number, cells in enumerate(values, start=1)
+        for column, value in enumerate(cells)
+        if isinstance(value, Uncomputed)
+    }
+    if not formulas:
+        return validation
+
+    def flagged(cell: str, finding: Finding | None) -> Finding:
+        number, formula = formulas[cell]
+        return Finding(
+            esa_code=validation.esa_code,
+            row=number,
+            column=finding.column if finding else None,
+            header=finding.header if finding else None,
+            cell=cell,
+            severity="error",
+            code="formula_without_value",
+            message=UNCOMPUTED_MESSAGE,
+            value=formula,
+        )
+
+    findings: list[Finding] = []
+    done: set[str] = set()
+    for finding in validation.findings:  # each in the place of what it replaces
+        if finding.cell not in formulas:
+            findings.append(finding)
+        elif finding.cell not in done:
+            findings.append(flagged(finding.cell, finding))
+            done.add(finding.cell)
+    findings += [flagged(cell, None) for cell in formulas if cell not in done]
+    numbers = {number for number, _ in formulas.values()}
+    rows = tuple(
+        replace(result, accepted=False) if result.row in numbers else result
+        for result in validation.rows
+    )
+    return replace(validation, rows=rows, findings=tuple(findings))
+
+
+def likely_esa(validation: SheetValidation, schools: Mapping[str, School]) -> str | None:
+    """The ESA whose sheet this probably is, when it is not the one given: none of its rows'
+    schools belong to the given ESA and most belong to one other."""
+    owners = [
+        schools[row.school_code].esa_code
+        for row in validation.rows
+        if row.school_code and row.school_code in schools
+    ]
+    if not owners or validation.esa_code in owners:
+        return None
+    other, count = Counter(owners).most_common(1)[0]
+    return other if count * 2 > len(validation.rows) else None
 
 
 def _fail(reason: str) -> int:
@@ -178,7 +251,12 @@ def table_order(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def write_table(
-    validation: SheetValidation, out: TextIO, *, source: str, tab: str | None = None
+    validation: SheetValidation,
+    out: TextIO,
+    *,
+    source: str,
+    tab: str | None = None,
+    likely_esa: str | None = None,
 ) -> None:
     """Findings as a plain table sorted by row, and a one-line summary."""
     where = f'แท็บ "{tab}"' if tab is not None else "CSV"
@@ -204,10 +282,29 @@ def write_table(
             out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
     else:
         out.write("ไม่พบปัญหา\n")
-    out.write(summary_line(validation) + "\n")
+    out.write(summary_line(validation, likely_esa) + "\n")
 
 
-def summary_line(validation: SheetValidation) -> str:
+def verdict(validation: SheetValidation, likely_esa: str | None = None) -> str:
+    """What happened to the sheet, in words: a sheet the contract accepts may still have given
+    nothing (only its header, every row rejected, or the schools of another ESA)."""
+    if validation.outcome != "accepted" or validation.accepted_rows:
+        return OUTCOME_TEXT.get(validation.outcome, validation.outcome)
+    if likely_esa is not None:
+        return (
+            f"ไม่มีข้อมูลที่รับได้ โรงเรียนในชีตเป็นของเขตพื้นที่ {likely_esa} ไม่ใช่ "
+            f"{validation.esa_code}: น่าจะระบุรหัสเขตพื้นที่ (--esa) ผิด "
+            f"(nothing accepted: probably the wrong ESA code, the schools are {likely_esa}'s)"
+        )
+    if not validation.rows:
+        return "ไม่มีข้อมูลที่รับได้ ชีตมีแต่หัวตาราง ไม่มีแถวโรงเรียน (nothing accepted: no rows)"
+    return (
+        "ไม่มีข้อมูลที่รับได้ ทุกแถวมีข้อผิดพลาด แก้ตามรายการข้างบนแล้วตรวจใหม่ "
+        "(nothing accepted: every row rejected)"
+    )
+
+
+def summary_line(validation: SheetValidation, likely_esa: str | None = None) -> str:
     """``ผล: รับข้อมูล (accepted) · 150 แถว: รับ 148 ไม่รับ 2 · ข้อผิดพลาด 2 คำเตือน 3 · ...``"""
     accepted = len(validation.accepted_rows)
     rejected = len(validation.rejected_rows)
@@ -218,7 +315,7 @@ def summary_line(validation: SheetValidation) -> str:
     if copies:
         rows += f" แถวซ้ำ {copies:,}"
     parts = [
-        f"ผล: {OUTCOME_TEXT.get(validation.outcome, validation.outcome)}",
+        f"ผล: {verdict(validation, likely_esa)}",
         rows,
         f"ข้อผิดพลาด {errors:,} คำเตือน {warnings:,}",
     ]

@@ -24,6 +24,7 @@ from typing import Any
 from schoolnet.contract import load_contract
 
 SERIAL_EPOCH = datetime(1899, 12, 30)
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file (.xls, encrypted)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -66,9 +67,28 @@ def read_sheet_file(path: Path, data_tab: str | None = None) -> tuple[list[list[
 # .xlsx
 
 
+class Uncomputed(str):
+    """A formula cell whose file keeps no computed value (a program that writes formulas
+    without calculating them): its text is the formula, not an empty cell."""
+
+
 def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
     import openpyxl  # imported here: only this command needs it
 
+    with path.open("rb") as stream:
+        head = stream.read(len(OLE_MAGIC))
+    if head == OLE_MAGIC:
+        # Excel saves a workbook with a password to open as an OLE compound file holding an
+        # "EncryptedPackage" stream; an OLE file without one is the old .xls format.
+        if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
+            raise SheetFileError(
+                f"ไฟล์ {path.name} ถูกตั้งรหัสผ่านไว้ ระบบจึงเปิดไม่ได้: เปิดใน Excel แล้วเอารหัสผ่านออก "
+                "(ไฟล์ > ข้อมูล > ป้องกันเวิร์กบุ๊ก) หรือดาวน์โหลดจาก Google Sheets ใหม่ แล้วตรวจอีกครั้ง"
+            )
+        raise SheetFileError(
+            f"ไฟล์ {path.name} เป็นไฟล์ Excel รุ่นเก่า (.xls): บันทึกเป็น .xlsx "
+            "หรือดาวน์โหลดจาก Google Sheets เป็น Microsoft Excel (.xlsx) แล้วตรวจอีกครั้ง"
+        )
     if not zipfile.is_zipfile(path):
         raise SheetFileError(
             f"ไฟล์ {path.name} ไม่ใช่ไฟล์ Excel (.xlsx) ที่สมบูรณ์: ดาวน์โหลดจาก Google Sheets ใหม่"
@@ -87,9 +107,26 @@ def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
         titles = [sheet.title for sheet in sheets]
         sheet = sheets[titles.index(data_tab)] if data_tab in titles else sheets[0]
         values = [[_xlsx_cell(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+        if any(cell == "" for row in values for cell in row):
+            _mark_uncomputed(path, sheet.title, values)
         return _trim(values), sheet.title
     finally:
         workbook.close()
+
+
+def _mark_uncomputed(path: Path, title: str, values: list[list[Any]]) -> None:
+    """Give the empty cells that hold a formula their formula as an :class:`Uncomputed`."""
+    import openpyxl
+
+    formulas = openpyxl.load_workbook(path, data_only=False)
+    try:
+        rows = formulas[title].iter_rows(values_only=True)
+        for row_values, row in zip(values, rows, strict=False):
+            for index, formula in enumerate(row[: len(row_values)]):
+                if row_values[index] == "" and isinstance(formula, str) and formula[:1] == "=":
+                    row_values[index] = Uncomputed(formula)
+    finally:
+        formulas.close()
 
 
 def _xlsx_cell(value: Any) -> Any:
@@ -175,4 +212,4 @@ def _trim(rows: list[list[Any]]) -> list[list[Any]]:
     return rows
 
 
-__all__ = ["SheetFileError", "read_sheet_file"]
+__all__ = ["SheetFileError", "Uncomputed", "read_sheet_file"]

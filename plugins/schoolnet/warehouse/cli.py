@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from pathlib import Path
 from typing import Any
 
 from schoolnet.cliargs import iso_date
 
 
-def command_engine(url: str | None) -> Any:
-    """The warehouse a command works on: ``--url``, else the settings' warehouse connection."""
+def command_engine(url: str | None, must_exist: bool = False) -> Any:
+    """The warehouse a command works on: ``--url``, else the settings' warehouse connection.
+
+    With ``must_exist`` (commands that only look), a SQLite file that is not there is refused
+    in one line rather than created empty, which would answer "no run" for every date.
+    """
+    from sqlalchemy.engine import make_url
+
     from schoolnet.warehouse import create_warehouse_engine
 
     if url is None:
@@ -18,6 +25,18 @@ def command_engine(url: str | None) -> Any:
         from schoolnet.connections import warehouse_url
 
         url = warehouse_url(load_settings().connections.warehouse)
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if (
+        must_exist
+        and parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not Path(database.removeprefix("file:").split("?")[0]).exists()
+    ):
+        raise RuntimeError(
+            f"no warehouse at {database}: check --url (or the settings' warehouse "
+            "connection); `schoolnet db upgrade` creates a new one"
+        )
     return create_warehouse_engine(url)
 
 
@@ -70,18 +89,24 @@ def _accept(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from schoolnet.config import load_settings
-    from schoolnet.pipeline import replay
+    from schoolnet.pipeline import NothingLanded, landed_sheets, replay, unreplayable
     from schoolnet.warehouse import ensure_schema
 
+    settings = load_settings()
+    # Every date is checked before any is touched: a refused command changes nothing.
+    missing = unreplayable(settings, args.dates)
+    if missing:
+        raise NothingLanded(missing)
     engine = command_engine(args.url)
     ensure_schema(engine)
-    settings = load_settings()
     for day in args.dates:
+        kept = sum(1 for sheet in landed_sheets(settings, day).values() if sheet is None)
         outcome = replay(day, settings, engine)
         print(
             f"{day.isoformat()}: re-validated and merged from the raw landing without calling "
             f"Google: {outcome.accepted_today:,} schools accepted, "
             f"{outcome.carried_forward:,} carried forward, {len(outcome.failed_esas)} ESAs unread"
+            + (f"; {kept} ESAs with no landing kept as the warehouse had them" if kept else "")
         )
     return 0
 

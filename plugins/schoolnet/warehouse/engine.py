@@ -58,3 +58,33 @@ def ensure_schema(engine: Engine) -> None:
     from schoolnet.warehouse.migrate import upgrade_warehouse
 
     upgrade_warehouse(engine)
+
+
+class WarehouseNotWritable(RuntimeError):
+    """The warehouse answers reads but refuses writes (a read-only file, disk, role or standby)."""
+
+
+def ensure_writable(engine: Engine) -> None:
+    """Fail at once, in one line, when the warehouse cannot be written.
+
+    Reads alone pass on a read-only warehouse, so without this a run would pull every sheet
+    and only then fail each pull and the merge. The probe is a delete of no rows from the
+    ``pull`` table, rolled back: both databases refuse it when they refuse writes.
+    """
+    from sqlalchemy import delete, false
+    from sqlalchemy.exc import DBAPIError
+
+    from schoolnet.warehouse.models import PullRow
+
+    try:
+        with engine.connect() as conn, conn.begin() as transaction:
+            conn.execute(delete(PullRow).where(false()))
+            transaction.rollback()
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        where = engine.url.render_as_string(hide_password=True)
+        raise WarehouseNotWritable(
+            f"the warehouse {where} cannot be written ({reason}): nothing was pulled; make it "
+            "writable (the database file and its folder, the disk, a read-only PostgreSQL role "
+            "or standby) and run the date again"
+        ) from None

@@ -7,7 +7,7 @@ with the date they were accepted: nothing accepted is ever lost to a bad day.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -294,15 +294,77 @@ def _lock_merges(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@dataclass(frozen=True)
+class KeptRows:
+    """What the warehouse already holds for some ESAs on a date, to be put back unchanged."""
+
+    pulls: dict[str, dict[str, Any]]
+    findings: list[dict[str, Any]]
+    snapshot: dict[str, dict[str, Any]]
+
+    @classmethod
+    def read(cls, conn: Connection, report_date: date, esa_codes: Collection[str]) -> KeptRows:
+        if not esa_codes:
+            return cls({}, [], {})
+        codes = sorted(esa_codes)
+
+        def rows(model: Any) -> list[dict[str, Any]]:
+            query = select(model.__table__).where(
+                model.report_date == report_date, model.esa_code.in_(codes)
+            )
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+        return cls(
+            pulls={row["esa_code"]: row for row in rows(PullRow)},
+            findings=rows(FindingRow),
+            snapshot={row["school_code"]: row for row in rows(SnapshotRow)},
+        )
+
+
+MERGED_MODELS = (
+    PullRow,
+    FindingRow,
+    SnapshotRow,
+    DailyCountRow,
+    EsaRow,
+    SchoolRow,
+    EsaHistoryRow,
+    SchoolHistoryRow,
+)
+"""Every table a merge writes: the tables the report's queries read."""
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Give PostgreSQL's planner the statistics of the tables a merge wrote.
+
+    A new warehouse has none until autovacuum gets to it, and the planner then guesses row
+    counts: on a fresh national warehouse the report took minutes instead of a second
+    (``docs/queries.md``). ANALYZE samples a fixed number of rows, so it costs about the same
+    at any size. SQLite's planner keeps no such statistics by default; nothing to do there.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    quote = engine.dialect.identifier_preparer.quote
+    tables = ", ".join(quote(model.__tablename__) for model in MERGED_MODELS)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ANALYZE {tables}")
+
+
 def merge_day(
     engine: Engine,
     report_date: date,
     esas: Sequence[Esa],
     schools: Sequence[School],
     days: Sequence[EsaDay],
+    keep: Collection[str] = (),
 ) -> MergeSummary:
-    """Replace ``report_date`` in the warehouse with this run's registries, pulls and snapshot."""
-    by_esa = {day.esa_code: day for day in days}
+    """Replace ``report_date`` in the warehouse with this run's registries, pulls and snapshot.
+
+    The ESAs in ``keep`` (a replay that has no landing for them) keep the pull, findings and
+    snapshot rows the warehouse already holds for the date: what cannot be rebuilt is not
+    erased. A kept ESA with nothing merged for the date is recorded as not pulled.
+    """
+    by_esa = {day.esa_code: day for day in days if day.esa_code not in keep}
     accepted: dict[str, Mapping[str, Any]] = {}
     for school in schools:
         day = by_esa.get(school.esa_code)
@@ -311,6 +373,7 @@ def merge_day(
 
     with engine.begin() as conn:
         _lock_merges(conn)
+        kept = KeptRows.read(conn, report_date, keep)
         for model in (PullRow, FindingRow, SnapshotRow, DailyCountRow):
             conn.execute(delete(model).where(model.report_date == report_date))
         _replace_registry(conn, EsaRow, [vars(esa) for esa in esas])
@@ -326,6 +389,8 @@ def merge_day(
         pulls: list[dict[str, Any]] = []
         findings = []
         for esa in esas:
+            if esa.esa_code in kept.pulls:
+                continue
             day = by_esa.get(esa.esa_code) or EsaDay(
                 esa_code=esa.esa_code,
                 outcome="failed",
@@ -372,19 +437,32 @@ def merge_day(
                         "value": finding.get("value"),
                     }
                 )
-        if pulls:
-            conn.execute(insert(PullRow), pulls)
-        if findings:
-            conn.execute(insert(FindingRow), findings)
+        # The kept rows go in as they were (timings and all), apart from the rows made here.
+        for model, rows in (
+            (PullRow, pulls),
+            (PullRow, list(kept.pulls.values())),
+            (FindingRow, findings),
+            (FindingRow, kept.findings),
+        ):
+            if rows:
+                conn.execute(insert(model), rows)
+        pulls.extend(kept.pulls.values())
         snapshot, carried, never = _snapshot_rows(report_date, schools, accepted, previous)
+        if kept.snapshot:
+            snapshot = [kept.snapshot.get(row["school_code"], row) for row in snapshot]
+            dates = [row["accepted_on"] for row in snapshot]
+            never = dates.count(None)
+            carried = len(dates) - never - dates.count(report_date)
         if snapshot:
             conn.execute(insert(SnapshotRow), snapshot)
         conn.execute(insert(DailyCountRow).values(**daily_count(report_date, snapshot)))
+        schools_accepted_today = len(snapshot) - carried - never
+    refresh_statistics(engine)
 
     return MergeSummary(
         report_date=report_date,
         schools=len(schools),
-        accepted_today=len(accepted),
+        accepted_today=schools_accepted_today,
         carried_forward=carried,
         never_reported=never,
         failed_esas=tuple(p["esa_code"] for p in pulls if p["outcome"] == "failed"),
