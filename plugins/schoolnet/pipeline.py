@@ -434,6 +434,7 @@ def render(report_date: date, settings: Settings, engine: Engine) -> dict[str, s
             settings.report.stale_after_days,
             policy=policy,
             pace_window_days=settings.report.pace_window_days,
+            speed_target=settings.report.speed_target,
         )
         email = render_files(conn, report, list_limit=settings.report.email_list_limit)
     save_files(email, folder)

@@ -30,6 +30,7 @@ from PIL import Image
 
 from schoolnet.charts import BASE_DPI, INK, MUTED, TITLE_PT, WIDTH_IN, Chart, render_png
 from schoolnet.fonts import font_properties
+from schoolnet.report import ProvinceShare
 from schoolnet.thai import number, thai_date_short
 
 GRID_FILE = Path(__file__).resolve().parent / "maps" / "thailand_provinces.csv"
@@ -50,17 +51,6 @@ class Tile:
     label: str  # what the tile shows (a short form for the longest names)
     col: int
     row: int
-
-
-@dataclass(frozen=True)
-class ProvinceShare:
-    province: str | None
-    schools: int
-    connected: int
-
-    @property
-    def share(self) -> float | None:
-        return self.connected / self.schools if self.schools else None
 
 
 @cache

@@ -40,6 +40,7 @@ def chart_cid(name: str, report_date: date) -> str:
 
 def report_charts(report: DailyReport) -> dict[str, Any]:
     from schoolnet.charts import esa_gap_chart, progress_chart
+    from schoolnet.provincemap import province_map
 
     points = [(point.report_date, point.connected) for point in report.trend]
     worst = [
@@ -50,6 +51,7 @@ def report_charts(report: DailyReport) -> dict[str, Any]:
     return {
         "progress": progress_chart(points, report.national.schools, report.report_date),
         "gap": esa_gap_chart(worst),
+        "map": province_map(report.provinces, report.report_date),
     }
 
 

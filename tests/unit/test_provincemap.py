@@ -13,11 +13,11 @@ from matplotlib.text import Text
 from PIL import Image
 
 from schoolnet.demo.provinces import PROVINCES
+from schoolnet.report import ProvinceShare
 from schoolnet.provincemap import (
     COLOURS,
     LABEL_MIN_PT,
     NO_DATA,
-    ProvinceShare,
     class_labels,
     province_map,
     province_map_alt,
