@@ -13,7 +13,6 @@ from matplotlib.text import Text
 from PIL import Image
 
 from schoolnet.demo.provinces import PROVINCES
-from schoolnet.report import ProvinceShare
 from schoolnet.provincemap import (
     COLOURS,
     LABEL_MIN_PT,
@@ -25,6 +24,7 @@ from schoolnet.provincemap import (
     province_tiles,
     share_class,
 )
+from schoolnet.report import ProvinceShare
 
 DAY = date(2018, 1, 16)
 
