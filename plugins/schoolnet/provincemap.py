@@ -35,8 +35,9 @@ from schoolnet.thai import number, thai_date_short
 
 GRID_FILE = Path(__file__).resolve().parent / "maps" / "thailand_provinces.csv"
 
-# Class limits of the share connected, and one colour per class (viridis, low to high).
-BINS: tuple[float, ...] = (0.5, 0.7, 0.85, 0.95)
+# Class limits of the share connected (tens of percent: the same every day, so a province
+# changing colour has moved), and one colour per class (viridis, low to high).
+BINS: tuple[float, ...] = (0.6, 0.7, 0.8, 0.9)
 COLOURS: tuple[str, ...] = ("#440154", "#3f4889", "#22a785", "#7cd250", "#fde725")
 LIGHT_TEXT_CLASSES = 3  # the darkest classes carry white text
 NO_DATA = "#f0f0f0"
@@ -68,9 +69,14 @@ def mapped_provinces() -> frozenset[str]:
     return frozenset(tile.province for tile in province_tiles())
 
 
+def shown_percent(share: float) -> int:
+    """The whole percent a tile prints; its class is decided on this, so the two agree."""
+    return round(share * 100)
+
+
 def share_class(share: float) -> int:
-    """0 (fewest connected) to ``len(BINS)`` (most)."""
-    return sum(share >= limit for limit in BINS)
+    """0 (fewest connected) to ``len(BINS)`` (most), by the percent the tile prints."""
+    return sum(shown_percent(share) >= round(limit * 100) for limit in BINS)
 
 
 def class_labels() -> tuple[str, ...]:
@@ -134,7 +140,7 @@ def province_map_figure(shares: Iterable[ProvinceShare], report_date: date) -> F
         axes.text(
             centre,
             tile.row + 0.68,
-            "–" if share is None else f"{share * 100:.0f}%",
+            "–" if share is None else f"{shown_percent(share)}%",
             ha="center",
             va="center",
             color=colour,
@@ -221,11 +227,13 @@ def province_map_alt(shares: Iterable[ProvinceShare]) -> str:
 
 def _palette_png(png: bytes) -> bytes:
     """The PNG in 64 colours: flat tiles and anti-aliased text lose nothing visible, and the
-    email carries about a quarter of the bytes (same input, same bytes: no dithering)."""
+    email carries a third of the bytes (same input, same bytes: no dithering). The fast octree
+    quantizer without PNG optimisation: 0.4 s, where median cut and ``optimize`` took 1.5 s
+    for 17% fewer bytes."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    paletted = image.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    paletted = image.quantize(colors=64, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     buffer = io.BytesIO()
-    paletted.save(buffer, format="PNG", optimize=True)
+    paletted.save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from schoolnet.config import SpeedTarget
 from schoolnet.warehouse.queries import fetch_all
 
-SHORTFALL_ROWS = 100  # schools farthest below the target kept for the report (the PDF's list)
+SHORTFALL_ROWS = 50  # schools farthest below the target kept for the report (the PDF's list)
 
 
 @dataclass(frozen=True)

@@ -46,14 +46,14 @@ def test_the_grid_keeps_the_regions_apart() -> None:
 
 @pytest.mark.parametrize(
     ("share", "klass"),
-    [(0.0, 0), (0.4999, 0), (0.5, 1), (0.7, 2), (0.8499, 2), (0.85, 3), (0.95, 4), (1.0, 4)],
+    [(0.0, 0), (0.5949, 0), (0.5951, 1), (0.7, 2), (0.7949, 2), (0.7951, 3), (0.9, 4), (1.0, 4)],
 )
-def test_share_classes(share: float, klass: int) -> None:
-    assert share_class(share) == klass
+def test_share_classes_follow_the_printed_percent(share: float, klass: int) -> None:
+    assert share_class(share) == klass  # 0.7951 prints 80%: class 80–89, not 70–79
 
 
 def test_legend_labels() -> None:
-    assert class_labels() == ("ต่ำกว่า 50%", "50–69%", "70–84%", "85–94%", "95% ขึ้นไป")
+    assert class_labels() == ("ต่ำกว่า 60%", "60–69%", "70–79%", "80–89%", "90% ขึ้นไป")
 
 
 def rgb(colour: str) -> tuple[float, float, float]:
