@@ -101,7 +101,8 @@ def test_the_feedback_email_opens_with_the_standing(world: Engine) -> None:
         "เชื่อมต่อแล้ว 2 จาก 3 โรงเรียน (66.7%), +2 จากรายงาน 3 ม.ค. 61",
         "อันดับที่ 1 จาก 2 เขต สพป. (ตามสัดส่วนโรงเรียนที่เชื่อมต่อแล้ว)",
         "ไม่มีผู้ให้บริการในพื้นที่ 1 โรงเรียน",
-        "ความเร็วถึงเกณฑ์ 20 Mbps 1 จาก 2 โรงเรียนที่กรอกความเร็ว (50.0%)",
+        "ความเร็วพอสำหรับการเรียนการสอน 1 จาก 2 โรงเรียนที่กรอกความเร็ว "
+        "(50.0%; เกณฑ์ 20 Mbps หรือ 50 kbps ต่อนักเรียนเมื่อเกิน 400 คน)",
     ]
     for line in standing_lines:
         assert f"- {line}\n" in text
@@ -110,7 +111,9 @@ def test_the_feedback_email_opens_with_the_standing(world: Engine) -> None:
     block = text[text.index("สถานะของเขตวันนี้") : text.index(standing_lines[-1])]
     assert block.count("\n") == 4
     assert html.index('id="standing"') < html.index('id="summary"') < html.index('id="findings"')
-    assert 'id="standing-change">+2</span>' in html
+    assert 'id="standing-change">+2 จาก</span>รายงาน 3 ม.ค. 61' in html
+    unchanged, _ = render(standings(world, D3)["105001"])
+    assert 'id="standing-change">เท่ากับ</span>รายงาน 4 ม.ค. 61' in unchanged
 
 
 def test_the_feedback_email_without_a_standing(world: Engine) -> None:
