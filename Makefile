@@ -51,8 +51,9 @@ bench: $(STAMP)
 bench-history: $(STAMP)
 	@$(BIN)/python -m benchmarks.history
 
-# Pictures of the demo's report for docs/ and README: the email at phone and desktop width in
-# headless Chromium, and the PDF's first page. Runs the demo first if nothing was rendered yet;
+# Pictures of the demo's report for docs/ and README: the email at phone and desktop width and
+# its speed section in headless Chromium, the province map, the PDF's first page, and an ESA's
+# feedback email with its standing. Runs the demo first if nothing was rendered yet;
 # installs Debian's Chromium when it is missing (as root), or says how to.
 pictures: $(STAMP)
 	@ls out/report/*/manifest.json >/dev/null 2>&1 || $(MAKE) demo

@@ -29,9 +29,10 @@ from schoolnet.emulator import Emulator, load_day
 from schoolnet.google import EmulatorSession
 from schoolnet.ingest import SheetsReader
 from schoolnet.pdf import html_to_pdf
+from schoolnet.provincemap import province_map
 from schoolnet.registry import read_esas, read_schools, schools_by_code
 from schoolnet.report import build_report, render_report
-from schoolnet.reportfiles import pdf_html, render_files, report_charts
+from schoolnet.reportfiles import GMAIL_CLIP_BYTES, pdf_html, render_files, report_charts
 from schoolnet.validation import validate_sheet
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
 from schoolnet.workbook import build_report_workbook
@@ -175,13 +176,16 @@ def run(work: Path) -> list[tuple[str, str, str]]:
         (
             "whole national report (queries, HTML, charts, PDF, XLSX), SQLite",
             f"{seconds:.2f} s",
-            ", ".join(f"{a.filename} {len(a.content) / 2**20:.1f} MiB" for a in files.attachments),
+            ", ".join(f"{a.filename} {len(a.content) / 2**20:.1f} MiB" for a in files.attachments)
+            + f"; email HTML {len(files.html.encode('utf-8')):,} bytes (Gmail clips over "
+            f"{GMAIL_CLIP_BYTES:,})",
         )
     )
     with engine.connect() as conn:
         report_data = build_report(conn, day, stale_after_days=2)
     for label, step in (
-        ("  of which charts", lambda: report_charts(report_data)),
+        ("  of which charts (with the province map)", lambda: report_charts(report_data)),
+        ("  of which the province map", lambda: province_map(report_data.provinces, day)),
         (
             "  of which PDF (WeasyPrint)",
             lambda: html_to_pdf(pdf_html(report_data, report_charts(report_data))),

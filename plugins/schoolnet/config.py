@@ -63,6 +63,32 @@ class GoogleSettings:
 
 
 @dataclass(frozen=True)
+class SpeedTarget:
+    """The download speed a connected school needs to teach online.
+
+    Defaults are ITU/UNICEF Giga's 2030 school target: at least 20 Mbps for every school, and
+    50 kbps per student for a school with more than 400 students (20 Mbps = 400 × 50 kbps).
+    """
+
+    min_mbps: float = 20.0
+    kbps_per_student: float = 50.0
+    per_student_over: int = 400  # the per-student rule applies above this many students
+
+    def required_mbps(self, students: int | None) -> float:
+        """The target of a school with ``students`` (the SQL in ``sql/speed_*.sql`` agrees)."""
+        if students is not None and students > self.per_student_over:
+            return max(self.min_mbps, students * self.kbps_per_student / 1000)
+        return self.min_mbps
+
+    def query_parameters(self) -> dict[str, float | int]:
+        return {
+            "min_mbps": float(self.min_mbps),
+            "kbps_per_student": float(self.kbps_per_student),
+            "per_student_over": int(self.per_student_over),
+        }
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     timezone: str
     mail_from: str
@@ -73,6 +99,7 @@ class ReportSettings:
     operators: tuple[str, ...] = ()  # who is alerted when a task fails (default: report.to)
     pace_window_days: int = 14  # days of progress the full-coverage estimate is drawn from
     email_list_limit: int = 20  # longest list in the email body; the PDF and XLSX hold all
+    speed_target: SpeedTarget = SpeedTarget()  # fast enough to teach with ([speed_target])
 
     @property
     def alert_recipients(self) -> tuple[str, ...]:
@@ -123,6 +150,22 @@ def _emails(section: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
     if not isinstance(values, list) or not all(isinstance(v, str) and "@" in v for v in values):
         raise ConfigError(f"settings: [{where}] {name} must be a list of email addresses")
     return tuple(values)
+
+
+def _speed_target(section: dict[str, Any]) -> SpeedTarget:
+    """``[speed_target]``, every key optional (Giga's 2030 target by default)."""
+    values = {**vars(SpeedTarget()), **section}
+    target = SpeedTarget(
+        min_mbps=_get(values, "min_mbps", float, "speed_target"),
+        kbps_per_student=_get(values, "kbps_per_student", float, "speed_target"),
+        per_student_over=_get(values, "per_student_over", int, "speed_target"),
+    )
+    if target.min_mbps <= 0 or target.kbps_per_student < 0 or target.per_student_over < 0:
+        raise ConfigError(
+            "settings: [speed_target] min_mbps must be above 0, kbps_per_student and "
+            "per_student_over 0 or more"
+        )
+    return target
 
 
 def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) -> Settings:
@@ -176,6 +219,7 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
             operators=_emails(report, "operators", "report"),
             pace_window_days=int(report.get("pace_window_days", 14)),
             email_list_limit=int(report.get("email_list_limit", 20)),
+            speed_target=_speed_target(raw.get("speed_target", {})),
         ),
         feedback=FeedbackSettings(
             write_tab=bool(feedback.get("write_tab", True)),

@@ -480,6 +480,7 @@ def render(report_date: date, settings: Settings, engine: Engine) -> dict[str, s
             settings.report.stale_after_days,
             policy=policy,
             pace_window_days=settings.report.pace_window_days,
+            speed_target=settings.report.speed_target,
         )
         email = render_files(conn, report, list_limit=settings.report.email_list_limit)
     save_files(email, folder)
@@ -546,15 +547,22 @@ def send_esa_feedback(
     """Email each ESA's contact its findings, sorted by row, once per report date."""
     from schoolnet.mail import SmtpSession, deliver_once
     from schoolnet.report import template_environment
+    from schoolnet.standing import esa_standings
 
     environment = template_environment()
+    with engine.connect() as conn:
+        standings = esa_standings(conn, report_date, settings.report.speed_target)
     counts = {"sent": 0, "already_sent": 0}
     with SmtpSession(settings.connections.smtp) as smtp:
         for esa in run_esas(settings, report_date):
             feedback = EsaFeedback.from_result(
                 esa, report_date, load_result(settings, report_date, esa)
             )
-            context = {"feedback": feedback, "sheet_url": sheet_url(esa.spreadsheet_id)}
+            context = {
+                "feedback": feedback,
+                "sheet_url": sheet_url(esa.spreadsheet_id),
+                "standing": standings.get(esa.esa_code),
+            }
             rendered = RenderedEmail(
                 subject=feedback.subject,
                 html=environment.get_template("esa_feedback.html.j2").render(context),

@@ -21,10 +21,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Connection
 
 from schoolnet import thai
+from schoolnet.config import SpeedTarget
 from schoolnet.contract import load_contract
 from schoolnet.mail import RenderedEmail
 from schoolnet.paths import templates_dir
 from schoolnet.policy import SupportLine, SupportPolicy, load_policy, support_lines
+from schoolnet.speed import SpeedReport, speed_report
 from schoolnet.warehouse.analysis import connection_pace, full_coverage_date
 from schoolnet.warehouse.queries import fetch_all, fetch_one
 
@@ -126,6 +128,19 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
+class ProvinceShare:
+    """Schools of one province (the school's own; None: no longer in the registry), for the map."""
+
+    province: str | None
+    schools: int
+    connected: int
+
+    @property
+    def share(self) -> float | None:
+        return self.connected / self.schools if self.schools else None
+
+
+@dataclass(frozen=True)
 class CostLine:
     link_type: str
     connected: int
@@ -148,6 +163,8 @@ class DailyReport:
     costs: tuple[CostLine, ...]
     support: tuple[SupportLine, ...]
     stale_after_days: int
+    provinces: tuple[ProvinceShare, ...] = ()  # the map's figures, by the school's own province
+    speed: SpeedReport | None = None  # fast enough to teach with
 
     @property
     def days_since_moenet(self) -> int:
@@ -179,6 +196,12 @@ class DailyReport:
         return tuple(
             sorted(lines, key=lambda line: (-line.rows_rejected, -line.errors, line.esa_code))
         )
+
+    @property
+    def provinces_fewest_connected(self) -> tuple[ProvinceShare, ...]:
+        """Provinces with schools, the smallest share connected first."""
+        lines = [line for line in self.provinces if line.province and line.schools]
+        return tuple(sorted(lines, key=lambda line: (line.share or 0.0, line.province or "")))
 
     @property
     def rows_rejected(self) -> int:
@@ -230,6 +253,7 @@ def build_report(
     stale_after_days: int,
     policy: SupportPolicy | None = None,
     pace_window_days: int = 14,
+    speed_target: SpeedTarget | None = None,
 ) -> DailyReport:
     """Read every figure of the report for ``report_date`` through the ``sql/`` queries."""
     policy = policy or load_policy()
@@ -293,6 +317,11 @@ def build_report(
         costs=costs,
         support=support,
         stale_after_days=stale_after_days,
+        provinces=tuple(
+            ProvinceShare(row["province"], int(row["schools"]), int(row["connected"]))
+            for row in fetch_all(conn, "province_summary", report_date=report_date)
+        ),
+        speed=speed_report(conn, report_date, speed_target or SpeedTarget()),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +25,11 @@ from schoolnet.report import MOENET_END, DailyReport, render_report, template_en
 
 MANIFEST = "manifest.json"
 ESA_CHART_COUNT = 15  # ESAs in the chart of the largest shares still unconnected
+# Gmail shows "[Message clipped]" and hides the rest of an HTML part over 102 KB; stay under it.
+GMAIL_CLIP_BYTES = 102_000
+MIN_LIST_LIMIT = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ def chart_cid(name: str, report_date: date) -> str:
 
 def report_charts(report: DailyReport) -> dict[str, Any]:
     from schoolnet.charts import esa_gap_chart, progress_chart
+    from schoolnet.provincemap import province_map
 
     points = [(point.report_date, point.connected) for point in report.trend]
     worst = [
@@ -50,6 +57,7 @@ def report_charts(report: DailyReport) -> dict[str, Any]:
     return {
         "progress": progress_chart(points, report.national.schools, report.report_date),
         "gap": esa_gap_chart(worst),
+        "map": province_map(report.provinces, report.report_date),
     }
 
 
@@ -84,6 +92,34 @@ def inline_css(html: str) -> str:
     return inliner.inline(html)
 
 
+def fitted_email(
+    report: DailyReport,
+    charts: Mapping[str, Any],
+    list_limit: int,
+    max_html_bytes: int = GMAIL_CLIP_BYTES,
+) -> RenderedEmail:
+    """The email's parts with the CSS inlined, its lists shortened (never under
+    ``MIN_LIST_LIMIT`` rows) until the HTML fits ``max_html_bytes``: a clipped report hides
+    its last sections behind a link most readers never tap."""
+    limit = list_limit
+    while True:
+        rendered = render_report(report, charts=charts, list_limit=limit)
+        html = inline_css(rendered.html)
+        size = len(html.encode("utf-8"))
+        if size <= max_html_bytes or limit <= MIN_LIST_LIMIT:
+            if limit < list_limit:
+                log.warning(
+                    "report email lists cut from %d to %d rows to keep the HTML under %d bytes "
+                    "(now %d); the PDF and XLSX hold every row",
+                    list_limit,
+                    limit,
+                    max_html_bytes,
+                    size,
+                )
+            return RenderedEmail(subject=rendered.subject, html=html, text=rendered.text)
+        limit = max(MIN_LIST_LIMIT, limit * 2 // 3)
+
+
 def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20) -> RenderedEmail:
     """The morning email with everything it carries, rendered from ``report`` (and, for the
     XLSX, the day's rows in the warehouse behind ``conn``)."""
@@ -96,10 +132,10 @@ def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20)
         name: ChartRef(src=f"cid:{chart_cid(name, day)}", alt=chart.alt)
         for name, chart in charts.items()
     }
-    rendered = render_report(report, charts=email_charts, list_limit=list_limit)
+    rendered = fitted_email(report, email_charts, list_limit)
     return RenderedEmail(
         subject=rendered.subject,
-        html=inline_css(rendered.html),
+        html=rendered.html,
         text=rendered.text,
         images=tuple(
             InlineImage(cid=chart_cid(name, day), filename=f"{name}.png", content=chart.png)

@@ -261,6 +261,9 @@ def test_each_esa_is_told_which_cell_to_fix(world: World) -> None:
     assert thai_date(second) in latest["Subject"]
     assert f"แถว 3 ช่อง {cell} (จำนวนนักเรียน): ไม่รับแถวนี้" in content
     assert "ไม่รับ 1 แถว" in content
+    # It opens with the ESA's standing, before the cells to fix.
+    standing = content.index("สถานะของเขตวันนี้")
+    assert standing < content.index("อันดับที่") < content.index(f"แถว 3 ช่อง {cell}")
 
     # The ESA whose sheet could not be read is told why and what to do, by mail only.
     (_, unread) = world.feedback_to(broken.contact_email)

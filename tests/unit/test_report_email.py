@@ -98,6 +98,7 @@ def test_mime_tree_has_text_html_inline_charts_and_two_attachments(mailed: Email
         "text/html",
         "image/png",
         "image/png",
+        "image/png",
         "application/pdf",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ]
@@ -118,7 +119,7 @@ def test_html_shows_every_chart_by_cid_and_loads_nothing_remote(mailed: EmailMes
         if part.get_content_type() == "image/png"
     }
     assert set(re.findall(r'src="cid:([^"]+)"', html)) == image_ids
-    assert len(image_ids) == 2
+    assert len(image_ids) == 3  # progress, ESA gap, province map
     for part in parts(mailed):
         if part.get_content_type() == "image/png":
             assert part.get_content().startswith(b"\x89PNG\r\n\x1a\n")
