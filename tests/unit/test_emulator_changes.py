@@ -20,7 +20,9 @@ from tests.unit.test_emulator import make_doc, write_doc
 pytestmark = pytest.mark.unit
 
 CHANGES_URL = "https://www.googleapis.com/drive/v3/changes"
-WATCHED = "nextPageToken,newStartPageToken,changes(fileId,removed,file(modifiedTime,lastModifyingUser))"
+WATCHED = (
+    "nextPageToken,newStartPageToken,changes(fileId,removed,file(modifiedTime,lastModifyingUser))"
+)
 
 
 @pytest.fixture

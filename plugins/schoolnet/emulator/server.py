@@ -1240,7 +1240,6 @@ class Emulator:
             raise drive_error(404, message, "notFound", "fileId")
         return 204, None
 
-
     # Drive: changes ---------------------------------------------------------------------------
 
     def _sync_changes(self) -> int:
