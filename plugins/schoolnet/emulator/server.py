@@ -1288,7 +1288,7 @@ class Emulator:
             logged, next_number, int(size_text), include_removed, file_of
         )
         if tree is None:
-            default = {key: {} for key in changes.DEFAULT_CHANGE_FIELDS}
+            default: dict[str, Any] = {key: {} for key in changes.DEFAULT_CHANGE_FIELDS}
             response["changes"] = [select(c, default) for c in response["changes"]]
             return 200, response
         return 200, select(response, tree)
