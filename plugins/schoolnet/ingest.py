@@ -56,6 +56,7 @@ class SheetVersion:
 
     modified_time: str
     modified_by_us: bool
+    version: str | None = None  # Drive's version: one more for every change, whoever made it
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ class SheetsReader:
         params: dict[str, Any] = {
             "q": query,
             "pageSize": 1000,
-            "fields": "nextPageToken,files(id,modifiedTime,lastModifyingUser(me))",
+            "fields": "nextPageToken,files(id,modifiedTime,version,lastModifyingUser(me))",
             "supportsAllDrives": True,
             "includeItemsFromAllDrives": True,
         }
@@ -251,6 +252,7 @@ class SheetsReader:
                     versions[item["id"]] = SheetVersion(
                         modified_time=item.get("modifiedTime", ""),
                         modified_by_us=bool((item.get("lastModifyingUser") or {}).get("me")),
+                        version=item.get("version"),
                     )
                 token = page.get("nextPageToken")
                 if not token:
@@ -344,7 +346,7 @@ class SheetsReader:
             "supportsAllDrives": True,
             "includeItemsFromAllDrives": True,
             "fields": "nextPageToken,newStartPageToken,"
-            "changes(fileId,removed,file(mimeType,modifiedTime,lastModifyingUser(me)))",
+            "changes(fileId,removed,file(mimeType,modifiedTime,version,lastModifyingUser(me)))",
         }
         http = self.client.http_client
         changed: dict[str, SheetVersion | None] = {}
@@ -363,6 +365,7 @@ class SheetsReader:
                         changed[item["fileId"]] = SheetVersion(
                             modified_time=file.get("modifiedTime", ""),
                             modified_by_us=bool((file.get("lastModifyingUser") or {}).get("me")),
+                            version=file.get("version"),
                         )
                 if "newStartPageToken" in page:
                     return ChangeFeed(changed, str(page["newStartPageToken"]), calls[0])

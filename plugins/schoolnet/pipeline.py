@@ -224,6 +224,20 @@ def validate_landed(
     engine: Engine,
 ) -> dict[str, Any]:
     """Validate a landed sheet for ``report_date`` and write the result for the merge."""
+    result = validation_result(esa, report_date, sheet, schools, engine)
+    write_json(result_path(settings, report_date, esa.esa_code), result)
+    return result
+
+
+def validation_result(
+    esa: Esa,
+    report_date: date,
+    sheet: RawSheet,
+    schools: Mapping[str, School],
+    engine: Engine,
+) -> dict[str, Any]:
+    """An ESA's validation result for ``report_date`` (quarantine included), written nowhere:
+    the daily pull hands it to the merge, the near-live check only to the feedback tab."""
     result: dict[str, Any] = {
         "esa_code": esa.esa_code,
         "spreadsheet_id": esa.spreadsheet_id,
@@ -280,7 +294,6 @@ def validate_landed(
             },
             not_reported=list(validation.not_reported),
         )
-    write_json(result_path(settings, report_date, esa.esa_code), result)
     return result
 
 

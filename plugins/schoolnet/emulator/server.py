@@ -38,6 +38,7 @@ DRIVE_FILE_FIELDS = (
     "createdTime",
     "parents",
     "lastModifyingUser",
+    "version",
 )
 DRIVE_DEFAULT_FILE_FIELDS = ("kind", "id", "name", "mimeType")
 RECORDED_REQUESTS = (
@@ -424,6 +425,7 @@ def drive_file(doc: Doc) -> dict[str, Any]:
         "createdTime": doc["createdTime"],
         "parents": list(doc.get("parents") or []),
         "lastModifyingUser": doc.get("lastModifyingUser") or state.CLERK_USER,
+        "version": str(doc.get("version") or 1),
     }
 
 
@@ -1014,6 +1016,7 @@ class Emulator:
         with self.store.lock:
             doc = state.deep_copy(self._doc(spreadsheet_id))
             result = change(doc)
+            state.bump_version(doc)
             self.store.save(doc)
             return result
 

@@ -236,6 +236,8 @@ class LiveSheetRow(Base):
     pending: Mapped[bool] = mapped_column(Boolean)
     marked: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[str | None] = mapped_column(String(40))  # Drive modifiedTime of the edit
+    version: Mapped[str | None] = mapped_column(String(40))  # Drive version of the edit
+    expect_version: Mapped[str | None] = mapped_column(String(40))  # after our own tab write
     seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(16))

@@ -7,8 +7,9 @@ Create Date: 2026-11-30
 ``live_cursor`` keeps the Drive changes page token of the ``schoolnet_feedback`` DAG, so a
 restart continues where the last run stopped. ``live_sheet`` holds, per ESA, whether a clerk's
 edit still waits for a check (``pending``, with ``marked`` counting the edits seen, so a check
-only clears what it read) and what the last check found. ``feedback_tab`` gains the sheet id of
-the tab it wrote, so a rewrite is one call.
+only clears what it read), the Drive ``version`` its own tab write should leave (a higher one
+means a clerk edited while it read) and what the last check found. ``feedback_tab`` gains the
+sheet id of the tab it wrote, so a rewrite is one call.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def upgrade() -> None:
         sa.Column("pending", sa.Boolean(), nullable=False),
         sa.Column("marked", sa.Integer(), nullable=False),
         sa.Column("changed_at", sa.String(40), nullable=True),
+        sa.Column("version", sa.String(40), nullable=True),
+        sa.Column("expect_version", sa.String(40), nullable=True),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("checked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(16), nullable=True),
