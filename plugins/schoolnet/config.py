@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,27 @@ class FeedbackSettings:
     email_esas: bool  # email each ESA's contact its findings every day
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """When the near-live feedback DAG checks edited sheets (in ``report.timezone``)."""
+
+    enabled: bool = True
+    start: time = time(8, 0)  # first check of the day
+    end: time = time(17, 0)  # no check starts at or after this
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0, as ESAs work Monday to Friday
+
+    def covers(self, moment: datetime) -> bool:
+        """Whether a check may start at ``moment`` (a local time)."""
+        return (
+            self.enabled
+            and moment.weekday() in self.days
+            and self.start <= moment.time().replace(tzinfo=None) < self.end
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     registry: RegistrySettings
@@ -121,6 +143,7 @@ class Settings:
     report: ReportSettings
     feedback: FeedbackSettings
     source: Path
+    live: LiveSettings = LiveSettings()
 
 
 def default_config_path() -> Path:
@@ -226,6 +249,7 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
             email_esas=bool(feedback.get("email_esas", True)),
         ),
         source=source,
+        live=_live(raw.get("live", {})),
     )
     if not settings.report.to:
         raise ConfigError("settings: [report] to must name at least one recipient")
@@ -234,6 +258,31 @@ def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) 
     if settings.google.max_attempts < 1:
         raise ConfigError("settings: [google] max_attempts must be at least 1")
     return settings
+
+
+def _live(section: Any) -> LiveSettings:
+    """``[live]``: ``hours = "08:00-17:00"``, ``days = ["mon", ...]``, ``enabled``."""
+    if not isinstance(section, dict):
+        raise ConfigError("settings: [live] must be a table")
+    hours = str(section.get("hours", "08:00-17:00"))
+    try:
+        first, _, last = hours.partition("-")
+        start, end = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+    except ValueError:
+        raise ConfigError(
+            f'settings: [live] hours must look like "08:00-17:00", not {hours!r}'
+        ) from None
+    if not start < end:
+        raise ConfigError(f"settings: [live] hours {hours!r} must start before they end")
+    days = section.get("days", list(WEEKDAYS[:5]))
+    if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
+        raise ConfigError(f"settings: [live] days must be a list of {', '.join(WEEKDAYS)}")
+    return LiveSettings(
+        enabled=bool(section.get("enabled", True)),
+        start=start,
+        end=end,
+        days=tuple(sorted(WEEKDAYS.index(d) for d in set(days))),
+    )
 
 
 def read_toml(source: Path, what: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from schoolnet import thai
@@ -19,6 +19,8 @@ from schoolnet.registry import Esa
 
 TAB_HEADER = ("แถว", "ช่อง", "คอลัมน์", "ระดับ", "สิ่งที่ต้องทำ", "ค่าที่พิมพ์ไว้", "รหัสปัญหา")
 SEVERITY_LABEL = {"error": "ไม่รับแถวนี้", "warning": "โปรดตรวจสอบ"}
+NEXT_MORNING = "ระบบจะตรวจอีกครั้งในเช้าวันถัดไป"
+WITHIN_MINUTES = "เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งภายในประมาณ 10 นาที (ในเวลาทำการ)"
 
 
 def sheet_url(spreadsheet_id: str) -> str:
@@ -88,18 +90,29 @@ class EsaFeedback:
             f"ระบบรับข้อมูล {thai.number(self.rows_accepted)} แถว "
             f"ไม่รับ {thai.number(self.rows_rejected)} แถว "
             f"(ต้องแก้ {thai.number(self.errors)} ช่อง ควรตรวจสอบ {thai.number(self.warnings)} ช่อง) "
-            "กรุณาแก้ไขตามรายการด้านล่าง ระบบจะตรวจอีกครั้งในเช้าวันถัดไป"
+            f"กรุณาแก้ไขตามรายการด้านล่าง {NEXT_MORNING}"
         )
 
-    def tab_rows(self) -> list[list[str]]:
-        """The feedback tab's cells: a title, the summary, then one line per finding."""
-        rows = [
-            ["ผลตรวจสอบข้อมูลโดยระบบ schoolnet (ระบบเขียนแท็บนี้เอง กรุณาอย่าแก้ไขในแท็บนี้)"],
-            [
+    def tab_rows(self, checked_at: datetime | None = None) -> list[list[str]]:
+        """The feedback tab's cells: a title, when it was checked, the summary, then one line
+        per finding. ``checked_at`` (Bangkok time) is given by the near-live check, which
+        also tells the clerk that a fix is checked within minutes, not the next morning."""
+        if checked_at is None:
+            when = (
                 f"ปรับปรุงล่าสุด {thai.thai_date(self.report_date)} "
                 "(ระบบตรวจทุกเช้า และเขียนแท็บนี้ใหม่เมื่อผลตรวจเปลี่ยน)"
-            ],
-            [self.summary],
+            )
+            summary = self.summary
+        else:
+            when = (
+                f"ตรวจล่าสุด {thai.thai_date(checked_at.date())} เวลา {checked_at:%H:%M} น. "
+                "(ระบบตรวจชีตที่มีการแก้ไขทุก 10 นาทีในเวลาทำการ และทุกเช้า)"
+            )
+            summary = self.summary.replace(NEXT_MORNING, WITHIN_MINUTES)
+        rows = [
+            ["ผลตรวจสอบข้อมูลโดยระบบ schoolnet (ระบบเขียนแท็บนี้เอง กรุณาอย่าแก้ไขในแท็บนี้)"],
+            [when],
+            [summary],
             [],
         ]
         if self.findings:

@@ -24,7 +24,6 @@ from gspread.exceptions import APIError
 
 from schoolnet.config import GoogleSettings
 from schoolnet.quota import RequestPacer
-from schoolnet.validation.findings import column_letters
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +36,9 @@ TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 FAILURE_BY_STATUS = {400: "bad_request", 403: "not_shared", 404: "not_found", 429: "quota"}
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
+DRIVE_CHANGES_URL = "https://www.googleapis.com/drive/v3/changes"
+FEEDBACK_SHEET_ID = 2018_0101  # the feedback tab's own id, so one call can add and fill it
+DEFAULT_GRID_ROWS = 1000  # a tab Sheets adds has 1,000 rows unless told otherwise
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,24 @@ class SheetVersion:
 
     modified_time: str
     modified_by_us: bool
+    version: str | None = None  # Drive's version: one more for every change, whoever made it
+
+
+@dataclass(frozen=True)
+class TabWrite:
+    """Where the feedback tab was written (its sheet id) and what writing it cost."""
+
+    sheet_id: int
+    api_calls: int
+
+
+@dataclass(frozen=True)
+class ChangeFeed:
+    """What Drive's changes feed said since a page token, and where to continue next time."""
+
+    changed: dict[str, SheetVersion | None]  # by file id; None: removed or no longer shared
+    new_start_page_token: str
+    api_calls: int
 
 
 class SheetReadError(Exception):
@@ -220,7 +240,7 @@ class SheetsReader:
         params: dict[str, Any] = {
             "q": query,
             "pageSize": 1000,
-            "fields": "nextPageToken,files(id,modifiedTime,lastModifyingUser(me))",
+            "fields": "nextPageToken,files(id,modifiedTime,version,lastModifyingUser(me))",
             "supportsAllDrives": True,
             "includeItemsFromAllDrives": True,
         }
@@ -237,6 +257,7 @@ class SheetsReader:
                     versions[item["id"]] = SheetVersion(
                         modified_time=item.get("modifiedTime", ""),
                         modified_by_us=bool((item.get("lastModifyingUser") or {}).get("me")),
+                        version=item.get("version"),
                     )
                 token = page.get("nextPageToken")
                 if not token:
@@ -248,55 +269,116 @@ class SheetsReader:
             raise self._failure("google_error", f"Drive listing failed: {error}", calls) from error
 
     def write_tab(
-        self, spreadsheet_id: str, tab: str, rows: list[list[str]], *, add_first: bool = False
-    ) -> int:
-        """Overwrite ``rows`` at the top of ``tab`` in one write, adding the tab if missing.
+        self, spreadsheet_id: str, tab: str, rows: list[list[str]], *, sheet_id: int | None = None
+    ) -> TabWrite:
+        """Overwrite ``rows`` at the top of ``tab`` in one ``batchUpdate``, adding the tab in the
+        same call when it is not there yet.
 
-        ``add_first`` adds the tab before writing (when it was never written, so most likely
-        absent); a tab that is unexpectedly missing is added after the write fails. Values are
-        written RAW, so text a clerk typed (even one starting with ``=``) is shown as text and
-        never evaluated. Returns the API calls made.
+        ``sheet_id`` is the tab's id from the last write (None if never written): the cells go
+        to that tab. Without one, the tab is added with ``FEEDBACK_SHEET_ID`` in the same call.
+        Only when the tab turns out to be missing (a clerk deleted it) or already there under
+        another id (written before ids were kept) does it cost more: one metadata read to find
+        the tab, and the write again. Values are written as text (``stringValue``), so
+        nothing a clerk typed (even ``=...``) is ever evaluated.
         """
-        width = max((len(row) for row in rows), default=1)
-        area = f"{quote_sheet_name(tab)}!A1:{column_letters(width - 1)}{max(len(rows), 1)}"
-        body = {
-            "valueInputOption": "RAW",
-            "data": [{"range": area, "majorDimension": "ROWS", "values": rows}],
-        }
         http = self.writer.http_client
-        add = {"requests": [{"addSheet": {"properties": {"title": tab}}}]}
         calls = [0]
 
-        def add_tab() -> None:
-            try:
-                self._call(lambda: http.batch_update(spreadsheet_id, add), calls, self.write_pacer)
-            except APIError as error:
-                if error.response.status_code != 400 or "already exists" not in str(error):
-                    raise
+        def send(requests_: list[dict[str, Any]]) -> None:
+            body = {"requests": requests_}
+            self._call(lambda: http.batch_update(spreadsheet_id, body), calls, self.write_pacer)
 
         try:
-            if add_first:
-                add_tab()
             try:
-                self._call(
-                    lambda: http.values_batch_update(spreadsheet_id, body),
-                    calls,
-                    self.write_pacer,
-                )
+                if sheet_id is None:
+                    sheet_id = FEEDBACK_SHEET_ID
+                    send([_add_tab(tab, sheet_id, len(rows)), _update_cells(sheet_id, rows)])
+                else:
+                    send([*_grow(sheet_id, len(rows)), _update_cells(sheet_id, rows)])
+                return TabWrite(sheet_id, calls[0])
             except APIError as error:
-                if error.response.status_code != 400 or "parse range" not in str(error):
+                text = str(error)
+                if error.response.status_code != 400 or not (
+                    "already exists" in text or "No grid with id" in text
+                ):
                     raise
-                add_tab()
-                self._call(
-                    lambda: http.values_batch_update(spreadsheet_id, body),
-                    calls,
-                    self.write_pacer,
-                )
+            metadata = self._call(
+                lambda: http.fetch_sheet_metadata(spreadsheet_id), calls, self.read_pacer
+            )
+            found = [
+                sheet["properties"]["sheetId"]
+                for sheet in metadata.get("sheets") or []
+                if sheet["properties"]["title"] == tab
+            ]
+            if found:
+                sheet_id = int(found[0])
+                send([*_grow(sheet_id, len(rows)), _update_cells(sheet_id, rows)])
+            else:
+                used = {sheet["properties"]["sheetId"] for sheet in metadata.get("sheets") or []}
+                sheet_id = FEEDBACK_SHEET_ID if FEEDBACK_SHEET_ID not in used else max(used) + 1
+                send([_add_tab(tab, sheet_id, len(rows)), _update_cells(sheet_id, rows)])
+            return TabWrite(sheet_id, calls[0])
         except APIError as error:
             raise self._api_failure(error, calls) from error
         except (requests.RequestException, GoogleAuthError) as error:
             raise self._failure("google_error", f"write failed: {error}", calls) from error
-        return calls[0]
+
+    def start_page_token(self) -> tuple[str, int]:
+        """Drive's current changes position (one call): changes after it will be listed."""
+        calls = [0]
+        url = f"{DRIVE_CHANGES_URL}/startPageToken"
+        try:
+            page = self._call(
+                lambda: self.client.http_client.request(
+                    "get", url, params={"supportsAllDrives": True}
+                ).json(),
+                calls,
+            )
+        except APIError as error:
+            raise self._api_failure(error, calls, "Drive") from error
+        except requests.RequestException as error:
+            raise self._failure("google_error", f"Drive failed: {error}", calls) from error
+        return str(page["startPageToken"]), calls[0]
+
+    def list_changes(self, page_token: str) -> ChangeFeed:
+        """Every spreadsheet that changed since ``page_token``: one ``changes.list`` call per
+        1,000 changes. A file removed or no longer shared is listed with version None."""
+        params: dict[str, Any] = {
+            "pageToken": page_token,
+            "pageSize": 1000,
+            "spaces": "drive",
+            "includeRemoved": True,
+            "supportsAllDrives": True,
+            "includeItemsFromAllDrives": True,
+            "fields": "nextPageToken,newStartPageToken,"
+            "changes(fileId,removed,file(mimeType,modifiedTime,version,lastModifyingUser(me)))",
+        }
+        http = self.client.http_client
+        changed: dict[str, SheetVersion | None] = {}
+        calls = [0]
+        try:
+            while True:
+                page = self._call(
+                    lambda: http.request("get", DRIVE_CHANGES_URL, params=dict(params)).json(),
+                    calls,
+                )
+                for item in page.get("changes", []):
+                    file = item.get("file") or {}
+                    if item.get("removed") or not file:
+                        changed[item["fileId"]] = None
+                    elif file.get("mimeType", SPREADSHEET_MIME) == SPREADSHEET_MIME:
+                        changed[item["fileId"]] = SheetVersion(
+                            modified_time=file.get("modifiedTime", ""),
+                            modified_by_us=bool((file.get("lastModifyingUser") or {}).get("me")),
+                            version=file.get("version"),
+                        )
+                if "newStartPageToken" in page:
+                    return ChangeFeed(changed, str(page["newStartPageToken"]), calls[0])
+                params["pageToken"] = page["nextPageToken"]
+        except APIError as error:
+            raise self._api_failure(error, calls, "Drive") from error
+        except requests.RequestException as error:
+            raise self._failure("google_error", f"Drive failed: {error}", calls) from error
 
     def _api_failure(
         self, error: APIError, calls: list[int], source: str = "Google"
@@ -307,3 +389,32 @@ class SheetsReader:
 
     def _failure(self, code: str, detail: str, calls: list[int]) -> SheetReadError:
         return SheetReadError(code, _reason(code, self.service_account), detail, calls[0])
+
+
+def _add_tab(tab: str, sheet_id: int, height: int) -> dict[str, Any]:
+    grid = {"rowCount": max(height, DEFAULT_GRID_ROWS), "columnCount": 26}
+    return {"addSheet": {"properties": {"sheetId": sheet_id, "title": tab, "gridProperties": grid}}}
+
+
+def _grow(sheet_id: int, height: int) -> list[dict[str, Any]]:
+    """A longer list than the default grid needs the tab to grow first (in the same call)."""
+    if height <= DEFAULT_GRID_ROWS:
+        return []
+    properties = {"sheetId": sheet_id, "gridProperties": {"rowCount": height}}
+    return [
+        {"updateSheetProperties": {"properties": properties, "fields": "gridProperties.rowCount"}}
+    ]
+
+
+def _update_cells(sheet_id: int, rows: list[list[str]]) -> dict[str, Any]:
+    """The cells as text from the tab's top-left; an empty string clears a cell."""
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+            "rows": [
+                {"values": [{"userEnteredValue": {"stringValue": v}} if v else {} for v in row]}
+                for row in rows
+            ],
+            "fields": "userEnteredValue",
+        }
+    }

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,20 @@ def validate_landed(
     engine: Engine,
 ) -> dict[str, Any]:
     """Validate a landed sheet for ``report_date`` and write the result for the merge."""
+    result = validation_result(esa, report_date, sheet, schools, engine)
+    write_json(result_path(settings, report_date, esa.esa_code), result)
+    return result
+
+
+def validation_result(
+    esa: Esa,
+    report_date: date,
+    sheet: RawSheet,
+    schools: Mapping[str, School],
+    engine: Engine,
+) -> dict[str, Any]:
+    """An ESA's validation result for ``report_date`` (quarantine included), written nowhere:
+    the daily pull hands it to the merge, the near-live check only to the feedback tab."""
     result: dict[str, Any] = {
         "esa_code": esa.esa_code,
         "spreadsheet_id": esa.spreadsheet_id,
@@ -286,7 +300,6 @@ def validate_landed(
             },
             not_reported=list(validation.not_reported),
         )
-    write_json(result_path(settings, report_date, esa.esa_code), result)
     return result
 
 
@@ -377,27 +390,33 @@ def replay(report_date: date, settings: Settings, engine: Engine) -> MergeSummar
 
 
 def write_feedback_tab(
-    esa: Esa, report_date: date, result: Mapping[str, Any], reader: SheetsReader, engine: Engine
+    esa: Esa,
+    report_date: date,
+    result: Mapping[str, Any],
+    reader: SheetsReader,
+    engine: Engine,
+    checked_at: datetime | None = None,
 ) -> str:
-    """Rewrite the ESA's feedback tab when its findings changed; never fail the pull for it."""
+    """Rewrite the ESA's feedback tab when its findings changed, in one call; never fail the
+    pull (or the near-live check, which passes ``checked_at``) for it."""
     feedback = EsaFeedback.from_result(esa, report_date, result)
     digest = feedback.digest()
     previous = last_feedback(engine, esa.esa_code)
-    if previous is not None and previous[0] == digest:
+    if previous is not None and previous.digest == digest:
         return "unchanged"
-    rows = feedback.tab_rows()
-    height = max(len(rows), previous[1] if previous else 0)
+    rows = feedback.tab_rows(checked_at)
+    height = max(len(rows), previous.rows_written if previous else 0)
     try:
-        reader.write_tab(
+        written = reader.write_tab(
             esa.spreadsheet_id,
             load_contract().feedback_tab,
             padded(rows, height, len(TAB_HEADER)),
-            add_first=previous is None,
+            sheet_id=previous.sheet_id if previous else None,
         )
     except SheetReadError as error:
         log.warning("ESA %s: feedback tab not written (%s)", esa.esa_code, error.detail)
         return f"failed: {error.code}"
-    record_feedback(engine, esa.esa_code, digest, len(rows), report_date)
+    record_feedback(engine, esa.esa_code, digest, len(rows), report_date, written.sheet_id)
     return "written"
 
 

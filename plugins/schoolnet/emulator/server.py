@@ -25,7 +25,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from schoolnet.emulator import state
+from schoolnet.emulator import changes, state
 from schoolnet.emulator.state import ApiError, Doc, Sheet, invalid_argument, not_found
 
 JSON_TYPE = "application/json; charset=UTF-8"
@@ -38,6 +38,7 @@ DRIVE_FILE_FIELDS = (
     "createdTime",
     "parents",
     "lastModifyingUser",
+    "version",
 )
 DRIVE_DEFAULT_FILE_FIELDS = ("kind", "id", "name", "mimeType")
 RECORDED_REQUESTS = (
@@ -193,6 +194,10 @@ def route(method: str, path: str) -> Route | None:
             if method == "PUT":
                 return Route("values.update", kind, sid, unquote(raw))
         return None
+    if path == "/drive/v3/changes/startPageToken" and method == "GET":
+        return Route("drive.changes.getStartPageToken", kind)
+    if path in ("/drive/v3/changes", "/drive/v3/changes/") and method == "GET":
+        return Route("drive.changes.list", kind)
     if path in ("/drive/v3/files", "/drive/v3/files/"):
         if method == "GET":
             return Route("drive.files.list", kind)
@@ -421,6 +426,7 @@ def drive_file(doc: Doc) -> dict[str, Any]:
         "createdTime": doc["createdTime"],
         "parents": list(doc.get("parents") or []),
         "lastModifyingUser": doc.get("lastModifyingUser") or state.CLERK_USER,
+        "version": str(doc.get("version") or 1),
     }
 
 
@@ -704,6 +710,29 @@ class BatchUpdate:
             sheets.insert(max(0, min(int(new_index), len(sheets) - 1)), sheets.pop(index))
         return {}
 
+    def _updateCells(self, number: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Write cell values from ``start`` (or a range's corner); a cell without a
+        ``userEnteredValue`` is cleared when ``fields`` covers it, as in Sheets."""
+        kind = "updateCells"
+        fields = str(body.get("fields") or "")
+        if not fields:
+            raise invalid_argument(f"Invalid requests[{number}].{kind}: You must specify fields")
+        anchor = body.get("start") or body.get("range")
+        if not isinstance(anchor, dict):
+            raise invalid_argument(f"Invalid requests[{number}].{kind}: start or range is required")
+        sheet = self.doc["sheets"][self._sheet_at(number, kind, anchor.get("sheetId", 0))]
+        top = int(anchor.get("rowIndex", anchor.get("startRowIndex", 0)) or 0)
+        left = int(anchor.get("columnIndex", anchor.get("startColumnIndex", 0)) or 0)
+        clears = fields.strip() == "*" or "userEnteredValue" in fields
+        for r, row in enumerate(body.get("rows") or []):
+            for c, cell in enumerate((row or {}).get("values") or []):
+                entered = (cell or {}).get("userEnteredValue")
+                if entered is None and not clears:
+                    continue
+                state.set_cell(sheet, top + r, left + c, _entered_cell(entered or {}))
+        state.tidy(sheet)
+        return {}
+
     def _updateSpreadsheetProperties(self, number: int, body: dict[str, Any]) -> dict[str, Any]:
         given = dict(body.get("properties") or {})
         fields = body.get("fields") or ""
@@ -712,6 +741,17 @@ class BatchUpdate:
             if name in ("title", "locale", "timeZone") and name in given:
                 self.doc[name] = given[name]
         return {}
+
+
+def _entered_cell(entered: dict[str, Any]) -> Any:
+    """A stored cell from an ExtendedValue (stringValue, numberValue, boolValue, formulaValue)."""
+    if "formulaValue" in entered:
+        return {"formula": str(entered["formulaValue"]), "value": None}
+    if "boolValue" in entered:
+        return bool(entered["boolValue"])
+    if "numberValue" in entered:
+        return state.input_to_cell(entered["numberValue"], "RAW", None)
+    return entered.get("stringValue") or None
 
 
 # --------------------------------------------------------------------------------------------
@@ -830,6 +870,7 @@ class Emulator:
         }
         self._quota_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._change_log = changes.ChangeLog(self.state_dir)
         self._flaky_random = random.Random(0)  # seeded: a benchmark's faults are repeatable
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -982,6 +1023,7 @@ class Emulator:
         with self.store.lock:
             doc = state.deep_copy(self._doc(spreadsheet_id))
             result = change(doc)
+            state.bump_version(doc)
             self.store.save(doc)
             return result
 
@@ -1207,6 +1249,59 @@ class Emulator:
             message = f"File not found: {found.spreadsheet_id}."
             raise drive_error(404, message, "notFound", "fileId")
         return 204, None
+
+    # Drive: changes ---------------------------------------------------------------------------
+
+    def _sync_changes(self) -> int:
+        """Log what changed since the last changes call; returns the next change number."""
+        with self.store.lock:
+            return self._change_log.sync(doc for doc in self.store.all() if self._visible(doc))
+
+    def _op_drive_changes_getStartPageToken(
+        self, found: Route, query: Query, body: Any
+    ) -> tuple[int, Any]:
+        token = str(self._sync_changes())
+        response = {"kind": "drive#startPageToken", "startPageToken": token}
+        fields = query.get("fields")
+        return 200, select(response, parse_fields(fields)) if fields else response
+
+    def _op_drive_changes_list(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+        size_text = query.get("pageSize") or "100"
+        if not size_text.isdigit() or not 1 <= int(size_text) <= 1000:
+            raise drive_error(
+                400,
+                f"Invalid value '{size_text}'. Values must be within the range: [1, 1000]",
+                "invalid",
+                "pageSize",
+            )
+        in_drive = changes.check_spaces(query.get("spaces"))
+        include_removed = (query.get("includeRemoved") or "true").lower() != "false"
+        next_number = self._sync_changes()
+        token = changes.parse_token(query.get("pageToken"), next_number)
+        with self.store.lock:
+            logged = self._change_log.since(token) if in_drive else []
+        fields = query.get("fields")
+        tree = parse_fields(fields) if fields else None
+        file_tree = (
+            ((tree.get("changes") or {}).get("file") or {"*": {}})
+            if tree is not None
+            else _default_file_tree()
+        )
+
+        def file_of(file_id: str) -> dict[str, Any] | None:
+            doc = self.store.get(file_id)
+            if doc is None or not self._visible(doc):
+                return None
+            return select(drive_file(doc), file_tree)
+
+        response = changes.change_list(
+            logged, next_number, int(size_text), include_removed, file_of
+        )
+        if tree is None:
+            default: dict[str, Any] = {key: {} for key in changes.DEFAULT_CHANGE_FIELDS}
+            response["changes"] = [select(c, default) for c in response["changes"]]
+            return 200, response
+        return 200, select(response, tree)
 
 
 def serve_forever(

@@ -968,6 +968,7 @@ def load_spreadsheet(state_dir: Path, spreadsheet_id: str) -> Doc:
 def edit_cell(state_dir: Path, spreadsheet_id: str, a1: str, typed: str) -> None:
     """Change one cell as a clerk typing ``typed`` would; "" clears it."""
     doc = load_spreadsheet(state_dir, spreadsheet_id)
+    bump_version(doc)
     resolved = resolve_range(doc, a1)
     bounds = resolved.bounds
     if bounds.end_row != bounds.start_row + 1 or bounds.end_col != bounds.start_col + 1:
@@ -979,6 +980,11 @@ def edit_cell(state_dir: Path, spreadsheet_id: str, a1: str, typed: str) -> None
     doc["modifiedTime"] = now_rfc3339(read_control(state_dir))
     doc["lastModifyingUser"] = CLERK_USER
     atomic_write_json(spreadsheet_path(state_dir, spreadsheet_id), doc)
+
+
+def bump_version(doc: Doc) -> None:
+    """Drive's ``version``: one more for every change to the file, whoever made it."""
+    doc["version"] = int(doc.get("version") or 1) + 1
 
 
 def deep_copy(doc: Doc) -> Doc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Engine, delete, func, insert, select
 
@@ -52,18 +53,29 @@ def release_quarantine(engine: Engine, esa_code: str, report_date: date, accepte
         )
 
 
-def last_feedback(engine: Engine, esa_code: str) -> tuple[str, int] | None:
-    """The digest and row count last written to the ESA's feedback tab."""
-    query = select(FeedbackTabRow.digest, FeedbackTabRow.rows_written).where(
-        FeedbackTabRow.esa_code == esa_code
-    )
+class LastFeedback(NamedTuple):
+    digest: str
+    rows_written: int
+    sheet_id: int | None  # the tab's id, None if it was written before ids were kept
+
+
+def last_feedback(engine: Engine, esa_code: str) -> LastFeedback | None:
+    """The digest, row count and tab id last written to the ESA's feedback tab."""
+    query = select(
+        FeedbackTabRow.digest, FeedbackTabRow.rows_written, FeedbackTabRow.tab_sheet_id
+    ).where(FeedbackTabRow.esa_code == esa_code)
     with engine.connect() as conn:
         row = conn.execute(query).first()
-    return None if row is None else (row.digest, row.rows_written)
+    return None if row is None else LastFeedback(row.digest, row.rows_written, row.tab_sheet_id)
 
 
 def record_feedback(
-    engine: Engine, esa_code: str, digest: str, rows_written: int, report_date: date
+    engine: Engine,
+    esa_code: str,
+    digest: str,
+    rows_written: int,
+    report_date: date,
+    sheet_id: int | None = None,
 ) -> None:
     with engine.begin() as conn:
         conn.execute(delete(FeedbackTabRow).where(FeedbackTabRow.esa_code == esa_code))
@@ -73,6 +85,7 @@ def record_feedback(
                 digest=digest,
                 rows_written=rows_written,
                 report_date=report_date,
+                tab_sheet_id=sheet_id,
             )
         )
 

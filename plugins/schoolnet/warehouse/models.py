@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -206,6 +217,38 @@ class FeedbackTabRow(Base):
     digest: Mapped[str] = mapped_column(String(64))
     rows_written: Mapped[int] = mapped_column(Integer)
     report_date: Mapped[date] = mapped_column(Date)
+    tab_sheet_id: Mapped[int | None] = mapped_column(BigInteger)  # the tab's id in the sheet
+
+
+class LiveCursorRow(Base):
+    """Where the ``schoolnet_feedback`` DAG is in Drive's changes feed (its page token)."""
+
+    __tablename__ = "live_cursor"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    page_token: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LiveSheetRow(Base):
+    """One ESA's sheet in the near-live loop: an edit waiting for its check, and the last check.
+
+    ``marked`` counts the edits seen; a check clears ``pending`` only if no edit was seen while
+    it read, so an edit made during a read is checked by the next run.
+    """
+
+    __tablename__ = "live_sheet"
+    esa_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    pending: Mapped[bool] = mapped_column(Boolean)
+    marked: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[str | None] = mapped_column(String(40))  # Drive modifiedTime of the edit
+    version: Mapped[str | None] = mapped_column(String(40))  # Drive version of the edit
+    expect_version: Mapped[str | None] = mapped_column(String(40))  # after our own tab write
+    seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    errors: Mapped[int | None] = mapped_column(Integer)
+    warnings: Mapped[int | None] = mapped_column(Integer)
 
 
 class QuarantineReleaseRow(Base):

@@ -1,0 +1,74 @@
+"""
+### schoolnet_feedback: a clerk sees what is wrong with an edit within minutes
+
+Every 10 minutes in the ESAs' working hours (`[live]` in the settings, Asia/Bangkok) this run
+asks Google Drive, in one call, which ESA sheets changed since it last looked. Each sheet a
+clerk edited is read once, validated against the district sheet contract, and its `ผลตรวจสอบ`
+tab rewritten in one call when the findings changed. It sends no email and does not touch the
+warehouse's daily snapshot: the morning `schoolnet_daily` run stays the record of the day.
+
+The tasks, and what happens when one fails:
+
+- `gate`: skips the run outside working hours, within 10 minutes of the morning run, and while
+  it is on (it has priority for the Google quota).
+- `poll_changes`: one Drive changes call (more only past 1,000 changes); saves the new position
+  and the edited sheets together. Retried; if it fails nothing was saved and the next run sees
+  the same edits.
+- `check_sheet`, one per edited ESA, labelled "code name" (`google_sheets` pool, paced with
+  the morning run under Google's quota): one read, validation, the tab. A sheet that could not
+  be read for a passing reason waits for the next run; an unshared or deleted one is checked
+  again when Drive says it changed.
+
+Param `any_time` runs the checks outside working hours (for a demonstration). Runbook:
+`docs/operations.md`. All logic lives in the `schoolnet` package; this file only wires the tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
+
+from schoolnet import live_tasks
+from schoolnet.alerts import OperatorAlert
+from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
+
+
+@dag(
+    dag_id=live_tasks.DAG_ID,
+    schedule=CronTriggerTimetable(live_tasks.SCHEDULE_CRON, timezone=TIMEZONE),
+    start_date=pendulum.datetime(2018, 1, 3, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=pendulum.duration(minutes=30),
+    default_args={"retries": 1, "on_failure_callback": OperatorAlert()},
+    params={
+        "any_time": Param(
+            False,
+            type="boolean",
+            description="Check edited sheets even outside the working hours in the settings.",
+        ),
+    },
+    tags=["schoolnet"],
+    doc_md=__doc__,
+)
+def schoolnet_feedback() -> None:
+    @task.short_circuit
+    def gate() -> bool:
+        return live_tasks.gate()
+
+    @task(pool=GOOGLE_POOL)
+    def poll_changes() -> list[dict[str, Any]]:
+        return live_tasks.poll_changes()
+
+    @task(pool=GOOGLE_POOL, map_index_template="{{ esa_label }}")
+    def check_sheet(entry: dict[str, Any]) -> dict[str, Any]:
+        return live_tasks.check_sheet(entry)
+
+    polled = poll_changes()
+    gate() >> polled
+    check_sheet.expand(entry=polled)
+
+
+schoolnet_feedback()
