@@ -117,8 +117,19 @@ class RateWindow:
         self._times.clear()
 
 
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One API request as the emulator met it: when (epoch seconds), which quota, which call,
+    and whether the quota let it through."""
+
+    at: float
+    kind: str
+    endpoint: str
+    granted: bool
+
+
 class Stats:
-    """Counters behind GET /_emulator/stats."""
+    """Counters behind GET /_emulator/stats, and the log of every API request."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -130,6 +141,7 @@ class Stats:
         self.throttled = 0
         self.faulted = 0
         self.by_endpoint: dict[str, int] = {}
+        self.requests: list[LoggedRequest] = []
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -876,6 +888,12 @@ class Emulator:
     def stats(self) -> dict[str, Any]:
         return self._stats.snapshot()
 
+    def request_log(self) -> list[LoggedRequest]:
+        """Every API request since the start or the last reset, in arrival order: what a test
+        checks a rate against, whichever processes or machines sent the requests."""
+        with self._stats.lock:
+            return list(self._stats.requests)
+
     def reset(self) -> None:
         """Forget counters and quota windows (a fresh minute for the next test or demo day)."""
         with self._stats.lock:
@@ -909,6 +927,9 @@ class Emulator:
         with self._quota_lock:
             granted = self._windows[found.kind].try_acquire(limit, time.monotonic())
         with self._stats.lock:
+            self._stats.requests.append(
+                LoggedRequest(time.time(), found.kind, found.endpoint, granted)
+            )
             if not granted:
                 self._stats.throttled += 1
             elif found.kind == "read":
