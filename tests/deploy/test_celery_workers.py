@@ -65,7 +65,7 @@ WORKER_CONCURRENCY = 2
 # The pacer's quota (settings) and the emulator's (Google's side): one read or write every
 # 1.5 s, far below what ten pulls at once over two workers would send unpaced.
 REQUESTS_PER_MINUTE = 40
-OUTAGE_DAY_INDEX = 2  # the third morning: two sheets answer 503 all morning
+OUTAGE_DAY_INDEX = 2  # the third morning: three sheets answer 500 all morning
 RERUN_DAY_INDEX = 3  # cleared and run again after the seventh morning
 RUN_TIMEOUT_SECONDS = 8 * 60
 REDIS_URL = os.environ.get("SCHOOLNET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -134,8 +134,6 @@ def celery_services(broker_url: str, result_backend: str) -> dict[str, str]:
         # queue after this long (600 s in production).
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "60",
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
-        # How each worker names itself to Airflow (both run on this one machine).
-        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.deploy.worker_identity.hostname",
     }
 
 
@@ -148,6 +146,8 @@ def start_worker(processes: Processes, name: str) -> None:
         f"{name}@%h",
         "--skip-serve-logs",  # one log server per machine; both workers share this one
         env={
+            # How each worker names itself to Airflow (both run on this one machine).
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.deploy.worker_identity.hostname",
             WORKER_NAME_VARIABLE: name,
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])
@@ -299,7 +299,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
                 for side in (scheduled, reference):
                     load_day(side / "emulator", demo, day)
                     if index == OUTAGE_DAY_INDEX:
-                        outage(side / "emulator", esas, "503")
+                        outage(side / "emulator", esas, "500")
                 emulator.reset()
                 if index == 0:
                     week.states[day] = run_first_morning_killing_a_worker(

@@ -940,6 +940,8 @@ class Emulator:
             raise quota_error(found.kind)
         if found.spreadsheet_id:
             self._apply_fault(found.spreadsheet_id)
+        elif found.endpoint == "drive.files.list":
+            self._answer_fault(self._fault_of(state.DRIVE_LISTING))
         body: Any = None
         if raw_body:
             try:
@@ -972,7 +974,9 @@ class Emulator:
 
     def _apply_fault(self, spreadsheet_id: str) -> None:
         self._apply_flaky()
-        fault = self._fault_of(spreadsheet_id)
+        self._answer_fault(self._fault_of(spreadsheet_id))
+
+    def _answer_fault(self, fault: dict[str, Any] | None) -> None:
         if fault is None:
             return
         mode = str(fault["mode"])
