@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 import requests
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -38,6 +39,7 @@ from schoolnet.mailsink import MailSink, free_port
 from schoolnet.tasks import DAG_ID, TIMEZONE
 from schoolnet.warehouse import create_warehouse_engine
 from tests.conftest import postgres_url
+from tests.deploy.worker_identity import WORKER_NAME_VARIABLE
 from tests.settings import write_test_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +47,8 @@ BIN = Path(sys.executable).parent
 USER = "operator"
 RETRY_DELAY_SECONDS = 4  # [core] default_task_retry_delay here; 120 in production
 FINISHED = ("success", "failed")
+REDIS_URL = os.environ.get("SCHOOLNET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+CLAIM_KEY = "schoolnet-test:claimed-by"
 
 
 def pg_admin_url() -> str:
@@ -415,3 +419,64 @@ def airflow_stack(
         yield Stack(root, manifest, api, session, sink, emulator, warehouse_url, processes)
     finally:
         processes.stop()
+
+
+# --- the CeleryExecutor --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def redis_database() -> Iterator[int]:
+    """A Redis database number of the caller's own: the first empty one, claimed with a key so
+    that a concurrent test takes another, and flushed at the end."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        if os.environ.get("SCHOOLNET_TEST_REDIS_URL"):
+            raise
+        pytest.skip("no Redis server (set SCHOOLNET_TEST_REDIS_URL)")
+    token = secrets.token_hex(8)
+    for number in range(1, 16):
+        client = redis.Redis.from_url(REDIS_URL, db=number)
+        if client.set(CLAIM_KEY, token, nx=True, ex=3600):
+            if client.dbsize() == 1:
+                try:
+                    yield number
+                finally:
+                    client.flushdb()
+                    client.close()
+                return
+            client.delete(CLAIM_KEY)
+        client.close()
+    pytest.skip("no empty Redis database to use")
+
+
+def celery_environment(
+    admin_url: str, metadata_db: str, redis_db: int, concurrency: int
+) -> dict[str, str]:
+    """The compose file's Celery settings: Redis as the broker, the metadata database as the
+    result backend."""
+    return {
+        "AIRFLOW__CELERY__BROKER_URL": f"{REDIS_URL}/{redis_db}",
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + database_url(admin_url, metadata_db),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+    }
+
+
+def start_worker(processes: Processes, name: str) -> None:
+    """One ``airflow celery worker``, which tells Airflow its ``name`` as its host name."""
+    processes.start(
+        name,
+        "celery",
+        "worker",
+        "--celery-hostname",
+        f"{name}@%h",
+        "--skip-serve-logs",  # one log server per machine; all test workers share this one
+        env={
+            # Every worker runs on this one machine: each names itself instead.
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.deploy.worker_identity.hostname",
+            WORKER_NAME_VARIABLE: name,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])
+            ),
+        },
+    )

@@ -16,9 +16,6 @@ it, so the tests hold in any order.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -28,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from schoolnet.config import load_settings
 from schoolnet.demo import generate
@@ -44,17 +40,18 @@ from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import warehouse_checksum
 from tests.deploy.stack import (
-    ROOT,
     Processes,
     Stack,
     airflow_stack,
+    celery_environment,
     database_url,
     pg_admin_url,
+    redis_database,
     settings_file,
+    start_worker,
     throwaway_databases,
     wait_for,
 )
-from tests.deploy.worker_identity import WORKER_NAME_VARIABLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -68,34 +65,6 @@ REQUESTS_PER_MINUTE = 40
 OUTAGE_DAY_INDEX = 2  # the third morning: three sheets answer 500 all morning
 RERUN_DAY_INDEX = 3  # cleared and run again after the seventh morning
 RUN_TIMEOUT_SECONDS = 8 * 60
-REDIS_URL = os.environ.get("SCHOOLNET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-CLAIM_KEY = "schoolnet-test:claimed-by"
-
-
-@contextlib.contextmanager
-def redis_database() -> Iterator[int]:
-    """A Redis database number of this test's own: the first empty one, claimed with a key so
-    that a concurrent test takes another, and flushed at the end."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError:
-        if os.environ.get("SCHOOLNET_TEST_REDIS_URL"):
-            raise
-        pytest.skip("no Redis server (set SCHOOLNET_TEST_REDIS_URL)")
-    token = secrets.token_hex(8)
-    for number in range(1, 16):
-        client = redis.Redis.from_url(REDIS_URL, db=number)
-        if client.set(CLAIM_KEY, token, nx=True, ex=3600):
-            if client.dbsize() == 1:
-                try:
-                    yield number
-                finally:
-                    client.flushdb()
-                    client.close()
-                return
-            client.delete(CLAIM_KEY)
-        client.close()
-    pytest.skip("no empty Redis database to use")
 
 
 @dataclass
@@ -121,39 +90,16 @@ class Week:
     full_pull_days: set[date] = field(default_factory=set)
 
 
-def celery_services(broker_url: str, result_backend: str) -> dict[str, str]:
-    return {
-        "AIRFLOW__CELERY__BROKER_URL": broker_url,
-        "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
-        # A killed worker's task stops heartbeating: the scheduler fails it after this long and
-        # its retry runs on a live worker (300 s in production).
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
-        # A task the killed worker had taken from the queue but not started goes back to the
-        # queue after this long (600 s in production).
-        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "60",
-        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
-    }
-
-
-def start_worker(processes: Processes, name: str) -> None:
-    processes.start(
-        name,
-        "celery",
-        "worker",
-        "--celery-hostname",
-        f"{name}@%h",
-        "--skip-serve-logs",  # one log server per machine; both workers share this one
-        env={
-            # How each worker names itself to Airflow (both run on this one machine).
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.deploy.worker_identity.hostname",
-            WORKER_NAME_VARIABLE: name,
-            "PYTHONPATH": os.pathsep.join(
-                filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])
-            ),
-        },
-    )
+# The scheduler notices a killed worker quickly here (300 s and 600 s in production).
+RECOVERY_SETTINGS = {
+    # A killed worker's task stops heartbeating: the scheduler fails it after this long and its
+    # retry runs on a live worker.
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    # A task the killed worker had taken from the queue but not started is queued again.
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "60",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
+}
 
 
 def google(side: Path) -> Emulator:
@@ -252,8 +198,6 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
         MailSink(scheduled / "mail") as sink,
         MailSink(reference / "mail") as reference_sink,
     ):
-        broker = f"{REDIS_URL}/{redis_db}"
-        backend = "db+" + database_url(admin_url, metadata_db)
         settings = settings_file(
             scheduled, demo, requests_per_minute=REQUESTS_PER_MINUTE, email_esas=True
         )
@@ -287,7 +231,10 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
             pool_slots=POOL_SLOTS,
             services=services,
             executor="CeleryExecutor",
-            extra_env=celery_services(broker, backend),
+            extra_env={
+                **celery_environment(admin_url, metadata_db, redis_db, WORKER_CONCURRENCY),
+                **RECOVERY_SETTINGS,
+            },
         ) as stack:
             week = Week(esas=esas, days=manifest.days, stack=stack)
             full_every = load_settings(settings).google.full_pull_every_days
