@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-history pictures clean
+.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-celery bench-history pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
@@ -50,6 +50,11 @@ bench: $(STAMP)
 # The report's queries over a year of history (~10.6M snapshot rows), SQLite and PostgreSQL.
 bench-history: $(STAMP)
 	@$(BIN)/python -m benchmarks.history
+
+# One national morning under the scheduler with one and with two Celery workers, against the
+# quota bound (needs PostgreSQL and Redis on 127.0.0.1; docs/benchmarks.md).
+bench-celery: $(STAMP)
+	@$(BIN)/python -m benchmarks.celery
 
 # Pictures of the demo's report for docs/ and README: the email at phone and desktop width and
 # its speed section in headless Chromium, the province map, the PDF's first page, and an ESA's

@@ -24,6 +24,12 @@ The tasks, and what happens when one fails:
   again). Retried from the rendered files, without reading Google again.
 - `send_esa_feedback`: emails each ESA its own findings, once per date. Retried; ESAs already
   mailed are not mailed again.
+- `confirm_drive_listing`: runs last and fails the run if `plan_pulls`' Drive listing failed
+  for good (every sheet was then read instead, and the report went out): the run is red so that
+  the operator checks the service account's access to the folder and the Drive API.
+
+Every task has an `execution_timeout` and the run a `dagrun_timeout` (`schoolnet.tasks`), so a
+hung run ends failed well before the next morning's.
 
 Params: `full_pull` reads every sheet even if Drive says it did not change; `force_resend` sends
 the emails again for a date that was already sent. A task that fails after its retries emails
@@ -48,6 +54,7 @@ from schoolnet.alerts import OperatorAlert
     start_date=pendulum.datetime(2018, 1, 3, tz=tasks.TIMEZONE),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=tasks.DAGRUN_TIMEOUT,
     # No retry_delay here: every task waits Airflow's [core] default_task_retry_delay
     # (120 s in production, seconds in the scheduler-path test; docs/deployment.md).
     default_args={"retries": 2, "on_failure_callback": OperatorAlert()},
@@ -67,43 +74,60 @@ from schoolnet.alerts import OperatorAlert
     doc_md=__doc__,
 )
 def schoolnet_daily() -> None:
-    @task
+    @task(execution_timeout=tasks.TASK_TIMEOUTS["load_registry"])
     def load_registry() -> list[dict[str, str]]:
         return tasks.load_registry()
 
-    @task(pool=tasks.GOOGLE_POOL)
+    @task(pool=tasks.GOOGLE_POOL, execution_timeout=tasks.TASK_TIMEOUTS["plan_pulls"])
     def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
         return tasks.plan_pulls(esas)
 
-    @task(pool=tasks.GOOGLE_POOL, map_index_template="{{ esa_label }}")
+    @task(
+        pool=tasks.GOOGLE_POOL,
+        map_index_template="{{ esa_label }}",
+        execution_timeout=tasks.TASK_TIMEOUTS["pull_sheet"],
+    )
     def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
         return tasks.pull_sheet(entry)
 
     # Runs when every pull has ended, even if one crashed: that ESA is reported as not read
     # and its schools keep their last accepted values; the others still reach the ministry.
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", execution_timeout=tasks.TASK_TIMEOUTS["merge_day"])
     def merge_day() -> dict[str, Any]:
         return tasks.merge_results()
 
-    @task
+    @task(execution_timeout=tasks.TASK_TIMEOUTS["render_report"])
     def render_report(merged: dict[str, Any]) -> dict[str, str]:
         return tasks.render_report(merged)
 
     # Mail servers recover slowly: each wait doubles from the configured delay
     # (about 2-4, 4-8, 8-16 minutes with 120 s).
-    @task(retries=3, retry_exponential_backoff=2.0)
+    @task(
+        retries=3,
+        retry_exponential_backoff=2.0,
+        execution_timeout=tasks.TASK_TIMEOUTS["send_report"],
+    )
     def send_report(rendered: dict[str, str]) -> dict[str, Any]:
         return tasks.send_report(rendered)
 
-    @task(retries=3, retry_exponential_backoff=2.0)
+    @task(
+        retries=3,
+        retry_exponential_backoff=2.0,
+        execution_timeout=tasks.TASK_TIMEOUTS["send_esa_feedback"],
+    )
     def send_esa_feedback(merged: dict[str, Any]) -> dict[str, int]:
         return tasks.send_esa_feedback(merged)
+
+    # Last, whatever happened before it: the run ends failed if the Drive listing failed.
+    @task(trigger_rule="all_done", execution_timeout=tasks.TASK_TIMEOUTS["confirm_drive_listing"])
+    def confirm_drive_listing() -> None:
+        tasks.confirm_drive_listing()
 
     # TaskFlow calls take the upstream tasks' XComArgs in place of their values.
     merged = merge_day()
     pull_sheet.expand(entry=plan_pulls(load_registry())) >> merged  # type: ignore[arg-type]
-    send_report(render_report(merged))  # type: ignore[arg-type]
-    send_esa_feedback(merged)  # type: ignore[arg-type]
+    sends = [send_report(render_report(merged)), send_esa_feedback(merged)]  # type: ignore[arg-type]
+    sends >> confirm_drive_listing()
 
 
 schoolnet_daily()

@@ -33,6 +33,7 @@ from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
     start_date=pendulum.datetime(2018, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=provision_tasks.DAGRUN_TIMEOUT,
     default_args={
         "retries": 2,
         "retry_delay": timedelta(minutes=1),
@@ -56,11 +57,15 @@ from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
     doc_md=__doc__,
 )
 def schoolnet_provision_sheets() -> None:
-    @task
+    @task(execution_timeout=provision_tasks.TASK_TIMEOUTS["choose_esas"])
     def choose_esas() -> list[dict[str, str]]:
         return provision_tasks.load_selection()
 
-    @task(pool=GOOGLE_POOL, map_index_template="{{ esa_label }}")
+    @task(
+        pool=GOOGLE_POOL,
+        map_index_template="{{ esa_label }}",
+        execution_timeout=provision_tasks.TASK_TIMEOUTS["provision_sheet"],
+    )
     def provision_sheet(esa: dict[str, str]) -> dict[str, Any]:
         return provision_tasks.provision_esa(esa)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,15 @@ def _typed_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return typed
 
 
+@dataclass(frozen=True)
+class DriveListing:
+    """How the morning's Drive listing went: its calls, and why it failed when it did (then
+    every sheet is read, and the run must still end failed so that the operator looks)."""
+
+    calls: int
+    failure: str | None = None
+
+
 def plan_pulls(
     esas: Sequence[Esa],
     report_date: date,
@@ -107,22 +116,23 @@ def plan_pulls(
     reader: SheetsReader,
     engine: Engine,
     full_pull: bool = False,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], DriveListing]:
     """Decide, per ESA, whether its sheet must be read today or last read's values still hold.
 
     One Drive listing (one call per 1,000 sheets) gives every sheet's ``modifiedTime``. A sheet
     unchanged since the last read, or last changed by us (the feedback tab), is not read again:
     that read is validated anew for today. If the listing fails, every sheet is read.
-    Returns the plan (one small dict per ESA, for task mapping) and the calls made.
+    Returns the plan (one small dict per ESA, for task mapping) and how the listing went.
     """
     full = full_pull or is_full_pull_day(report_date, settings)
     versions: dict[str, SheetVersion] = {}
-    calls = 0
+    failure: str | None = None
     try:
         versions, calls = reader.list_spreadsheets(settings.google.folder_id or None)
     except SheetReadError as error:
         log.warning("Drive listing failed (%s); reading every sheet today", error.detail)
         calls = error.api_calls
+        failure = f"{error.code}: {error.detail}"
         full = True
     previous = last_reads(engine, report_date)
     # Our own write only stands for "unchanged" against the ESA's latest read of all: a past
@@ -161,7 +171,7 @@ def plan_pulls(
         len(plan),
         calls,
     )
-    return plan, calls
+    return plan, DriveListing(calls, failure)
 
 
 def is_full_pull_day(report_date: date, settings: Settings) -> bool:

@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from schoolnet.registry import Esa
@@ -21,6 +22,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAG_ID = "schoolnet_provision_sheets"
+# A provisioning of all 245 ESAs sends a few paced calls per sheet (about 10 minutes at Google's
+# quota); each sheet's task takes seconds. Wide margins, so that a hung call ends failed.
+DAGRUN_TIMEOUT = timedelta(hours=6)
+TASK_TIMEOUTS = {
+    "choose_esas": timedelta(minutes=10),
+    "provision_sheet": timedelta(minutes=20),
+}
 
 
 def _context() -> Any:

@@ -6,7 +6,7 @@ Everything here runs inside a task; importing this module does no work and looks
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,23 @@ DAG_ID = "schoolnet_daily"
 GOOGLE_POOL = "google_sheets"
 TIMEZONE = "Asia/Bangkok"
 SCHEDULE_CRON = "0 6 * * *"
+DRIVE_LISTING_FAILURE = "drive_listing_failure"  # plan_pulls' XCom key when the listing failed
+
+# How long a run and each task may take before Airflow stops it, sized from the measured
+# durations (docs/benchmarks.md, docs/deployment.md) with a wide margin: a national full pull at
+# Google's 60 reads a minute takes about 5 minutes, a report 10 s, a send seconds. A hung run
+# ends failed long before the next 06:00, so max_active_runs=1 never holds the next morning.
+DAGRUN_TIMEOUT = timedelta(hours=6)
+TASK_TIMEOUTS = {
+    "load_registry": timedelta(minutes=10),  # a registry read and a migration check: seconds
+    "plan_pulls": timedelta(minutes=10),  # one Drive call per 1,000 sheets
+    "pull_sheet": timedelta(minutes=20),  # one paced read + tab write; Google may hold a call
+    "merge_day": timedelta(minutes=20),  # 1-2 s nationally
+    "render_report": timedelta(minutes=20),  # 9 s nationally (PDF and XLSX)
+    "send_report": timedelta(minutes=10),  # one message; SMTP timeout 30 s
+    "send_esa_feedback": timedelta(minutes=30),  # 245 messages
+    "confirm_drive_listing": timedelta(minutes=5),
+}
 
 
 def _context() -> Any:
@@ -82,7 +99,7 @@ def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
 
     context = _context()
     settings = load_settings()
-    plan_entries, _calls = plan(
+    plan_entries, listing = plan(
         [Esa(**esa) for esa in esas],  # type: ignore[arg-type]
         report_date_of(context, settings.report.timezone),
         settings,
@@ -90,7 +107,24 @@ def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
         _engine(settings),
         full_pull=bool(context["params"].get("full_pull", False)),
     )
+    if listing.failure is not None:
+        # Every sheet is read instead and the report still goes out; confirm_drive_listing
+        # fails the run at its end so that the operator sees it.
+        context["ti"].xcom_push(key=DRIVE_LISTING_FAILURE, value=listing.failure)
     return plan_entries
+
+
+def confirm_drive_listing() -> None:
+    """Fail (without retries) if this run's Drive listing failed, once everything else ran."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    failure = _context()["ti"].xcom_pull(task_ids="plan_pulls", key=DRIVE_LISTING_FAILURE)
+    if failure:
+        raise AirflowFailException(
+            "รายการชีตจาก Google Drive อ่านไม่ได้ในรอบนี้ จึงอ่านทุกชีตแทนและส่งรายงานแล้ว "
+            "โปรดตรวจสิทธิ์ของบัญชีบริการต่อโฟลเดอร์และสถานะของ Drive API "
+            f"(Drive listing failed: {failure})"
+        )
 
 
 def google_reader(settings: Settings, write: bool = False) -> Any:

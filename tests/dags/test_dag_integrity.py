@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,12 @@ def test_daily_dag_policy() -> None:
     assert "Asia/Bangkok" in str(dag.timetable.timezone)
     order = [t.task_id for t in dag.topological_sort()]
     assert order[:4] == ["load_registry", "plan_pulls", "pull_sheet", "merge_day"]
-    assert set(order[4:]) == {"render_report", "send_report", "send_esa_feedback"}
+    assert set(order[4:-1]) == {"render_report", "send_report", "send_esa_feedback"}
     assert order.index("render_report") < order.index("send_report")
+    # Last, whatever happened: it turns the run red when the Drive listing failed for good.
+    confirm = dag.get_task("confirm_drive_listing")
+    assert order[-1] == confirm.task_id and confirm.trigger_rule == "all_done"
+    assert confirm.upstream_task_ids == {"send_report", "send_esa_feedback"}
     # One crashed pull must not hold back the national report.
     assert dag.get_task("merge_day").trigger_rule == "all_done"
     pull = dag.get_task("pull_sheet")
@@ -126,3 +131,17 @@ def test_every_task_alerts_the_operators_when_it_fails() -> None:
         alerts = [c for c in callbacks if isinstance(c, OperatorAlert)]
         assert alerts, f"{task.dag_id}.{task.task_id} alerts nobody when it fails"
         assert isinstance(alerts[0], SmtpNotifier)
+
+
+def test_every_run_and_every_task_has_a_timeout_shorter_than_a_day() -> None:
+    """With max_active_runs=1, a hung run must end (failed) before the next morning's is due,
+    and a hung task before its run does."""
+    bag = parse(dags_dir())
+    for dag_id in EXPECTED_DAGS:
+        dag = bag.dags[dag_id]
+        assert dag.dagrun_timeout is not None, f"{dag_id} has no dagrun_timeout"
+        assert dag.dagrun_timeout < timedelta(hours=24), dag_id
+        for task in dag.tasks:
+            timeout = task.execution_timeout
+            assert timeout is not None, f"{dag_id}.{task.task_id} has no execution_timeout"
+            assert timeout <= dag.dagrun_timeout, f"{dag_id}.{task.task_id}"

@@ -1,43 +1,22 @@
-"""The production path without Docker: scheduler, DAG processor and API server as processes.
+"""The production path without Docker: scheduler, DAG processor and API server as processes
+(tests/deploy/stack.py), prepared by docker/airflow-init.sh, on throwaway PostgreSQL databases.
 
-What the compose deployment runs in containers runs here as subprocesses on 127.0.0.1, against a
-throwaway PostgreSQL database for Airflow's metadata and another for the warehouse, with the
-project's Sheets emulator and SMTP sink. docker/airflow-init.sh itself prepares Airflow (metadata
-migration, the three connections, the pool, the admin's password, the warehouse migration).
-The run is triggered and inspected through Airflow's REST API, as an operator would.
-
-The executor is the LocalExecutor instead of Celery: the scheduler, the pool, the retries and the
-task runtime (task SDK through the API server's execution API) are the same code either way.
+The executor is the LocalExecutor here; test_celery_workers.py runs the compose deployment's
+CeleryExecutor with two workers.
 """
 
 from __future__ import annotations
 
-import contextlib
-import email
-import json
-import os
-import re
-import secrets
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.policy import default as default_policy
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from schoolnet.demo import DemoManifest, generate
+from schoolnet.demo import generate
 from schoolnet.emulator import Emulator, load_day
 from schoolnet.mailsink import MailSink
 from schoolnet.registry import read_esas
@@ -45,317 +24,59 @@ from schoolnet.report import SUBJECT_PREFIX
 from schoolnet.tasks import DAG_ID, GOOGLE_POOL, SCHEDULE_CRON, TIMEZONE
 from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
-from tests.conftest import postgres_url
-from tests.settings import write_test_settings
+from tests.deploy.stack import (
+    RETRY_DELAY_SECONDS,
+    Processes,
+    Stack,
+    airflow_stack,
+    pg_admin_url,
+    settings_file,
+    throwaway_databases,
+    wait_for,
+)
 
 # The first test also starts the stack (Airflow's migration, three services, the DAG's parse).
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(1500)]
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 ESA_COUNT = 10
 POOL_SLOTS = 3
-RETRY_DELAY_SECONDS = 4  # [core] default_task_retry_delay here; 120 in production
 RUN_TIMEOUT_SECONDS = 8 * 60
-USER = "operator"
-# uvicorn's line once the API server listens; it binds port 0 and says which port it got.
-LISTENING = re.compile(r"Uvicorn running on \S*?http://127\.0\.0\.1:(\d+)")
-
-
-@dataclass
-class Stack:
-    root: Path
-    manifest: DemoManifest
-    day: date
-    api: str
-    session: requests.Session
-    sink: MailSink
-    emulator: Emulator
-    warehouse_url: str
-    processes: Processes
-    started_at: datetime  # before any Airflow process ran: the earliest the DAG was parsed
-
-    def get(self, path: str, **params: Any) -> Any:
-        response = self.session.get(f"{self.api}/api/v2{path}", params=params, timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-    def log_tail(self, lines: int = 60) -> str:
-        parts = []
-        for name, path in self.processes.logs.items():
-            content = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            parts.append(f"--- {name} ({path}) ---\n" + "\n".join(content[-lines:]))
-        return "\n".join(parts)
-
-
-def _pg_admin_url() -> str:
-    url = postgres_url()
-    if url is None:
-        pytest.skip("no PostgreSQL server (set SCHOOLNET_TEST_PG_URL)")
-    return url
-
-
-def _database_url(admin_url: str, database: str, driver: str = "postgresql+psycopg") -> str:
-    return make_url(admin_url).set(drivername=driver, database=database).render_as_string(False)
-
-
-@contextlib.contextmanager
-def throwaway_databases(admin_url: str, *names: str) -> Iterator[None]:
-    """CREATE DATABASE each name; DROP them (closing what still uses them) at the end."""
-    engine = create_warehouse_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            for name in names:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield
-    finally:
-        with engine.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
-class Processes:
-    """Servers this test starts; each is stopped by its pid (then killed after a timeout)."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env = env
-        self.log_dir = log_dir
-        self.started: list[subprocess.Popen[bytes]] = []
-        self.logs: dict[str, Path] = {}
-
-    def start(self, name: str, *args: str) -> None:
-        log = self.log_dir / f"{name}.log"
-        self.logs[name] = log
-        with log.open("wb") as stream:
-            # A session of its own: the pids it leaves (LocalExecutor workers, API server
-            # workers) share its process group, which is stopped with it.
-            process = subprocess.Popen(
-                [str(BIN / "airflow"), *args],
-                env=self.env,
-                stdout=stream,
-                stderr=subprocess.STDOUT,
-                cwd=self.log_dir,
-                start_new_session=True,
-            )
-        self.started.append(process)
-
-    def check_alive(self) -> None:
-        for process, (name, log) in zip(self.started, self.logs.items(), strict=True):
-            if process.poll() is not None:
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-                raise AssertionError(f"airflow {name} exited ({process.returncode}):\n{tail}")
-
-    def stop(self) -> None:
-        for process in reversed(self.started):
-            if process.poll() is None:
-                process.terminate()
-        deadline = time.monotonic() + 10
-        for process in reversed(self.started):
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-            # Whatever it started and left behind is in the group this test created for it.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-
-
-def settings_file(root: Path, demo: Path) -> Path:
-    return write_test_settings(
-        root / "schoolnet.toml",
-        esas=demo / "esas.csv",
-        schools=demo / "schools.csv",
-        root=root,
-        email_esas=False,  # the report is the one email this test counts
-    )
-
-
-def airflow_environment(
-    root: Path, metadata_url: str, passwords: Path, config: Path
-) -> dict[str, str]:
-    """Airflow's settings for every process: what docker-compose.yaml sets, scaled to a test.
-
-    The API server's address is added by ``api_address`` once it listens (it binds port 0).
-    """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "SCHOOLNET_"))
-    }
-    env.update(
-        {
-            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-            "AIRFLOW_HOME": str(root / "airflow"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "8",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": str(RETRY_DELAY_SECONDS),
-            "AIRFLOW__CORE__FERNET_KEY": "",
-            "AIRFLOW__CORE__AUTH_MANAGER": (
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-            ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
-            # psycopg 3 serves both; the image's default async driver (asyncpg) is not in .venv.
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": metadata_url,
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(root / "airflow" / "logs"),
-            # Fast enough for a test: the DAG folder is listed and parsed every few seconds,
-            # the scheduler loops without idling long.
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
-            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
-            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
-            "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "2",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            # No cron runs: catchup=False would start the latest missed 06:00 run on unpause,
-            # beside the triggered one. The timetable is still checked through next_dagrun.
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "SCHOOLNET_CONFIG": str(config),
-        }
-    )
-    return env
-
-
-def api_address(port: int) -> dict[str, str]:
-    """Where the scheduler's task runners reach the API server listening on ``port``."""
-    return {
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-    }
-
-
-def listening_port(log: Path) -> int | None:
-    """The port the API server said it listens on, once it has said so."""
-    found = LISTENING.search(log.read_text(encoding="utf-8", errors="replace"))
-    return int(found.group(1)) if found else None
-
-
-def wait_for(what: str, check: Any, timeout: float, processes: Processes) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        processes.check_alive()
-        with contextlib.suppress(requests.RequestException):
-            value = check()
-            if value:
-                return value
-        time.sleep(0.5)
-    tail = "\n".join(
-        f"--- {name} ---\n" + "\n".join(path.read_text(errors="replace").splitlines()[-30:])
-        for name, path in processes.logs.items()
-    )
-    raise AssertionError(f"timed out waiting for {what}\n{tail}")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    admin_url = _pg_admin_url()
+    admin_url = pg_admin_url()
     root = tmp_path_factory.mktemp("scheduler-path")
     demo = root / "demo-data"
     manifest = generate(demo, esa_limit=ESA_COUNT, days=1)
-    day = manifest.days[0]
     state = root / "emulator"
-    load_day(state, demo, day)
+    load_day(state, demo, manifest.days[0])
     suffix = uuid.uuid4().hex[:10]
     metadata_db, warehouse_db = f"schoolnet_airflow_{suffix}", f"schoolnet_wh_{suffix}"
-    passwords = root / "auth" / "passwords.json"
-    password = secrets.token_urlsafe(16)
-    (root / "logs").mkdir()
+
+    def services(processes: Processes) -> None:
+        processes.start("dag-processor", "dag-processor")
+        processes.start("scheduler", "scheduler")
+
     with (
         throwaway_databases(admin_url, metadata_db, warehouse_db),
         Emulator(state, read_quota_per_minute=0, write_quota_per_minute=0) as emulator,
         MailSink(root / "mail") as sink,
+        airflow_stack(
+            root=root,
+            manifest=manifest,
+            emulator=emulator,
+            sink=sink,
+            admin_url=admin_url,
+            metadata_db=metadata_db,
+            warehouse_db=warehouse_db,
+            # ESA feedback off: the report is the one email this test counts.
+            settings=settings_file(root, demo),
+            pool_slots=POOL_SLOTS,
+            services=services,
+        ) as running,
     ):
-        warehouse_url = _database_url(admin_url, warehouse_db)
-        env = airflow_environment(
-            root,
-            _database_url(admin_url, metadata_db),
-            passwords,
-            settings_file(root, demo),
-        )
-        init_env = {
-            **env,
-            "AIRFLOW_ADMIN_PASSWORD": password,
-            "GOOGLE_SHEETS_POOL_SLOTS": str(POOL_SLOTS),
-            "SCHOOLNET_GOOGLE_CONN": json.dumps(
-                {"conn_type": "generic", "extra": {"emulator_url": emulator.base_url}}
-            ),
-            "WAREHOUSE_CONN": json.dumps(
-                {"conn_type": "generic", "extra": {"sqlalchemy_url": warehouse_url}}
-            ),
-            "SMTP_CONN": json.dumps(
-                {
-                    "conn_type": "smtp",
-                    "host": "127.0.0.1",
-                    "port": sink.port,
-                    "extra": {
-                        "disable_ssl": True,
-                        "disable_tls": True,
-                        "from_email": "schoolnet@obec.go.th",
-                        "timeout": 30,
-                    },
-                }
-            ),
-        }
-        init = subprocess.run(
-            ["bash", str(ROOT / "docker" / "airflow-init.sh")],
-            env=init_env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-        assert init.returncode == 0, f"airflow-init.sh failed:\n{init.stdout}\n{init.stderr}"
-        processes = Processes(env, root / "logs")
-        started_at = datetime.now(UTC)
-        try:
-            processes.start("api-server", "api-server", "--host", "127.0.0.1", "-p", "0")
-            api_port = wait_for(
-                "the API server's port",
-                lambda: listening_port(processes.logs["api-server"]),
-                120,
-                processes,
-            )
-            processes.env = {**env, **api_address(api_port)}
-            processes.start("dag-processor", "dag-processor")
-            processes.start("scheduler", "scheduler")
-            api = f"http://127.0.0.1:{api_port}"
-            wait_for(
-                "the API server",
-                lambda: requests.get(f"{api}/api/v2/monitor/health", timeout=5).ok,
-                120,
-                processes,
-            )
-            login = requests.post(
-                f"{api}/auth/token", json={"username": USER, "password": password}, timeout=30
-            )
-            assert login.status_code == 201, login.text
-            session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-            yield Stack(
-                root,
-                manifest,
-                day,
-                api,
-                session,
-                sink,
-                emulator,
-                warehouse_url,
-                processes,
-                started_at,
-            )
-        finally:
-            processes.stop()
+        yield running
 
 
 def bangkok(moment: str) -> datetime:
@@ -385,57 +106,41 @@ def test_a_triggered_run_goes_through_scheduler_pool_retries_warehouse_and_mail(
     stack: Stack,
 ) -> None:
     esas = read_esas(stack.root / "demo-data" / "esas.csv")
+    day = stack.manifest.days[0]
     flaky = esas[2]
     # The first try of one ESA's pull cannot write its validation result (a directory is in
     # the way of the file, as a full or broken disk would do); the retry after the delay can.
     # (A Google error would not do: an unreadable sheet is an outcome, not a task failure.)
-    blocker = stack.root / "data" / "validated" / stack.day.isoformat() / f"{flaky.esa_code}.json"
+    blocker = stack.root / "data" / "validated" / day.isoformat() / f"{flaky.esa_code}.json"
     blocker.mkdir(parents=True)
 
-    dag = wait_for(
-        "the DAG to be parsed", lambda: stack.get(f"/dags/{DAG_ID}"), 120, stack.processes
-    )
-    assert dag["is_paused"] is True  # paused at creation, as in production
-    unpaused = stack.session.patch(
-        f"{stack.api}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=30
-    )
-    assert unpaused.ok, unpaused.text
-    logical = datetime(stack.day.year, stack.day.month, stack.day.day, 6, tzinfo=ZoneInfo(TIMEZONE))
-    triggered = stack.session.post(
-        f"{stack.api}/api/v2/dags/{DAG_ID}/dagRuns",
-        json={"logical_date": logical.isoformat(), "conf": {}},
-        timeout=30,
-    )
-    assert triggered.ok, triggered.text
-    run_id = triggered.json()["dag_run_id"]
-    runs = f"/dags/{DAG_ID}/dagRuns/{run_id}"
+    stack.unpause()
+    run_id = stack.trigger(day)
 
-    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
-    state = "queued"
-    while time.monotonic() < deadline and state not in ("success", "failed"):
-        time.sleep(0.5)
+    def heal_once_the_retry_waits() -> None:
         if blocker.exists():
             # Only the flaky ESA can fail (its label is rendered once it succeeds).
             waiting = stack.get(
-                f"{runs}/taskInstances/pull_sheet/listMapped", state="up_for_retry", limit=100
+                f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/pull_sheet/listMapped",
+                state="up_for_retry",
+                limit=100,
             )
             if waiting["total_entries"]:
                 blocker.rmdir()  # healed: the retry can write its result
-        state = stack.get(runs)["state"]
+
+    state = stack.wait_finished(run_id, RUN_TIMEOUT_SECONDS, heal_once_the_retry_waits)
     assert state == "success", f"run {run_id} ended {state}\n{stack.log_tail()}"
 
     # Mapped pulls: one per ESA, all succeeded, the flaky one on its second try.
-    mapped = stack.get(f"{runs}/taskInstances/pull_sheet/listMapped", limit=100)["task_instances"]
+    mapped = stack.mapped_pulls(run_id)
     assert len(mapped) == ESA_COUNT
     assert {ti["state"] for ti in mapped} == {"success"}
     by_esa = {str(ti["rendered_map_index"]).split()[0]: ti for ti in mapped}
     assert set(by_esa) == {esa.esa_code for esa in esas}
     assert by_esa[flaky.esa_code]["try_number"] == 2
     assert all(ti["try_number"] == 1 for code, ti in by_esa.items() if code != flaky.esa_code)
-    tries = stack.get(
-        f"{runs}/taskInstances/pull_sheet/{by_esa[flaky.esa_code]['map_index']}/tries"
-    )
-    first, second = sorted(tries["task_instances"], key=lambda t: t["try_number"])
+    tries = stack.tries(run_id, by_esa[flaky.esa_code]["map_index"])
+    first, second = sorted(tries, key=lambda t: t["try_number"])
     assert first["state"] in ("failed", "up_for_retry") and second["state"] == "success"
     waited = datetime.fromisoformat(second["start_date"]) - datetime.fromisoformat(
         first["end_date"]
@@ -446,9 +151,7 @@ def test_a_triggered_run_goes_through_scheduler_pool_retries_warehouse_and_mail(
     intervals = [
         (datetime.fromisoformat(t["start_date"]), datetime.fromisoformat(t["end_date"]))
         for ti in mapped
-        for t in stack.get(f"{runs}/taskInstances/pull_sheet/{ti['map_index']}/tries")[
-            "task_instances"
-        ]
+        for t in stack.tries(run_id, ti["map_index"])
         if t["start_date"] and t["end_date"]
     ]
     assert len(intervals) == ESA_COUNT + 1
@@ -468,7 +171,7 @@ def test_a_triggered_run_goes_through_scheduler_pool_retries_warehouse_and_mail(
     try:
         with engine.connect() as conn:
             schools = conn.execute(
-                text("SELECT count(*) FROM snapshot WHERE report_date = :day"), {"day": stack.day}
+                text("SELECT count(*) FROM snapshot WHERE report_date = :day"), {"day": day}
             ).scalar_one()
     finally:
         engine.dispose()
@@ -476,12 +179,9 @@ def test_a_triggered_run_goes_through_scheduler_pool_retries_warehouse_and_mail(
 
     # Exactly one mail reached the mail server: the report, for the run's date (ESA feedback is
     # off in these settings, and no operator alert, since no task failed for good).
-    messages: list[EmailMessage] = [
-        email.message_from_bytes(path.read_bytes(), policy=default_policy)
-        for path in stack.sink.messages()
-    ]
+    messages: list[EmailMessage] = stack.messages()
     reports = [m for m in messages if str(m["Subject"]).startswith(SUBJECT_PREFIX)]
-    assert [m["Subject"] for m in reports] == [f"{SUBJECT_PREFIX} {thai_date(stack.day)}"]
+    assert [m["Subject"] for m in reports] == [f"{SUBJECT_PREFIX} {thai_date(day)}"]
     assert len(messages) == 1, [m["Subject"] for m in messages]
 
 

@@ -119,8 +119,19 @@ class RateWindow:
         self._times.clear()
 
 
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One API request as the emulator met it: when (epoch seconds), which quota, which call,
+    and whether the quota let it through."""
+
+    at: float
+    kind: str
+    endpoint: str
+    granted: bool
+
+
 class Stats:
-    """Counters behind GET /_emulator/stats."""
+    """Counters behind GET /_emulator/stats, and the log of every API request."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -132,6 +143,7 @@ class Stats:
         self.throttled = 0
         self.faulted = 0
         self.by_endpoint: dict[str, int] = {}
+        self.requests: list[LoggedRequest] = []
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -924,6 +936,12 @@ class Emulator:
     def stats(self) -> dict[str, Any]:
         return self._stats.snapshot()
 
+    def request_log(self) -> list[LoggedRequest]:
+        """Every API request since the start or the last reset, in arrival order: what a test
+        checks a rate against, whichever processes or machines sent the requests."""
+        with self._stats.lock:
+            return list(self._stats.requests)
+
     def reset(self) -> None:
         """Forget counters and quota windows (a fresh minute for the next test or demo day)."""
         with self._stats.lock:
@@ -957,6 +975,9 @@ class Emulator:
         with self._quota_lock:
             granted = self._windows[found.kind].try_acquire(limit, time.monotonic())
         with self._stats.lock:
+            self._stats.requests.append(
+                LoggedRequest(time.time(), found.kind, found.endpoint, granted)
+            )
             if not granted:
                 self._stats.throttled += 1
             elif found.kind == "read":
@@ -967,6 +988,8 @@ class Emulator:
             raise quota_error(found.kind)
         if found.spreadsheet_id:
             self._apply_fault(found.spreadsheet_id)
+        elif found.endpoint == "drive.files.list":
+            self._answer_fault(self._fault_of(state.DRIVE_LISTING))
         body: Any = None
         if raw_body:
             try:
@@ -999,7 +1022,9 @@ class Emulator:
 
     def _apply_fault(self, spreadsheet_id: str) -> None:
         self._apply_flaky()
-        fault = self._fault_of(spreadsheet_id)
+        self._answer_fault(self._fault_of(spreadsheet_id))
+
+    def _answer_fault(self, fault: dict[str, Any] | None) -> None:
         if fault is None:
             return
         mode = str(fault["mode"])

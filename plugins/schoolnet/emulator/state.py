@@ -32,6 +32,8 @@ DEFAULT_ROWS = 1000
 DEFAULT_COLUMNS = 26
 DEFAULT_QUOTA = 60
 FAULT_MODES = ("403", "404", "500", "hang")
+# The fault id of Drive's folder listing (files.list) as a whole: a Drive outage.
+DRIVE_LISTING = "drive:files.list"
 DEFAULT_HANG_SECONDS = 3600.0
 SERIAL_EPOCH = date(1899, 12, 30)
 VALUE_RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")

@@ -1,0 +1,98 @@
+"""When Drive's listing fails for good, the morning still reads every sheet and sends its report,
+and the run ends failed in Airflow so that the operator sees red (and gets the alert).
+
+The real DAG under ``airflow dags test``, the emulator with a fault on Drive's listing, a real
+SMTP server on loopback.
+"""
+
+from __future__ import annotations
+
+import email
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from schoolnet.demo import generate
+from schoolnet.devenv import LocalAirflow
+from schoolnet.emulator import Emulator, load_day, set_fault
+from schoolnet.emulator.state import DRIVE_LISTING
+from schoolnet.mailsink import MailSink
+from schoolnet.report import SUBJECT_PREFIX
+from schoolnet.rundemo import run_dag_with_progress
+from schoolnet.thai import thai_date
+from schoolnet.warehouse import create_warehouse_engine
+from tests.settings import write_test_settings
+
+pytestmark = pytest.mark.e2e
+
+ESA_COUNT = 3
+
+
+def test_a_drive_outage_ends_the_run_failed_after_the_report_went_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = tmp_path / "demo-data"
+    manifest = generate(demo, esa_limit=ESA_COUNT, days=1)
+    day = manifest.days[0]
+    state = tmp_path / "emulator"
+    load_day(state, demo, day)
+    set_fault(state, DRIVE_LISTING, "500")
+    config = write_test_settings(
+        tmp_path / "schoolnet.toml",
+        esas=demo / "esas.csv",
+        schools=demo / "schools.csv",
+        root=tmp_path,
+        operators=["ops@obec.go.th"],
+        email_esas=False,
+    )
+    monkeypatch.setenv("AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY", "1")
+    warehouse_url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    with Emulator(state, read_quota_per_minute=0) as emulator, MailSink(tmp_path / "mail") as sink:
+        airflow = LocalAirflow(
+            home=tmp_path / "airflow",
+            config_file=config,
+            emulator_url=emulator.base_url,
+            smtp_port=sink.port,
+            warehouse_url=warehouse_url,
+        )
+        airflow.prepare()
+        with pytest.raises(RuntimeError, match="the DAG run failed") as failed:
+            run_dag_with_progress(
+                airflow,
+                day,
+                tmp_path / "data" / "validated" / day.isoformat(),
+                ESA_COUNT,
+                tmp_path / "logs" / "run.log",
+            )
+        stats = emulator.stats()
+        messages: list[EmailMessage] = [
+            email.message_from_bytes(path.read_bytes(), policy=default_policy)
+            for path in sink.messages()
+        ]
+    log = (tmp_path / "logs" / "run.log").read_text(encoding="utf-8")
+    assert "confirm_drive_listing" in str(failed.value) or "confirm_drive_listing" in log
+    # The listing was tried (and its retries), then every sheet was read instead.
+    assert stats["by_endpoint"]["drive.files.list"] >= 1
+    assert stats["by_endpoint"]["values.batchGet"] == ESA_COUNT
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            schools = conn.execute(
+                text("SELECT count(*) FROM snapshot WHERE report_date = :day"), {"day": day}
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert schools == manifest.school_count
+    subjects = [str(m["Subject"]) for m in messages]
+    assert subjects.count(f"{SUBJECT_PREFIX} {thai_date(day)}") == 1, subjects  # sent, once
+    # The operator hears of it once, from the task that turned the run red.
+    alerts = [m for m in messages if "confirm_drive_listing" in str(m["Subject"])]
+    assert len(alerts) == 1, subjects
+    assert not [
+        s for s in subjects if s.startswith("[schoolnet]") and s not in alerts[0]["Subject"]
+    ]
+    body = alerts[0].get_body(preferencelist=("html",))
+    assert body is not None and "Google Drive" in body.get_content()
