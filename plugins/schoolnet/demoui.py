@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +31,16 @@ from schoolnet.tasks import DAG_ID
 
 STOP_GRACE_SECONDS = 30.0  # what Airflow's components get to end before they are killed
 START_TIMEOUT_SECONDS = 600.0  # a first start migrates the metadata database
+
+
+def unused_port() -> int:
+    """A port nothing listens on now, for ``--port 0``. Airflow's standalone must know its API
+    port before it starts (its scheduler is told where the API is), so it cannot bind port 0
+    itself; should another program take the port first, the start fails and says so."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def say(message: str) -> None:
@@ -122,7 +133,7 @@ def ui_environment(airflow: Any, port: int) -> dict[str, str]:
 def run_ui(args: argparse.Namespace) -> int:
     from schoolnet.devenv import LocalAirflow
     from schoolnet.emulator import Emulator
-    from schoolnet.mailsink import MailSink, free_port
+    from schoolnet.mailsink import MailSink
 
     root = project_root()
     out: Path = args.out or root / "out"
@@ -131,7 +142,7 @@ def run_ui(args: argparse.Namespace) -> int:
         raise RuntimeError(
             f"no demo in {out} (its emulator/spreadsheets/ is missing): run `make demo` first"
         )
-    port = args.port or free_port()
+    port = args.port or unused_port()
     with ExitStack() as stack, stop_signals():
         emulator = Emulator(
             out / "emulator",
