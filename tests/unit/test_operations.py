@@ -631,6 +631,23 @@ def test_runs_show_on_a_missing_warehouse_says_so_in_one_line(
     assert f'database "{absent.database}" does not exist' in one_error_line(err, "runs")
 
 
+def test_commands_print_no_alembic_lines(registry: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_SCHOOLNET_WAREHOUSE": json.dumps(
+            {"conn_type": "generic", "extra": {"sqlalchemy_url": url}}
+        ),
+    }
+    created = _run("schoolnet", env, ("db", "upgrade"))
+    assert created.returncode == 0, created.stderr
+    listed = _run("schoolnet", env, ("esa", "list"))  # through the Airflow connection
+    assert listed.returncode == 0, listed.stderr
+    assert "ESAs in the registry" in listed.stdout
+    for completed in (created, listed):
+        assert "Context impl" not in completed.stdout + completed.stderr
+
+
 def report_days() -> dict[date, dict[str, Any]]:
     """Each run of the DAG by its report date (the logical date in Bangkok), with its conf."""
     from airflow.models.dagrun import DagRun
