@@ -279,7 +279,35 @@ def _report_status(args: argparse.Namespace) -> int:
             f"{row['kind']}: sent {_local(row['sent_at'])} (Asia/Bangkok), "
             f"{row['sent_count']} time(s), to {row['recipients']}, message id {row['message_id']}"
         )
-    return 0 if any(row["kind"] == "report" for row in sent) else 1
+    reports = [row["sent_at"] for row in sent if row["kind"] == "report"]
+    if reports:
+        changed = _rendered_after(args.date, max(_utc(moment) for moment in reports))
+        if changed is not None:
+            print(changed)
+    return 0 if reports else 1
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def _rendered_after(report_date: Any, sent_at: datetime) -> str | None:
+    """A line saying the report's files on disk were written after it was last sent (a rerun
+    rendered them again): they are not what the ministry received."""
+    from schoolnet.config import load_settings
+    from schoolnet.reportfiles import MANIFEST
+
+    folder = load_settings().storage.report_folder(report_date.isoformat())
+    try:
+        written = datetime.fromtimestamp((folder / MANIFEST).stat().st_mtime, ZoneInfo("UTC"))
+    except OSError:
+        return None
+    if written <= sent_at:
+        return None
+    return (
+        f"files: {folder} were written again {_local(written)} (Asia/Bangkok), after the report "
+        "was last sent: they are not what was sent (to send them: run the date with force_resend)"
+    )
 
 
 # --- service account -----------------------------------------------------------------------------

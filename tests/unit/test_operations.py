@@ -22,7 +22,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from schoolnet.mailsink import MailSink
 from schoolnet.pipeline import load_school_registry, merge, pull_and_validate
 from schoolnet.provision_cli import EMULATOR_RETRIES
 from schoolnet.registry import Esa, read_esas, write_csv
+from schoolnet.reportfiles import save_files
 from schoolnet.warehouse.models import Base, EsaHistoryRow, MergeRunRow, PullRow, RegistryChangeRow
 from tests.conftest import postgres_url
 from tests.settings import write_test_settings
@@ -379,6 +380,9 @@ def test_report_status_reads_the_delivery_ledger(
         to=[sheets.esas[0].contact_email],
         send=send,
     )
+    folder = load_settings().storage.report_folder(first.isoformat())
+    manifest = save_files(rendered, folder)  # rendered before it was sent
+    os.utime(manifest, (1514764800, 1514764800))  # 1 January 2018
     code, out, err = schoolnet("report", "status", first.isoformat(), "--url", empty_url)
     assert code == 0, err
     (line,) = out.splitlines()
@@ -389,6 +393,17 @@ def test_report_status_reads_the_delivery_ledger(
     assert result.message_id in line
     code, out, _err = schoolnet("report", "status", first.isoformat(), "--all", "--url", empty_url)
     assert code == 0 and len(out.splitlines()) == 2 and f"esa:{sheets.esas[0].esa_code}" in out
+
+    # A rerun renders the files again after the send: the status says they are not what was sent.
+    save_files(RenderedEmail(subject="รายงาน", html="<p>แก้</p>", text="แก้"), folder)
+    future = datetime.now(UTC).timestamp() + 3600  # the clock of the file system, an hour on
+    os.utime(manifest, (future, future))
+    code, out, _err = schoolnet("report", "status", first.isoformat(), "--url", empty_url)
+    assert code == 0
+    assert f"files: {folder} were written again" in out.splitlines()[-1]
+    assert "after the report was last sent" in out
+    # The operator's group can read what was rendered (and nobody else).
+    assert {path.stat().st_mode & 0o777 for path in folder.iterdir()} == {0o640}
 
 
 # --- Airflow: the connection and the runs --------------------------------------------------------
