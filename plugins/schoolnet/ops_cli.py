@@ -147,6 +147,61 @@ def _esa_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _esa_update(args: argparse.Namespace) -> int:
+    from schoolnet.operations import new_esa, registered_esa, update_esa
+    from schoolnet.registry import read_esas
+
+    path = _registry_file(args)
+    before = registered_esa(path, args.esa)
+    given = {
+        "name": args.name,
+        "province": args.province,
+        "level": args.level,
+        "sheet": args.sheet_id,
+        "contact": args.contact,
+    }
+    if all(value is None for value in given.values()):
+        raise RegistryError(
+            "ไม่ได้ระบุสิ่งที่จะแก้ / nothing to change: give --name, --province, --level, "
+            "--sheet-id or --contact"
+        )
+    esa = new_esa(  # the same checks as a new entry, against the other ESAs
+        code=before.esa_code,
+        name=args.name if args.name is not None else before.esa_name,
+        province=args.province if args.province is not None else before.province,
+        level=args.level if args.level is not None else before.level,
+        sheet=args.sheet_id if args.sheet_id is not None else before.spreadsheet_id,
+        contact=args.contact if args.contact is not None else before.contact_email,
+        registry=[other for other in read_esas(path) if other.esa_code != before.esa_code],
+    )
+    if args.check:
+        reader, account = _reader(args.emulator_url)
+        print(_read_sheet(reader, account, esa))
+    update_esa(path, esa)
+    changed = [
+        f"{name}: {old} -> {new}"
+        for name, old, new in zip(
+            ("name", "province", "level", "sheet", "contact"),
+            (
+                before.esa_name,
+                before.province,
+                before.level,
+                before.spreadsheet_id,
+                before.contact_email,
+            ),
+            (esa.esa_name, esa.province, esa.level, esa.spreadsheet_id, esa.contact_email),
+            strict=True,
+        )
+        if old != new
+    ]
+    _log_change(args, esa.esa_code, "update", "; ".join(filter(None, [args.reason, *changed])))
+    print(
+        f"ESA {esa.esa_code} updated in {path} ({'; '.join(changed) or 'nothing changed'}); "
+        "the next run uses it"
+    )
+    return 0
+
+
 def _check_schools(code: str) -> None:
     """Warn when the school registry of the settings lists no school of the ESA."""
     from schoolnet.config import ConfigError, load_settings
@@ -397,6 +452,28 @@ def register(commands: Any) -> None:
     _registry_option(add)
     _url_option(add)
     add.set_defaults(handler=_esa_add)
+
+    update = esa_actions.add_parser(
+        "update",
+        help="change an ESA's name, province, level, sheet or contact (checked, atomically)",
+    )
+    update.add_argument("esa", metavar="ESA_CODE")
+    update.add_argument("--name")
+    update.add_argument("--province")
+    update.add_argument("--level", choices=("primary", "secondary"))
+    update.add_argument("--sheet-id", help="the sheet's id, or its address")
+    update.add_argument("--contact", help="the ESA's contact email")
+    update.add_argument("--reason", help="why (kept in the warehouse)")
+    update.add_argument(
+        "--check",
+        action="store_true",
+        help="read the sheet with the service account first; change nothing if it cannot be read",
+    )
+    update.add_argument("--emulator-url", metavar="URL", help="check through a local emulator")
+    update.add_argument("--by", help="who changes it (default: the current user)")
+    _registry_option(update)
+    _url_option(update)
+    update.set_defaults(handler=_esa_update)
 
     retire = esa_actions.add_parser(
         "retire", help="remove an ESA from the registry file (its warehouse history stays)"

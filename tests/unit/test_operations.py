@@ -596,6 +596,43 @@ def test_verify_reads_one_registered_sheet_through_the_connection(
     assert code == 1 and "999999 is not in the ESA registry" in err
 
 
+def test_esa_update_of_the_runbook_changes_one_line_in_place(
+    registry: Path, warehouse_engine: Engine, empty_url: str, sheets: Sheets
+) -> None:
+    code, _out, err = schoolnet(
+        "esa", "add", "--code", "105007", "--name", "สพป.เชียงใหม่ เขต 7",
+        "--province", "เชียงใหม่", "--level", "primary",
+        "--sheet-id", "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdEFG",
+        "--contact", "it@cm7.obec.go.th", "--url", empty_url,
+    )  # fmt: skip
+    assert code == 0, err
+    write_csv(registry, [*read_esas(registry)[:1], read_esas(registry)[-1], sheets.esas[1]])
+    before = registry.read_text(encoding="utf-8").splitlines()
+    code, out, err = schoolnet(
+        "esa", "update", "105007", "--sheet-id", "1ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210zyxWVU",
+        "--contact", "it2@cm7.obec.go.th", "--reason", "ชีตใหม่ของเขต", "--url", empty_url,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "it@cm7.obec.go.th -> it2@cm7.obec.go.th" in out
+    after = registry.read_text(encoding="utf-8").splitlines()
+    assert [line for line in after if line not in before] == [
+        "105007,สพป.เชียงใหม่ เขต 7,primary,เชียงใหม่,"
+        "1ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210zyxWVU,it2@cm7.obec.go.th"
+    ]
+    assert after.index(after[2]) == 2 and after[2].startswith("105007,")  # in its place
+    with warehouse_engine.connect() as conn:
+        actions = conn.execute(select(RegistryChangeRow.action)).scalars().all()
+    assert actions == ["add", "update"]
+    # The sheet of another ESA, and an unknown code, are refused in one line; nothing changes.
+    code, _out, err = schoolnet(
+        "esa", "update", "105007", "--sheet-id", sheets.esas[1].spreadsheet_id, "--url", empty_url
+    )
+    assert code == 1 and f"already the sheet of ESA {sheets.esas[1].esa_code}" in err
+    code, _out, err = schoolnet("esa", "update", "999999", "--contact", "a@b.go.th")
+    assert code == 1 and "999999 is not in the registry" in err
+    assert registry.read_text(encoding="utf-8").splitlines() == after
+
+
 def one_error_line(err: str, command: str) -> str:
     """The one line a failed command printed for the operator (progress logs aside)."""
     assert "Traceback" not in err
