@@ -429,6 +429,26 @@ def _registry_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _entry_options(parser: argparse.ArgumentParser, *, required: bool, adds: str) -> None:
+    """The fields of a registry entry (all required for a new one, any for a change), and how
+    the change is checked and recorded."""
+    parser.add_argument("--name", required=required, help="e.g. สพป.เชียงใหม่ เขต 1")
+    parser.add_argument("--province", required=required)
+    parser.add_argument("--level", required=required, choices=("primary", "secondary"))
+    parser.add_argument("--sheet-id", required=required, help="the sheet's id, or its address")
+    parser.add_argument("--contact", required=required, help="the ESA's contact email")
+    parser.add_argument("--reason", help="why (kept in the warehouse)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"read the sheet with the service account first; {adds} nothing if it cannot be read",
+    )
+    parser.add_argument("--emulator-url", metavar="URL", help="check through a local emulator")
+    parser.add_argument("--by", help=f"who {adds}s it (default: the current user)")
+    _registry_option(parser)
+    _url_option(parser)
+
+
 def register(commands: Any) -> None:
     esa = commands.add_parser("esa", help="add, retire and list the ESAs of the registry")
     esa_actions = esa.add_subparsers(dest="esa_command", required=True, metavar="ACTION")
@@ -436,21 +456,7 @@ def register(commands: Any) -> None:
         "add", help="add an ESA to the registry file (checked, written atomically)"
     )
     add.add_argument("--code", required=True, help="the ESA's 6-digit code")
-    add.add_argument("--name", required=True, help="e.g. สพป.เชียงใหม่ เขต 1")
-    add.add_argument("--province", required=True)
-    add.add_argument("--level", required=True, choices=("primary", "secondary"))
-    add.add_argument("--sheet-id", required=True, help="the sheet's id, or its address")
-    add.add_argument("--contact", required=True, help="the ESA's contact email")
-    add.add_argument("--reason", help="why (kept in the warehouse)")
-    add.add_argument(
-        "--check",
-        action="store_true",
-        help="read the sheet with the service account first; add nothing if it cannot be read",
-    )
-    add.add_argument("--emulator-url", metavar="URL", help="check through a local emulator")
-    add.add_argument("--by", help="who adds it (default: the current user)")
-    _registry_option(add)
-    _url_option(add)
+    _entry_options(add, required=True, adds="add")
     add.set_defaults(handler=_esa_add)
 
     update = esa_actions.add_parser(
@@ -458,21 +464,7 @@ def register(commands: Any) -> None:
         help="change an ESA's name, province, level, sheet or contact (checked, atomically)",
     )
     update.add_argument("esa", metavar="ESA_CODE")
-    update.add_argument("--name")
-    update.add_argument("--province")
-    update.add_argument("--level", choices=("primary", "secondary"))
-    update.add_argument("--sheet-id", help="the sheet's id, or its address")
-    update.add_argument("--contact", help="the ESA's contact email")
-    update.add_argument("--reason", help="why (kept in the warehouse)")
-    update.add_argument(
-        "--check",
-        action="store_true",
-        help="read the sheet with the service account first; change nothing if it cannot be read",
-    )
-    update.add_argument("--emulator-url", metavar="URL", help="check through a local emulator")
-    update.add_argument("--by", help="who changes it (default: the current user)")
-    _registry_option(update)
-    _url_option(update)
+    _entry_options(update, required=False, adds="change")
     update.set_defaults(handler=_esa_update)
 
     retire = esa_actions.add_parser(
