@@ -77,8 +77,9 @@ def first_day(work: Path) -> tuple[date, list[Any], list[Any], list[EsaDay]]:
     return day, esas, schools, days
 
 
-def grow(engine: Engine, start: date, days: int) -> float:
-    """Copy each day into the next inside the database; returns the seconds it took."""
+def grow(engine: Engine, start: date, days: int, analyze: bool = True) -> float:
+    """Copy each day into the next inside the database, then ANALYZE (unless told not to);
+    returns the seconds it took."""
     copy_snapshot = text(
         f"INSERT INTO snapshot (report_date, {SNAPSHOT_COLUMNS}) "
         f"SELECT :new_date, school_code, esa_code, "
@@ -116,13 +117,15 @@ def grow(engine: Engine, start: date, days: int) -> float:
             conn.execute(copy_snapshot, params)
             conn.execute(copy_pull, params)
             conn.execute(count_day, params)  # what merge_day writes with each day
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    if analyze:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
     return time.perf_counter() - started
 
 
-def time_queries(engine: Engine, first: date, last: date) -> list[tuple[str, float, int]]:
-    queries: list[tuple[str, dict[str, Any]]] = [
+def report_queries(first: date, last: date) -> list[tuple[str, dict[str, Any]]]:
+    """Every ``sql/`` query the report runs, with its parameters for the report of ``last``."""
+    return [
         ("national_summary", {"report_date": last}),
         ("previous_report_date", {"report_date": last}),
         ("esa_summary", {"report_date": last}),
@@ -137,8 +140,11 @@ def time_queries(engine: Engine, first: date, last: date) -> list[tuple[str, flo
         ("support_by_size_class", {"report_date": last, **OBEC_SIZE_THRESHOLDS}),
         ("trend", {"report_date": last, "from_date": first}),
     ]
+
+
+def time_queries(engine: Engine, first: date, last: date) -> list[tuple[str, float, int]]:
     results = []
-    for name, params in queries:
+    for name, params in report_queries(first, last):
         times = []
         rows: list[Any] = []
         for _ in range(3):

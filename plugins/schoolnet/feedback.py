@@ -33,6 +33,15 @@ def _row_order(finding: Mapping[str, Any]) -> tuple[int, int]:
     return (0, 0) if row is None else (1, int(row))
 
 
+OUR_SIDE = frozenset({"quota", "google_error", "timeout"})
+"""Read failures that are ours or Google's (quota, outages, timeouts), not the sheet's: the
+report and the operator get the reason; the clerk only that nothing is needed of them."""
+OUR_SIDE_SUMMARY = (
+    "รอบนี้ระบบอ่านชีตของเขตไม่สำเร็จเพราะระบบขัดข้องชั่วคราว ไม่ใช่ปัญหาของชีต "
+    "ไม่ต้องแก้ไขอะไร ระบบจะอ่านใหม่ในรอบถัดไป และรายงานใช้ข้อมูลล่าสุดที่ผ่านการตรวจสอบของเขตแทน"
+)
+
+
 @dataclass(frozen=True)
 class EsaFeedback:
     esa: Esa
@@ -43,6 +52,8 @@ class EsaFeedback:
     rows_accepted: int
     rows_rejected: int
     findings: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    error_code: str | None = None
+    tab_current: bool = False  # the sheet's feedback tab holds this list (written or unchanged)
 
     @classmethod
     def from_result(cls, esa: Esa, report_date: date, result: Mapping[str, Any]) -> EsaFeedback:
@@ -56,6 +67,8 @@ class EsaFeedback:
             rows_accepted=len(result.get("accepted", {})),
             rows_rejected=int(result.get("rows_rejected", 0)),
             findings=tuple(sorted(result.get("findings", []), key=_row_order)),
+            error_code=result.get("error_code"),
+            tab_current=result.get("feedback_tab") in ("written", "unchanged"),
         )
 
     @property
@@ -80,6 +93,8 @@ class EsaFeedback:
     @property
     def summary(self) -> str:
         """One Thai sentence: what happened to the sheet as a whole."""
+        if self.outcome == "failed" and self.error_code in OUR_SIDE:
+            return OUR_SIDE_SUMMARY
         if self.outcome == "failed":
             return f"ระบบอ่านชีตของเขตไม่ได้ในรอบนี้: {self.reason}"
         if self.outcome in ("rejected", "quarantined"):

@@ -391,11 +391,29 @@ def add_esa(path: Path, esa: Esa) -> None:
 
 def retire_esa(path: Path, code: str) -> Esa:
     """Remove ESA ``code`` from the registry file at ``path``, atomically; the entry removed."""
+    return _rewrite_entry(path, code, None)
+
+
+def update_esa(path: Path, esa: Esa) -> Esa:
+    """Replace the line of ESA ``esa.esa_code`` in the registry file at ``path`` with ``esa``,
+    in its place, atomically; the entry it replaced."""
+    return _rewrite_entry(path, esa.esa_code, esa)
+
+
+def registered_esa(path: Path, code: str) -> Esa:
+    """ESA ``code`` of the registry file at ``path``, refused in one line when not there."""
     registry = {esa.esa_code: esa for esa in read_esas(path)}
     if code not in registry:
         raise RegistryError(
             f"ไม่พบรหัสเขต {code} ในทะเบียน / ESA code {code} is not in the registry {path}"
         )
+    return registry[code]
+
+
+def _rewrite_entry(path: Path, code: str, replacement: Esa | None) -> Esa:
+    """The registry file without ESA ``code``'s line, or with ``replacement`` in its place;
+    the other lines as they were."""
+    previous = registered_esa(path, code)
     text, header, newline = _registry_text(path)
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -405,8 +423,11 @@ def retire_esa(path: Path, code: str) -> Esa:
     for row in reader:
         if (row.get("esa_code") or "").strip() != code:
             writer.writerow({name: row.get(name) or "" for name in header})
+        elif replacement is not None:
+            values = {**replacement.__dict__}
+            writer.writerow({name: values.get(name, row.get(name) or "") for name in header})
     _replace_file(path, bom + buffer.getvalue())
-    return registry[code]
+    return previous
 
 
 # --- the Google service account ------------------------------------------------------------------

@@ -147,6 +147,61 @@ def _esa_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _esa_update(args: argparse.Namespace) -> int:
+    from schoolnet.operations import new_esa, registered_esa, update_esa
+    from schoolnet.registry import read_esas
+
+    path = _registry_file(args)
+    before = registered_esa(path, args.esa)
+    given = {
+        "name": args.name,
+        "province": args.province,
+        "level": args.level,
+        "sheet": args.sheet_id,
+        "contact": args.contact,
+    }
+    if all(value is None for value in given.values()):
+        raise RegistryError(
+            "ไม่ได้ระบุสิ่งที่จะแก้ / nothing to change: give --name, --province, --level, "
+            "--sheet-id or --contact"
+        )
+    esa = new_esa(  # the same checks as a new entry, against the other ESAs
+        code=before.esa_code,
+        name=args.name if args.name is not None else before.esa_name,
+        province=args.province if args.province is not None else before.province,
+        level=args.level if args.level is not None else before.level,
+        sheet=args.sheet_id if args.sheet_id is not None else before.spreadsheet_id,
+        contact=args.contact if args.contact is not None else before.contact_email,
+        registry=[other for other in read_esas(path) if other.esa_code != before.esa_code],
+    )
+    if args.check:
+        reader, account = _reader(args.emulator_url)
+        print(_read_sheet(reader, account, esa))
+    update_esa(path, esa)
+    changed = [
+        f"{name}: {old} -> {new}"
+        for name, old, new in zip(
+            ("name", "province", "level", "sheet", "contact"),
+            (
+                before.esa_name,
+                before.province,
+                before.level,
+                before.spreadsheet_id,
+                before.contact_email,
+            ),
+            (esa.esa_name, esa.province, esa.level, esa.spreadsheet_id, esa.contact_email),
+            strict=True,
+        )
+        if old != new
+    ]
+    _log_change(args, esa.esa_code, "update", "; ".join(filter(None, [args.reason, *changed])))
+    print(
+        f"ESA {esa.esa_code} updated in {path} ({'; '.join(changed) or 'nothing changed'}); "
+        "the next run uses it"
+    )
+    return 0
+
+
 def _check_schools(code: str) -> None:
     """Warn when the school registry of the settings lists no school of the ESA."""
     from schoolnet.config import ConfigError, load_settings
@@ -279,7 +334,35 @@ def _report_status(args: argparse.Namespace) -> int:
             f"{row['kind']}: sent {_local(row['sent_at'])} (Asia/Bangkok), "
             f"{row['sent_count']} time(s), to {row['recipients']}, message id {row['message_id']}"
         )
-    return 0 if any(row["kind"] == "report" for row in sent) else 1
+    reports = [row["sent_at"] for row in sent if row["kind"] == "report"]
+    if reports:
+        changed = _rendered_after(args.date, max(_utc(moment) for moment in reports))
+        if changed is not None:
+            print(changed)
+    return 0 if reports else 1
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def _rendered_after(report_date: Any, sent_at: datetime) -> str | None:
+    """A line saying the report's files on disk were written after it was last sent (a rerun
+    rendered them again): they are not what the ministry received."""
+    from schoolnet.config import load_settings
+    from schoolnet.reportfiles import MANIFEST
+
+    folder = load_settings().storage.report_folder(report_date.isoformat())
+    try:
+        written = datetime.fromtimestamp((folder / MANIFEST).stat().st_mtime, ZoneInfo("UTC"))
+    except OSError:
+        return None
+    if written <= sent_at:
+        return None
+    return (
+        f"files: {folder} were written again {_local(written)} (Asia/Bangkok), after the report "
+        "was last sent: they are not what was sent (to send them: run the date with force_resend)"
+    )
 
 
 # --- service account -----------------------------------------------------------------------------
@@ -346,6 +429,26 @@ def _registry_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _entry_options(parser: argparse.ArgumentParser, *, required: bool, adds: str) -> None:
+    """The fields of a registry entry (all required for a new one, any for a change), and how
+    the change is checked and recorded."""
+    parser.add_argument("--name", required=required, help="e.g. สพป.เชียงใหม่ เขต 1")
+    parser.add_argument("--province", required=required)
+    parser.add_argument("--level", required=required, choices=("primary", "secondary"))
+    parser.add_argument("--sheet-id", required=required, help="the sheet's id, or its address")
+    parser.add_argument("--contact", required=required, help="the ESA's contact email")
+    parser.add_argument("--reason", help="why (kept in the warehouse)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"read the sheet with the service account first; {adds} nothing if it cannot be read",
+    )
+    parser.add_argument("--emulator-url", metavar="URL", help="check through a local emulator")
+    parser.add_argument("--by", help=f"who {adds}s it (default: the current user)")
+    _registry_option(parser)
+    _url_option(parser)
+
+
 def register(commands: Any) -> None:
     esa = commands.add_parser("esa", help="add, retire and list the ESAs of the registry")
     esa_actions = esa.add_subparsers(dest="esa_command", required=True, metavar="ACTION")
@@ -353,22 +456,16 @@ def register(commands: Any) -> None:
         "add", help="add an ESA to the registry file (checked, written atomically)"
     )
     add.add_argument("--code", required=True, help="the ESA's 6-digit code")
-    add.add_argument("--name", required=True, help="e.g. สพป.เชียงใหม่ เขต 1")
-    add.add_argument("--province", required=True)
-    add.add_argument("--level", required=True, choices=("primary", "secondary"))
-    add.add_argument("--sheet-id", required=True, help="the sheet's id, or its address")
-    add.add_argument("--contact", required=True, help="the ESA's contact email")
-    add.add_argument("--reason", help="why (kept in the warehouse)")
-    add.add_argument(
-        "--check",
-        action="store_true",
-        help="read the sheet with the service account first; add nothing if it cannot be read",
-    )
-    add.add_argument("--emulator-url", metavar="URL", help="check through a local emulator")
-    add.add_argument("--by", help="who adds it (default: the current user)")
-    _registry_option(add)
-    _url_option(add)
+    _entry_options(add, required=True, adds="add")
     add.set_defaults(handler=_esa_add)
+
+    update = esa_actions.add_parser(
+        "update",
+        help="change an ESA's name, province, level, sheet or contact (checked, atomically)",
+    )
+    update.add_argument("esa", metavar="ESA_CODE")
+    _entry_options(update, required=False, adds="change")
+    update.set_defaults(handler=_esa_update)
 
     retire = esa_actions.add_parser(
         "retire", help="remove an ESA from the registry file (its warehouse history stays)"

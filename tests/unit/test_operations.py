@@ -22,7 +22,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from schoolnet.mailsink import MailSink
 from schoolnet.pipeline import load_school_registry, merge, pull_and_validate
 from schoolnet.provision_cli import EMULATOR_RETRIES
 from schoolnet.registry import Esa, read_esas, write_csv
+from schoolnet.reportfiles import save_files
 from schoolnet.warehouse.models import Base, EsaHistoryRow, MergeRunRow, PullRow, RegistryChangeRow
 from tests.conftest import postgres_url
 from tests.settings import write_test_settings
@@ -381,6 +382,9 @@ def test_report_status_reads_the_delivery_ledger(
         to=[sheets.esas[0].contact_email],
         send=send,
     )
+    folder = load_settings().storage.report_folder(first.isoformat())
+    manifest = save_files(rendered, folder)  # rendered before it was sent
+    os.utime(manifest, (1514764800, 1514764800))  # 1 January 2018
     code, out, err = schoolnet("report", "status", first.isoformat(), "--url", empty_url)
     assert code == 0, err
     (line,) = out.splitlines()
@@ -391,6 +395,17 @@ def test_report_status_reads_the_delivery_ledger(
     assert result.message_id in line
     code, out, _err = schoolnet("report", "status", first.isoformat(), "--all", "--url", empty_url)
     assert code == 0 and len(out.splitlines()) == 2 and f"esa:{sheets.esas[0].esa_code}" in out
+
+    # A rerun renders the files again after the send: the status says they are not what was sent.
+    save_files(RenderedEmail(subject="รายงาน", html="<p>แก้</p>", text="แก้"), folder)
+    future = datetime.now(UTC).timestamp() + 3600  # the clock of the file system, an hour on
+    os.utime(manifest, (future, future))
+    code, out, _err = schoolnet("report", "status", first.isoformat(), "--url", empty_url)
+    assert code == 0
+    assert f"files: {folder} were written again" in out.splitlines()[-1]
+    assert "after the report was last sent" in out
+    # The operator's group can read what was rendered (and nobody else).
+    assert {path.stat().st_mode & 0o777 for path in folder.iterdir()} == {0o640}
 
 
 # --- Airflow: the connection and the runs --------------------------------------------------------
@@ -583,6 +598,43 @@ def test_verify_reads_one_registered_sheet_through_the_connection(
     assert code == 1 and "999999 is not in the ESA registry" in err
 
 
+def test_esa_update_of_the_runbook_changes_one_line_in_place(
+    registry: Path, warehouse_engine: Engine, empty_url: str, sheets: Sheets
+) -> None:
+    code, _out, err = schoolnet(
+        "esa", "add", "--code", "105007", "--name", "สพป.เชียงใหม่ เขต 7",
+        "--province", "เชียงใหม่", "--level", "primary",
+        "--sheet-id", "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdEFG",
+        "--contact", "it@cm7.obec.go.th", "--url", empty_url,
+    )  # fmt: skip
+    assert code == 0, err
+    write_csv(registry, [*read_esas(registry)[:1], read_esas(registry)[-1], sheets.esas[1]])
+    before = registry.read_text(encoding="utf-8").splitlines()
+    code, out, err = schoolnet(
+        "esa", "update", "105007", "--sheet-id", "1ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210zyxWVU",
+        "--contact", "it2@cm7.obec.go.th", "--reason", "ชีตใหม่ของเขต", "--url", empty_url,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "it@cm7.obec.go.th -> it2@cm7.obec.go.th" in out
+    after = registry.read_text(encoding="utf-8").splitlines()
+    assert [line for line in after if line not in before] == [
+        "105007,สพป.เชียงใหม่ เขต 7,primary,เชียงใหม่,"
+        "1ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210zyxWVU,it2@cm7.obec.go.th"
+    ]
+    assert after.index(after[2]) == 2 and after[2].startswith("105007,")  # in its place
+    with warehouse_engine.connect() as conn:
+        actions = conn.execute(select(RegistryChangeRow.action)).scalars().all()
+    assert actions == ["add", "update"]
+    # The sheet of another ESA, and an unknown code, are refused in one line; nothing changes.
+    code, _out, err = schoolnet(
+        "esa", "update", "105007", "--sheet-id", sheets.esas[1].spreadsheet_id, "--url", empty_url
+    )
+    assert code == 1 and f"already the sheet of ESA {sheets.esas[1].esa_code}" in err
+    code, _out, err = schoolnet("esa", "update", "999999", "--contact", "a@b.go.th")
+    assert code == 1 and "999999 is not in the registry" in err
+    assert registry.read_text(encoding="utf-8").splitlines() == after
+
+
 def one_error_line(err: str, command: str) -> str:
     """The one line a failed command printed for the operator (progress logs aside)."""
     assert "Traceback" not in err
@@ -631,6 +683,23 @@ def test_runs_show_on_a_missing_warehouse_says_so_in_one_line(
     )
     assert (code, out) == (1, "")
     assert f'database "{absent.database}" does not exist' in one_error_line(err, "runs")
+
+
+def test_commands_print_no_alembic_lines(registry: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_SCHOOLNET_WAREHOUSE": json.dumps(
+            {"conn_type": "generic", "extra": {"sqlalchemy_url": url}}
+        ),
+    }
+    created = _run("schoolnet", env, ("db", "upgrade"))
+    assert created.returncode == 0, created.stderr
+    listed = _run("schoolnet", env, ("esa", "list"))  # through the Airflow connection
+    assert listed.returncode == 0, listed.stderr
+    assert "ESAs in the registry" in listed.stdout
+    for completed in (created, listed):
+        assert "Context impl" not in completed.stdout + completed.stderr
 
 
 def report_days() -> dict[date, dict[str, Any]]:

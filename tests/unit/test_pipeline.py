@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email
 import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from schoolnet.emulator import Emulator, load_day, set_fault
 from schoolnet.feedback import EsaFeedback, padded
 from schoolnet.google import EmulatorSession
 from schoolnet.ingest import SheetsReader
+from schoolnet.mailsink import MailSink
 from schoolnet.paths import project_root
 from schoolnet.pipeline import (
     NothingLanded,
@@ -29,6 +32,7 @@ from schoolnet.pipeline import (
     pull_and_validate,
     replay,
     run_esas,
+    send_esa_feedback,
     snapshot_registry,
 )
 from schoolnet.registry import Esa, RegistryError, read_esas
@@ -340,3 +344,47 @@ def test_a_partial_landing_replays_what_was_landed_and_keeps_the_rest(
     out = capsys.readouterr().out
     assert "1 ESAs with no landing kept as the warehouse had them" in out
     assert snapshot_dates(replay_world.engine, day, replay_world.esas[0]) == {day}
+
+
+def test_esa_emails_of_failed_reads_point_to_no_tab_and_spare_the_clerk_our_outages(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    day = setup.days[0]
+    ours, theirs, fine = setup.esas
+    set_fault(setup.root / "state", ours.spreadsheet_id, "500")  # Google's outage, not the sheet's
+    set_fault(setup.root / "state", theirs.spreadsheet_id, "403")  # the clerk must share it
+    quick = SheetsReader(
+        EmulatorSession(setup.emulator.base_url), replace(setup.settings.google, max_attempts=1)
+    )
+    run = replace(setup, reader=quick).run(day)
+    assert run[ours.esa_code]["error_code"] == "google_error"
+    assert run[theirs.esa_code]["error_code"] == "not_shared"
+    with MailSink(setup.root / "mail") as sink:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SMTP_DEFAULT",
+            json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": sink.port,
+                    "extra": {"disable_ssl": True, "disable_tls": True},
+                }
+            ),
+        )
+        assert send_esa_feedback(day, setup.settings, setup.engine)["sent"] == 3
+        bodies = {}
+        for path in sink.messages():
+            message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+            text = message.get_body(preferencelist=("plain",))
+            assert text is not None
+            bodies[message["To"]] = str(text.get_content())
+    tab = "แท็บ ผลตรวจสอบ"
+    assert tab not in bodies[ours.contact_email] and tab not in bodies[theirs.contact_email]
+    assert tab in bodies[fine.contact_email]  # its tab was written: the email may point there
+    assert "ไม่ต้องแก้ไขอะไร" in bodies[ours.contact_email]
+    assert "Google" not in bodies[ours.contact_email]
+    assert "กรุณาแชร์ชีต" in bodies[theirs.contact_email]  # the clerk's to fix, said as before
+    quota = EsaFeedback.from_result(
+        ours, day, {"outcome": "failed", "error_code": "quota", "reason": "เกินโควตา"}
+    )
+    assert "โควตา" not in quota.summary

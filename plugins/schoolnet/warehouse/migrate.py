@@ -21,6 +21,7 @@ and upgraded from there; otherwise it is refused with ``SchemaMismatch``, saying
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
 from schoolnet.warehouse.engine import SchemaMismatch
+
+# Alembic says at INFO which database and DDL mode every migration context uses, each time a
+# command or task checks the revision; under Airflow's logging that reached the operator's
+# console. What an upgrade did is said by ``schoolnet db upgrade`` itself.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001"

@@ -134,7 +134,7 @@ class RegistryChangeRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     esa_code: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(16))  # add | retire
+    action: Mapped[str] = mapped_column(String(16))  # add | update | retire
     reason: Mapped[str | None] = mapped_column(Text)
     changed_by: Mapped[str] = mapped_column(String(200))
 
