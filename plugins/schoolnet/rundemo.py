@@ -112,7 +112,7 @@ def run_dag_with_progress(
 def run_demo(args: argparse.Namespace) -> int:
     from schoolnet.devenv import LocalAirflow
     from schoolnet.emulator import Emulator
-    from schoolnet.emulator.state import load_day
+    from schoolnet.emulator.state import load_day, morning_of, set_clock
     from schoolnet.mailsink import MailSink
 
     root = project_root()
@@ -136,6 +136,8 @@ def run_demo(args: argparse.Namespace) -> int:
     else:
         loaded = load_day(emulator_state, demo_data, sheet_day)
         marker.write_text(sheet_day.isoformat(), encoding="utf-8")
+    # What the emulator stamps (the feedback tabs) falls on the report date's morning.
+    set_clock(emulator_state, morning_of(report_date))
     history = [day for day in manifest.days if day < report_date]
     if history:
         from schoolnet.config import load_settings

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from alembic import command
+from sqlalchemy import Engine, select, text
 
 from schoolnet import thai
 from schoolnet.emulator import edit_cell, set_clock
@@ -20,7 +21,8 @@ from schoolnet.feedback import EsaFeedback
 from schoolnet.pipeline import load_result
 from schoolnet.registry import Esa, School
 from schoolnet.report import build_report
-from schoolnet.warehouse import EsaDay, merge_day
+from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
+from schoolnet.warehouse.migrate import alembic_config, upgrade_warehouse
 from schoolnet.warehouse.models import PullRow
 from schoolnet.warehouse.queries import fetch_all
 from tests.unit import test_pipeline
@@ -263,3 +265,31 @@ def test_ties_and_the_escalation_list_are_ordered_by_code(warehouse_engine: Engi
         "1050010002",
         "1052010001",
     ]
+
+
+def test_revision_0005_dates_the_pulls_merged_before_it(empty_url: str) -> None:
+    """Pulls merged before digests were kept get the date the report used until then, in
+    Bangkok and never after their report date."""
+    engine = create_warehouse_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0004")
+            conn.execute(
+                text(
+                    "INSERT INTO pull (report_date, esa_code, outcome, api_calls, rows_read, "
+                    "rows_accepted, rows_rejected, sheet_modified_time, last_good_date) "
+                    "VALUES (:day, :code, 'accepted', 1, 1, 1, 0, :modified, :good)"
+                ),
+                [
+                    {"day": D3, "code": "a", "modified": "2018-01-04T18:00:00.000Z", "good": D3},
+                    {"day": D1, "code": "b", "modified": "2018-01-09T03:00:00.000Z", "good": D1},
+                    {"day": D2, "code": "c", "modified": None, "good": D1},
+                    {"day": D2, "code": "d", "modified": None, "good": None},
+                ],
+            )
+        upgrade_warehouse(engine)
+        with engine.connect() as conn:
+            dated = dict(conn.execute(select(PullRow.esa_code, PullRow.data_changed_on)).all())
+    finally:
+        engine.dispose()
+    assert dated == {"a": D3, "b": D1, "c": D1, "d": None}
