@@ -21,12 +21,14 @@ from schoolnet.feedback import EsaFeedback
 from schoolnet.pipeline import load_result
 from schoolnet.registry import Esa, School
 from schoolnet.report import build_report
+from schoolnet.validation.cli import summary_line
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
 from schoolnet.warehouse.migrate import alembic_config, upgrade_warehouse
 from schoolnet.warehouse.models import PullRow
 from schoolnet.warehouse.queries import fetch_all
 from tests.unit import test_pipeline
 from tests.unit.test_pipeline import Setup
+from tests.unit.test_validator import record, sheet, validate
 
 setup = test_pipeline.setup  # the fixture: the daily steps against the emulator, no Airflow
 
@@ -293,3 +295,14 @@ def test_revision_0005_dates_the_pulls_merged_before_it(empty_url: str) -> None:
     finally:
         engine.dispose()
     assert dated == {"a": D3, "b": D1, "c": D1, "d": None}
+
+
+def test_an_identical_copy_is_neither_accepted_nor_rejected_on_its_own() -> None:
+    values = sheet([record(1), record(2, students=-3), record(3)])
+    values += [list(values[1]), list(values[2])]  # rows 5 and 6 repeat rows 2 and 3
+    result = validate(values, registered=3)
+    assert [r.row for r in result.accepted_rows] == [2, 4]
+    assert [r.row for r in result.rejected_rows] == [3]  # its copy, row 6, is not counted
+    assert [(r.row, r.duplicate_of) for r in result.duplicate_copies] == [(5, 2), (6, 3)]
+    assert result.to_json_dict()["rows"][3]["duplicate_of"] == 2
+    assert "5 แถว: ผ่าน 2 ไม่ผ่าน 1 แถวซ้ำ 2" in summary_line(result)
