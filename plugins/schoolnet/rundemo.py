@@ -144,6 +144,7 @@ def run_dag_with_progress(
 def run_demo(args: argparse.Namespace) -> int:
     from schoolnet.devenv import LocalAirflow
     from schoolnet.emulator import Emulator
+    from schoolnet.emulator.state import morning_of, set_clock
     from schoolnet.mailsink import MailSink
 
     root = project_root()
@@ -160,6 +161,8 @@ def run_demo(args: argparse.Namespace) -> int:
     say(f"stage 2/5: loading the sheets of {report_date.isoformat()} into the Sheets emulator")
     emulator_state = out / "emulator"
     loaded = load_demo_sheets(emulator_state, demo_data, report_date)
+    # What the emulator stamps (the feedback tabs) falls on the report date's morning.
+    set_clock(emulator_state, morning_of(report_date))
     history = [day for day in manifest.days if day < report_date]
     if history:
         from schoolnet.config import load_settings

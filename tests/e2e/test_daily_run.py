@@ -27,7 +27,7 @@ from schoolnet.rundemo import run_dag_with_progress
 from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import warehouse_checksum
-from tests.settings import write_test_settings
+from tests.e2e.demo_airflow import demo_airflow
 
 pytestmark = pytest.mark.e2e
 
@@ -99,27 +99,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("e2e")
     demo = root / "demo-data"
     manifest = generate(demo, esa_limit=ESA_COUNT, days=3)
-    config = write_test_settings(
-        root / "schoolnet.toml",
-        esas=demo / "esas.csv",
-        schools=demo / "schools.csv",
-        root=root,
-        requests_per_minute=6000,
-        cc=["director@obec.go.th"],
-    )
-    state = root / "emulator"
-    load_day(state, demo, manifest.days[0])
-    warehouse_url = f"sqlite:///{root / 'warehouse.db'}"
-    with Emulator(state, read_quota_per_minute=0) as emulator, MailSink(root / "mail") as sink:
-        airflow = LocalAirflow(
-            home=root / "airflow",
-            config_file=config,
-            emulator_url=emulator.base_url,
-            smtp_port=sink.port,
-            warehouse_url=warehouse_url,
+    with demo_airflow(root, demo, manifest.days[0], cc=["director@obec.go.th"]) as parts:
+        yield World(
+            root,
+            demo,
+            manifest,
+            parts.state,
+            parts.emulator,
+            parts.sink,
+            parts.airflow,
+            parts.warehouse_url,
         )
-        airflow.prepare()
-        yield World(root, demo, manifest, state, emulator, sink, airflow, warehouse_url)
 
 
 def truth(demo: Path, day: date) -> dict[str, str]:

@@ -38,15 +38,13 @@ import pytest
 from schoolnet.config import load_settings
 from schoolnet.contract import load_contract
 from schoolnet.demo import generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, load_day, set_clock
-from schoolnet.mailsink import MailSink
+from schoolnet.emulator import load_day, set_clock
 from schoolnet.paths import project_root
 from schoolnet.pipeline import render
 from schoolnet.rundemo import run_dag_with_progress
 from schoolnet.thai import thai_date, thai_date_short
 from schoolnet.warehouse import create_warehouse_engine
-from tests.settings import write_test_settings
+from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
 pytestmark = pytest.mark.e2e
 
@@ -64,8 +62,8 @@ STATUSES = ("connected", "procuring", "not_connected", "no_provider")
 
 
 def half_up(value: Fraction, decimals: int = 0) -> str:
-    scaled = value * 10**decimals
-    whole = math.floor(scaled + Fraction(1, 2)) if scaled >= 0 else -math.floor(-scaled + 0.5)
+    scaled = abs(value) * 10**decimals
+    whole = math.floor(scaled + Fraction(1, 2)) * (-1 if value < 0 else 1)
     text = f"{abs(whole):,d}" if decimals == 0 else f"{Decimal(abs(whole)).scaleb(-decimals):,}"
     return ("-" if whole < 0 else "") + text
 
@@ -490,34 +488,30 @@ class World:
     root: Path
     demo: Path
     days: tuple[date, ...]
-    state: Path
-    sink: MailSink
-    airflow: LocalAirflow
+    parts: DemoAirflow
     model: Model
-    config: Path
-    warehouse_url: str
 
     def run(self, report_date: date, sheets_of: date, *, load: bool = True) -> None:
         """A morning run of ``report_date``; the emulator holds the sheets of ``sheets_of``
         (loaded afresh, or as the last run left them with their feedback tabs)."""
         if load:
-            load_day(self.state, self.demo, sheets_of)
+            load_day(self.parts.state, self.demo, sheets_of)
         else:  # a later morning than the sheets' own: a catch-up is run late
             morning = datetime.combine(sheets_of, datetime.min.time(), UTC) + timedelta(hours=3)
-            set_clock(self.state, morning)
+            set_clock(self.parts.state, morning)
         run_dag_with_progress(
-            self.airflow,
+            self.parts.airflow,
             report_date,
             self.root / "data" / "validated" / report_date.isoformat(),
             ESA_COUNT,
-            self.root / "logs" / f"{report_date.isoformat()}-{len(self.sink.messages())}.log",
+            self.root / "logs" / f"{report_date.isoformat()}-{len(self.parts.sink.messages())}.log",
         )
         self.model.run(report_date, sheets_of)
 
     def messages(self) -> list[EmailMessage]:
         return [
             email.message_from_bytes(path.read_bytes(), policy=default_policy)
-            for path in self.sink.messages()
+            for path in self.parts.sink.messages()
         ]
 
     def report_of(self, report_date: date) -> EmailMessage:
@@ -544,31 +538,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("figures")
     demo = root / "demo-data"
     manifest = generate(demo, seed=SEED, days=DAYS, esa_limit=ESA_COUNT, messy_rate=MESSY_RATE)
-    config = write_test_settings(
-        root / "schoolnet.toml",
-        esas=demo / "esas.csv",
-        schools=demo / "schools.csv",
-        root=root,
-        requests_per_minute=6000,
-    )
-    state = root / "emulator"
-    load_day(state, demo, manifest.days[0])
     model = Model(
         demo,
         list(read_csv(demo / "esas.csv", "esa_code").values()),
         read_csv(demo / "schools.csv", "school_code"),
     )
-    warehouse_url = f"sqlite:///{root / 'warehouse.db'}"
-    with Emulator(state, read_quota_per_minute=0) as emulator, MailSink(root / "mail") as sink:
-        airflow = LocalAirflow(
-            home=root / "airflow",
-            config_file=config,
-            emulator_url=emulator.base_url,
-            smtp_port=sink.port,
-            warehouse_url=warehouse_url,
-        )
-        airflow.prepare()
-        yield World(root, demo, manifest.days, state, sink, airflow, model, config, warehouse_url)
+    with demo_airflow(root, demo, manifest.days[0]) as parts:
+        yield World(root, demo, manifest.days, parts, model)
 
 
 def assert_figures(world: World, report_date: date, html: str) -> None:
@@ -594,8 +570,8 @@ def test_every_figure_of_every_morning_equals_the_second_computation(world: Worl
     assert_figures(world, d3, html_part(world.report_of(d3)))
 
     # d2 rendered again (as its rerun's render_report does) now that d3 and d4 exist.
-    settings = load_settings(world.config)
-    engine = create_warehouse_engine(world.warehouse_url)
+    settings = load_settings(world.parts.config)
+    engine = create_warehouse_engine(world.parts.warehouse_url)
     try:
         folder = Path(render(d2, settings, engine)["folder"])
     finally:

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from alembic import command
+from sqlalchemy import Engine, select, text
 
 from schoolnet import thai
 from schoolnet.emulator import edit_cell, set_clock
@@ -20,11 +21,14 @@ from schoolnet.feedback import EsaFeedback
 from schoolnet.pipeline import load_result
 from schoolnet.registry import Esa, School
 from schoolnet.report import build_report
-from schoolnet.warehouse import EsaDay, merge_day
+from schoolnet.validation.cli import summary_line
+from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
+from schoolnet.warehouse.migrate import alembic_config, upgrade_warehouse
 from schoolnet.warehouse.models import PullRow
 from schoolnet.warehouse.queries import fetch_all
 from tests.unit import test_pipeline
 from tests.unit.test_pipeline import Setup
+from tests.unit.test_validator import record, sheet, validate
 
 setup = test_pipeline.setup  # the fixture: the daily steps against the emulator, no Airflow
 
@@ -263,3 +267,42 @@ def test_ties_and_the_escalation_list_are_ordered_by_code(warehouse_engine: Engi
         "1050010002",
         "1052010001",
     ]
+
+
+def test_revision_0005_dates_the_pulls_merged_before_it(empty_url: str) -> None:
+    """Pulls merged before digests were kept get the date the report used until then, in
+    Bangkok and never after their report date."""
+    engine = create_warehouse_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0004")
+            conn.execute(
+                text(
+                    "INSERT INTO pull (report_date, esa_code, outcome, api_calls, rows_read, "
+                    "rows_accepted, rows_rejected, sheet_modified_time, last_good_date) "
+                    "VALUES (:day, :code, 'accepted', 1, 1, 1, 0, :modified, :good)"
+                ),
+                [
+                    {"day": D3, "code": "a", "modified": "2018-01-04T18:00:00.000Z", "good": D3},
+                    {"day": D1, "code": "b", "modified": "2018-01-09T03:00:00.000Z", "good": D1},
+                    {"day": D2, "code": "c", "modified": None, "good": D1},
+                    {"day": D2, "code": "d", "modified": None, "good": None},
+                ],
+            )
+        upgrade_warehouse(engine)
+        with engine.connect() as conn:
+            dated = dict(conn.execute(select(PullRow.esa_code, PullRow.data_changed_on)).all())
+    finally:
+        engine.dispose()
+    assert dated == {"a": D3, "b": D1, "c": D1, "d": None}
+
+
+def test_an_identical_copy_is_neither_accepted_nor_rejected_on_its_own() -> None:
+    values = sheet([record(1), record(2, students=-3), record(3)])
+    values += [list(values[1]), list(values[2])]  # rows 5 and 6 repeat rows 2 and 3
+    result = validate(values, registered=3)
+    assert [r.row for r in result.accepted_rows] == [2, 4]
+    assert [r.row for r in result.rejected_rows] == [3]  # its copy, row 6, is not counted
+    assert [(r.row, r.duplicate_of) for r in result.duplicate_copies] == [(5, 2), (6, 3)]
+    assert result.to_json_dict()["rows"][3]["duplicate_of"] == 2
+    assert "5 แถว: ผ่าน 2 ไม่ผ่าน 1 แถวซ้ำ 2" in summary_line(result)

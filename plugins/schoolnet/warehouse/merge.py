@@ -132,7 +132,8 @@ def _data_seen(conn: Any, report_date: date, with_digest: bool) -> dict[str, Dat
 def data_changed_on(
     day: EsaDay, report_date: date, seen: DataSeen | None, known: DataSeen | None
 ) -> date | None:
-    """The date the ESA's data last changed, as of this pull.
+    """The date the ESA's data last changed, as of this pull; ``seen`` is the ESA's latest
+    earlier pull with a digest, ``known`` its latest with any change date.
 
     Unchanged values keep the date of the last pull that saw them, so our own writes to the
     sheet (the feedback tab, which move Drive's modifiedTime) never count as an update. Changed
@@ -152,8 +153,7 @@ def data_changed_on(
         return min(modified, report_date)
     if day.outcome == "accepted":
         return report_date
-    earlier = seen or known
-    return None if earlier is None else min(earlier.changed_on, report_date)
+    return None if known is None else min(known.changed_on, report_date)
 
 
 def _snapshot_rows(
