@@ -57,13 +57,13 @@ def gate() -> bool:
 
 def poll_changes() -> list[dict[str, Any]]:
     """One look at Drive's changes feed; the ESAs whose sheets wait for a check."""
-    from schoolnet.live import poll
-    from schoolnet.registry import read_esas
+    from schoolnet.live import current_esas, poll
+    from schoolnet.warehouse import ensure_schema
 
     settings = load_settings()
-    found = poll(
-        read_esas(settings.registry.esas), settings, google_reader(settings), _engine(settings)
-    )
+    engine = _engine(settings)
+    ensure_schema(engine)  # the warehouse may be new, or older than this version
+    found = poll(current_esas(settings), settings, google_reader(settings), engine)
     return [{"esa": asdict(esa)} for esa in found.pending]
 
 
