@@ -110,6 +110,10 @@ def run_dag_with_progress(
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "live", False):
+        from schoolnet.livedemo import run_live_demo
+
+        return run_live_demo(args)
     from schoolnet.devenv import LocalAirflow
     from schoolnet.emulator import Emulator
     from schoolnet.emulator.state import load_day
@@ -245,5 +249,10 @@ def register(commands: Any) -> None:
         "--resend",
         action="store_true",
         help="send the report again even if it was already sent for the date",
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="show near-live feedback: a clerk's mistake in the sheet's tab minutes later",
     )
     parser.set_defaults(handler=run_demo)
