@@ -71,7 +71,7 @@ def test_a_tab_the_clerk_deleted_is_added_again(
 def test_a_tab_written_before_ids_were_kept_is_found_once(
     world: tuple[Path, Emulator, SheetsReader],
 ) -> None:
-    state, emulator, reader = world
+    state, _, reader = world
     doc = load_spreadsheet(state, SID)
     doc["sheets"].append({"sheetId": 7, "title": TAB, "rows": [["old"], ["line"]]})
     write_doc(state, doc)
