@@ -235,7 +235,8 @@ def check(
         log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
         done = error.code not in RETRY_LATER  # unshared or deleted: a change brings it back
         _finish(engine, row, checked_at, "failed", error.code, 0, 0, None, clear=done)
-        return {**summary, "outcome": "failed", "error_code": error.code, "api_calls": 1}
+        failed = {"outcome": "failed", "error_code": error.code, "api_calls": error.api_calls}
+        return {**summary, **failed}
     sheet = RawSheet(
         esa_code=esa.esa_code,
         spreadsheet_id=esa.spreadsheet_id,

@@ -98,6 +98,6 @@ def test_a_clerks_mistake_reaches_the_tab_through_airflow(world: LiveWorld) -> N
     calls = world.run()
     assert calls == {"drive.changes.list": 1, "values.batchGet": 1, "spreadsheets.batchUpdate": 1}
     tab = world.tab(esa)
-    assert tab[1][0].startswith("ตรวจล่าสุด")
+    assert tab[1][0].startswith("ตรวจเมื่อ")
     assert any(row[:1] == ["4"] and "negative_value" in row and "-12" in row for row in tab)
     assert not (world.root / "data" / "validated").exists()  # the daily record is untouched
