@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-celery bench-history pictures clean
+.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-celery bench-history bench-live pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
@@ -55,6 +55,11 @@ bench-history: $(STAMP)
 # quota bound (needs PostgreSQL and Redis on 127.0.0.1; docs/benchmarks.md).
 bench-celery: $(STAMP)
 	@$(BIN)/python -m benchmarks.celery
+
+# Near-live feedback: Google calls per feedback run (k of 245 sheets edited) and the time from
+# a clerk's edit to the finding in the sheet, with the DAG run by Airflow, at Google's quota.
+bench-live: $(STAMP)
+	@$(BIN)/python -m benchmarks.live
 
 # Pictures of the demo's report for docs/ and README: the email at phone and desktop width and
 # its speed section in headless Chromium, the province map, the PDF's first page, and an ESA's

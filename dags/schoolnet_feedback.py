@@ -41,7 +41,7 @@ from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
     start_date=pendulum.datetime(2018, 1, 3, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    dagrun_timeout=pendulum.duration(minutes=30),
+    dagrun_timeout=live_tasks.DAGRUN_TIMEOUT,
     default_args={"retries": 1, "on_failure_callback": OperatorAlert()},
     params={
         "any_time": Param(
@@ -54,15 +54,19 @@ from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
     doc_md=__doc__,
 )
 def schoolnet_feedback() -> None:
-    @task.short_circuit
+    @task.short_circuit(execution_timeout=live_tasks.TASK_TIMEOUTS["gate"])
     def gate() -> bool:
         return live_tasks.gate()
 
-    @task(pool=GOOGLE_POOL)
+    @task(pool=GOOGLE_POOL, execution_timeout=live_tasks.TASK_TIMEOUTS["poll_changes"])
     def poll_changes() -> list[dict[str, Any]]:
         return live_tasks.poll_changes()
 
-    @task(pool=GOOGLE_POOL, map_index_template="{{ esa_label }}")
+    @task(
+        pool=GOOGLE_POOL,
+        map_index_template="{{ esa_label }}",
+        execution_timeout=live_tasks.TASK_TIMEOUTS["check_sheet"],
+    )
     def check_sheet(entry: dict[str, Any]) -> dict[str, Any]:
         return live_tasks.check_sheet(entry)
 

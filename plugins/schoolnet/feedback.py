@@ -120,8 +120,8 @@ class EsaFeedback:
             summary = self.summary
         else:
             when = (
-                f"ตรวจล่าสุด {thai.thai_date(checked_at.date())} เวลา {checked_at:%H:%M} น. "
-                "(ระบบตรวจชีตที่มีการแก้ไขทุก 10 นาทีในเวลาทำการ และทุกเช้า)"
+                f"ตรวจเมื่อ {thai.thai_date(checked_at.date())} เวลา {checked_at:%H:%M} น. "
+                "(ระบบตรวจชีตที่มีการแก้ไขทุก 10 นาทีในเวลาทำการ และเขียนแท็บนี้ใหม่เมื่อผลตรวจเปลี่ยน)"
             )
             summary = self.summary.replace(NEXT_MORNING, WITHIN_MINUTES)
         rows = [

@@ -118,6 +118,14 @@ def needs_check(version: SheetVersion | None, row: Any) -> bool:
     return bool(row.expect_version and version.version and version.version != row.expect_version)
 
 
+def begin(reader: SheetsReader, engine: Engine) -> int:
+    """Start watching from now (one call): edits from here on are checked. Returns the calls."""
+    token, calls = reader.start_page_token()
+    with engine.begin() as conn:
+        _save_token(conn, token)
+    return calls
+
+
 def poll(esas: Sequence[Esa], settings: Settings, reader: SheetsReader, engine: Engine) -> Poll:
     """One look at Drive: mark every edited sheet as waiting, save the new position, and
     return every waiting sheet (those left from an earlier run too)."""
@@ -227,7 +235,8 @@ def check(
         log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
         done = error.code not in RETRY_LATER  # unshared or deleted: a change brings it back
         _finish(engine, row, checked_at, "failed", error.code, 0, 0, None, clear=done)
-        return {**summary, "outcome": "failed", "error_code": error.code, "api_calls": 1}
+        failed = {"outcome": "failed", "error_code": error.code, "api_calls": error.api_calls}
+        return {**summary, **failed}
     sheet = RawSheet(
         esa_code=esa.esa_code,
         spreadsheet_id=esa.spreadsheet_id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,14 @@ DAG_ID = "schoolnet_feedback"
 SCHEDULE_CRON = "*/10 * * * *"  # the working hours are the settings' ([live]); see ``gate``
 INTERVAL_MINUTES = 10
 ACTIVE_STATES = ["queued", "running"]
+# A feedback run is one changes call and a read and a write per edited sheet (50 sheets: about a
+# minute at Google's quota, docs/benchmarks.md); a hung one must end before it holds the next.
+DAGRUN_TIMEOUT = timedelta(minutes=30)
+TASK_TIMEOUTS = {
+    "gate": timedelta(minutes=2),
+    "poll_changes": timedelta(minutes=10),
+    "check_sheet": timedelta(minutes=10),
+}
 
 
 def daily_at() -> tuple[int, int]:
@@ -57,13 +65,13 @@ def gate() -> bool:
 
 def poll_changes() -> list[dict[str, Any]]:
     """One look at Drive's changes feed; the ESAs whose sheets wait for a check."""
-    from schoolnet.live import poll
-    from schoolnet.registry import read_esas
+    from schoolnet.live import current_esas, poll
+    from schoolnet.warehouse import ensure_schema
 
     settings = load_settings()
-    found = poll(
-        read_esas(settings.registry.esas), settings, google_reader(settings), _engine(settings)
-    )
+    engine = _engine(settings)
+    ensure_schema(engine)  # the warehouse may be new, or older than this version
+    found = poll(current_esas(settings), settings, google_reader(settings), engine)
     return [{"esa": asdict(esa)} for esa in found.pending]
 
 

@@ -142,6 +142,10 @@ def run_dag_with_progress(
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "live", False):
+        from schoolnet.livedemo import run_live_demo
+
+        return run_live_demo(args)
     from schoolnet.devenv import LocalAirflow
     from schoolnet.emulator import Emulator
     from schoolnet.emulator.state import morning_of, set_clock
@@ -274,5 +278,10 @@ def register(commands: Any) -> None:
             "send the report and every ESA's feedback email again, even if they were already "
             "sent for the date"
         ),
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="show near-live feedback: a clerk's mistake in the sheet's tab minutes later",
     )
     parser.set_defaults(handler=run_demo)

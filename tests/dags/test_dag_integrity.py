@@ -14,7 +14,7 @@ from schoolnet.paths import dags_dir
 
 pytestmark = pytest.mark.dag
 
-EXPECTED_DAGS = {"schoolnet_daily", "schoolnet_provision_sheets"}
+EXPECTED_DAGS = {"schoolnet_daily", "schoolnet_feedback", "schoolnet_provision_sheets"}
 
 
 class LookupAtParseTime(AssertionError):
@@ -113,6 +113,26 @@ def test_daily_dag_policy() -> None:
     for task in dag.tasks:
         assert task.retries >= 1, f"{task.task_id} has no retries"
     assert dag.doc_md and "schoolnet_daily" in dag.doc_md
+
+
+def test_feedback_dag_policy() -> None:
+    """The near-live loop: every 10 minutes (the gate keeps it to working hours), one run at a
+    time, its Google work in the shared pool, one labelled check per edited sheet, no email."""
+    bag = parse(dags_dir())
+    dag = bag.dags.get("schoolnet_feedback")
+    assert dag is not None
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.timetable.expression == "*/10 * * * *"
+    assert "Asia/Bangkok" in str(dag.timetable.timezone)
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order == ["gate", "poll_changes", "check_sheet"]
+    for task_id in ("poll_changes", "check_sheet"):
+        assert dag.get_task(task_id).pool == "google_sheets"
+    assert dag.get_task("check_sheet").map_index_template == "{{ esa_label }}"
+    assert not any("send" in task.task_id or "mail" in task.task_id for task in dag.tasks)
+    for task in dag.tasks:
+        assert task.retries >= 1, f"{task.task_id} has no retries"
+    assert dag.params["any_time"] is False
 
 
 def test_every_task_alerts_the_operators_when_it_fails() -> None:

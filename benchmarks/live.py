@@ -1,0 +1,206 @@
+"""Measure near-live feedback: Google calls per feedback run, and edit → finding time.
+
+    make bench-live                                   # print the figures
+    python -m benchmarks.live --write docs/benchmarks.md
+
+On the national demo data set (245 ESA sheets) served by the emulator at Google's real quota
+(60 reads and 60 writes a minute), with the pipeline's own pacing (55 a minute, shared through
+the warehouse):
+
+* calls: for k = 0, 1, 10 and 50 sheets edited by clerks, one feedback run (the poll and a check
+  of each waiting sheet, the library the DAG calls), counted by the emulator;
+* latency: a clerk's edit, then one run of the real ``schoolnet_feedback`` DAG by Airflow
+  (``airflow dags test``), until the finding is in the sheet's tab. On the schedule a run starts
+  at most one interval (10 minutes) after the edit, so the worst case is that plus this time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from benchmarks.__main__ import machine
+from benchmarks.scratch import scratch_warehouse
+from schoolnet.config import load_settings
+from schoolnet.demo import generate
+from schoolnet.devenv import LocalAirflow
+from schoolnet.emulator import Emulator, load_day, set_quota
+from schoolnet.google import EmulatorSession
+from schoolnet.ingest import SheetsReader
+from schoolnet.live import begin, check, poll
+from schoolnet.livedemo import edit_then_run, run_feedback_dag, type_mistake
+from schoolnet.paths import project_root
+from schoolnet.pipeline import load_school_registry
+from schoolnet.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
+from schoolnet.registry import read_esas
+
+GOOGLE_QUOTA = 60  # reads and writes a minute per service account
+PACED = 55  # the pipeline's setting
+EDITED = (0, 1, 10, 50)
+LATENCY_EDITED = (1, 10)
+START, END = "<!-- bench-live:start -->", "<!-- bench-live:end -->"
+
+
+def settings_file(work: Path) -> Path:
+    """The shipped settings with the data set's paths and Google's real quota."""
+    text = (project_root() / "config" / "schoolnet.toml").read_text(encoding="utf-8")
+    text = text.replace("out/demo-data", str(work / "demo")).replace('"out/', f'"{work}/')
+    for key in ("read_requests_per_minute", "write_requests_per_minute"):
+        text = re.sub(rf"(?m)^{key} = \S+", f"{key} = {PACED}", text)
+    path = work / "schoolnet.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def calls_per_run(work: Path, state: Path) -> list[tuple[str, str, str]]:
+    settings = load_settings(settings_file(work))
+    esas = read_esas(settings.registry.esas)
+    schools = load_school_registry(settings)
+    rows = []
+    with (
+        scratch_warehouse(f"sqlite:///{work / 'calls.db'}") as engine,
+        Emulator(state) as emulator,
+    ):
+        reader = SheetsReader(
+            EmulatorSession(emulator.base_url),
+            settings.google,
+            read_pacer=QuotaPacer(engine, SHEETS_READ, PACED),
+            write_pacer=QuotaPacer(engine, SHEETS_WRITE, PACED),
+        )
+        begin(reader, engine)
+        offset = 0
+        for k in EDITED:
+            for esa in esas[offset : offset + k]:
+                type_mistake(state, esa, 3, "-5")
+            offset += k
+            emulator.reset()
+            started = time.monotonic()
+            found = poll(esas, settings, reader, engine)
+            results = [
+                check(esa, settings, reader, schools, engine, bangkok_now())
+                for esa in found.pending
+            ]
+            seconds = time.monotonic() - started
+            stats = emulator.stats()
+            by = stats["by_endpoint"]
+            changes = by.get("drive.changes.list", 0)
+            reads, writes = by.get("values.batchGet", 0), by.get("spreadsheets.batchUpdate", 0)
+            total = sum(by.values())
+            written = sum(1 for r in results if r.get("feedback_tab") == "written")
+            goal = "exactly 1" if k == 0 else f"1 + {k} reads + ≤ {k} writes = ≤ {1 + 2 * k}"
+            rows.append(
+                (
+                    f"feedback run, {k} of {len(esas)} sheets edited",
+                    f"{seconds:.1f} s",
+                    f"**{total}**: changes.list {changes}, reads {reads}, writes {writes} "
+                    f"(tabs rewritten {written}, answered 429: {stats['throttled']}); "
+                    f"goal {goal}",
+                )
+            )
+    return rows
+
+
+def bangkok_now() -> datetime:
+    return datetime.now(ZoneInfo("Asia/Bangkok"))
+
+
+def latency(work: Path, state: Path) -> list[tuple[str, str, str]]:
+    config = settings_file(work)
+    settings = load_settings(config)
+    esas = read_esas(settings.registry.esas)
+    url = f"sqlite:///{work / 'latency.db'}"
+    rows = []
+    with Emulator(state) as emulator, scratch_warehouse(url) as engine:
+        begin(SheetsReader(EmulatorSession(emulator.base_url), settings.google), engine)
+        airflow = LocalAirflow(
+            home=work / "airflow",
+            config_file=config,
+            emulator_url=emulator.base_url,
+            smtp_port=1,
+            warehouse_url=url,
+        )
+        airflow.prepare()
+        emulator.reset()
+        started = time.monotonic()
+        run_feedback_dag(airflow, work / "run-0.log")
+        seconds = time.monotonic() - started
+        total = sum(emulator.stats()["by_endpoint"].values())
+        rows.append(
+            (
+                "one run by Airflow, nothing edited (`airflow dags test`'s own start-up)",
+                f"{seconds:.0f} s",
+                f"**{total}**",
+            )
+        )
+        offset = 100  # sheets the calls measurement did not edit
+        for k in LATENCY_EDITED:
+            edited = esas[offset : offset + k]
+            offset += k
+            result = edit_then_run(airflow, state, emulator, edited, work / f"run-{k}.log", 4)
+            assert result.finding, "the finding did not reach the tab"
+            total = sum(result.calls.values())
+            rows.append(
+                (
+                    f"edit → finding in the tab, {k} sheet{'s' if k > 1 else ''} edited, "
+                    "DAG run by Airflow",
+                    f"{result.seconds:.0f} s",
+                    f"**{total}**; worst case on the schedule: 600 s wait + {result.seconds:.0f} s",
+                )
+            )
+    return rows
+
+
+def markdown(rows: list[tuple[str, str, str]]) -> str:
+    return "\n".join(
+        [
+            START,
+            f"Machine: {machine()}. Emulator quota {GOOGLE_QUOTA} reads and {GOOGLE_QUOTA} "
+            f"writes a minute; pipeline pacing {PACED} a minute.",
+            "",
+            "| what | time | Google calls |",
+            "|---|---|---|",
+            *[f"| {what} | {seconds} | {figure} |" for what, seconds, figure in rows],
+            END,
+        ]
+    )
+
+
+def write_section(path: Path, table: str) -> None:
+    """Replace the generated section of ``path`` (appended if it has none)."""
+    page = path.read_text(encoding="utf-8")
+    if START in page and END in page:
+        before, rest = page.split(START, 1)
+        page = before + table + rest.split(END, 1)[1]
+    else:
+        page = page.rstrip() + f"\n\n{table}\n"
+    path.write_text(page, encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.live")
+    parser.add_argument("--write", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--no-airflow", action="store_true", help="only count the calls")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="schoolnet-bench-live-") as folder:
+        work = Path(folder)
+        manifest = generate(work / "demo")
+        state = work / "state"
+        load_day(state, work / "demo", manifest.days[-1])
+        set_quota(state, read=GOOGLE_QUOTA, write=GOOGLE_QUOTA)
+        rows = calls_per_run(work, state)
+        if not args.no_airflow:
+            rows += latency(work, state)
+    table = markdown(rows)
+    print(table)
+    if args.write:
+        write_section(args.write, table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

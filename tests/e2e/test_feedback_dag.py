@@ -1,0 +1,103 @@
+"""End to end: the real schoolnet_feedback DAG (``airflow dags test``) against the emulator over
+HTTP and a SQLite warehouse: a clerk's mistake reaches the sheet's feedback tab, at one Drive
+call, one read and one write, and a quiet run costs one call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from schoolnet.demo import generate
+from schoolnet.devenv import LocalAirflow
+from schoolnet.emulator import Emulator, edit_cell, load_day
+from schoolnet.live_tasks import DAG_ID
+from schoolnet.registry import Esa, read_esas
+from tests.settings import write_test_settings
+
+pytestmark = pytest.mark.e2e
+
+ESA_COUNT = 4
+
+
+@dataclass
+class LiveWorld:
+    root: Path
+    state: Path
+    emulator: Emulator
+    airflow: LocalAirflow
+    esas: list[Esa]
+    runs: int = 0
+
+    def run(self) -> dict[str, int]:
+        """One feedback run by Airflow (outside working hours, so with ``any_time``)."""
+        self.runs += 1
+        self.emulator.reset()
+        logical = datetime(2018, 1, 16, 10, 10 * self.runs, tzinfo=ZoneInfo("Asia/Bangkok"))
+        log = self.root / "logs" / f"feedback-{self.runs}.log"
+        self.airflow.airflow(
+            "dags", "test", DAG_ID, logical.isoformat(), "--conf", '{"any_time": true}', log=log
+        )
+        output = log.read_text(encoding="utf-8")
+        assert "state=failed" not in output.lower(), output[-3000:]
+        by_endpoint: dict[str, int] = self.emulator.stats()["by_endpoint"]
+        return by_endpoint
+
+    def tab(self, esa: Esa) -> list[list[Any]]:
+        path = self.state / "spreadsheets" / f"{esa.spreadsheet_id}.json"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return {sheet["title"]: sheet["rows"] for sheet in doc["sheets"]}.get("ผลตรวจสอบ", [])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorld]:
+    root = tmp_path_factory.mktemp("live")
+    demo = root / "demo-data"
+    manifest = generate(demo, esa_limit=ESA_COUNT, days=2)
+    config = write_test_settings(
+        root / "schoolnet.toml", esas=demo / "esas.csv", schools=demo / "schools.csv", root=root
+    )
+    state = root / "emulator"
+    load_day(state, demo, manifest.days[-1])
+    with (
+        Emulator(state, read_quota_per_minute=0, write_quota_per_minute=0) as emulator,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setenv("AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY", "1")  # a failure shows at once
+        airflow = LocalAirflow(
+            home=root / "airflow",
+            config_file=config,
+            emulator_url=emulator.base_url,
+            smtp_port=1,  # the feedback DAG sends no email
+            warehouse_url=f"sqlite:///{root / 'warehouse.db'}",
+        )
+        airflow.prepare()
+        yield LiveWorld(root, state, emulator, airflow, read_esas(demo / "esas.csv"))
+
+
+def test_a_clerks_mistake_reaches_the_tab_through_airflow(world: LiveWorld) -> None:
+    first = world.run()  # no position yet: one listing, every sheet checked once
+    assert first["drive.changes.getStartPageToken"] == 1 and first["drive.files.list"] == 1
+    assert first["values.batchGet"] == ESA_COUNT
+    assert first["spreadsheets.batchUpdate"] == ESA_COUNT
+
+    assert world.run() == {"drive.changes.list": 1}  # nothing changed: exactly one call
+
+    esa = world.esas[2]
+    header = json.loads(
+        (world.state / "spreadsheets" / f"{esa.spreadsheet_id}.json").read_text(encoding="utf-8")
+    )["sheets"][0]["rows"][0]
+    column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("จำนวนนักเรียน")]
+    edit_cell(world.state, esa.spreadsheet_id, f"'โรงเรียน'!{column}4", "-12")
+    calls = world.run()
+    assert calls == {"drive.changes.list": 1, "values.batchGet": 1, "spreadsheets.batchUpdate": 1}
+    tab = world.tab(esa)
+    assert tab[1][0].startswith("ตรวจเมื่อ")
+    assert any(row[:1] == ["4"] and "negative_value" in row and "-12" in row for row in tab)
+    assert not (world.root / "data" / "validated").exists()  # the daily record is untouched

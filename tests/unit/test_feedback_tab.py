@@ -1,0 +1,93 @@
+"""Writing the feedback tab in one batchUpdate, and what it costs when the tab is not where the
+warehouse thinks: real gspread against the emulator over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schoolnet.config import GoogleSettings
+from schoolnet.emulator import Emulator
+from schoolnet.emulator.state import load_spreadsheet
+from schoolnet.google import EmulatorSession
+from schoolnet.ingest import FEEDBACK_SHEET_ID, SheetsReader
+from tests.unit.test_emulator import SID, make_doc, write_doc
+
+pytestmark = pytest.mark.unit
+
+TAB = "ผลตรวจสอบ"
+GOOGLE = GoogleSettings(
+    request_timeout_seconds=10, max_attempts=2, backoff_base_seconds=0.05, backoff_max_seconds=0.1
+)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Path, Emulator, SheetsReader]]:
+    write_doc(tmp_path, make_doc(SID, [["รหัสโรงเรียน"], ["1052010001"]]))
+    with Emulator(tmp_path, read_quota_per_minute=0, write_quota_per_minute=0) as emulator:
+        yield tmp_path, emulator, SheetsReader(EmulatorSession(emulator.base_url), GOOGLE)
+
+
+def tab(state: Path) -> dict[str, Any]:
+    return next(s for s in load_spreadsheet(state, SID)["sheets"] if s["title"] == TAB)
+
+
+def calls(emulator: Emulator) -> dict[str, int]:
+    by_endpoint: dict[str, int] = emulator.stats()["by_endpoint"]
+    emulator.reset()
+    return by_endpoint
+
+
+def test_added_and_written_in_one_call_then_rewritten_in_one(
+    world: tuple[Path, Emulator, SheetsReader],
+) -> None:
+    state, emulator, reader = world
+    first = reader.write_tab(SID, TAB, [["หัวเรื่อง"], ["=1+1", "x"]])
+    assert first.sheet_id == FEEDBACK_SHEET_ID and first.api_calls == 1
+    assert calls(emulator) == {"spreadsheets.batchUpdate": 1}
+    assert tab(state)["rows"] == [["หัวเรื่อง"], ["=1+1", "x"]]  # text, never a formula
+    again = reader.write_tab(SID, TAB, [["ใหม่"], ["", ""]], sheet_id=first.sheet_id)
+    assert again.api_calls == 1 and tab(state)["rows"] == [["ใหม่"]]  # old lines cleared
+
+
+def test_a_tab_the_clerk_deleted_is_added_again(
+    world: tuple[Path, Emulator, SheetsReader],
+) -> None:
+    state, emulator, reader = world
+    reader.write_tab(SID, TAB, [["a"]])
+    doc = load_spreadsheet(state, SID)
+    doc["sheets"] = [s for s in doc["sheets"] if s["title"] != TAB]
+    write_doc(state, doc)
+    calls(emulator)
+    written = reader.write_tab(SID, TAB, [["b"]], sheet_id=FEEDBACK_SHEET_ID)
+    assert written.api_calls == 3  # refused, the metadata, then added and written at once
+    assert calls(emulator) == {"spreadsheets.batchUpdate": 2, "spreadsheets.get": 1}
+    assert tab(state)["rows"] == [["b"]]
+
+
+def test_a_tab_written_before_ids_were_kept_is_found_once(
+    world: tuple[Path, Emulator, SheetsReader],
+) -> None:
+    state, _, reader = world
+    doc = load_spreadsheet(state, SID)
+    doc["sheets"].append({"sheetId": 7, "title": TAB, "rows": [["old"], ["line"]]})
+    write_doc(state, doc)
+    written = reader.write_tab(SID, TAB, [["new"], [""]])
+    assert written.sheet_id == 7 and written.api_calls == 3
+    assert tab(state)["rows"] == [["new"]]
+    assert reader.write_tab(SID, TAB, [["next"]], sheet_id=7).api_calls == 1
+
+
+def test_a_list_longer_than_the_grid_grows_the_tab_in_the_same_call(
+    world: tuple[Path, Emulator, SheetsReader],
+) -> None:
+    state, _, reader = world
+    rows = [[str(n)] for n in range(1500)]
+    first = reader.write_tab(SID, TAB, rows)
+    assert first.api_calls == 1 and len(tab(state)["rows"]) == 1500
+    longer = [[str(n)] for n in range(1800)]
+    assert reader.write_tab(SID, TAB, longer, sheet_id=first.sheet_id).api_calls == 1
+    assert tab(state)["gridProperties"]["rowCount"] == 1800
