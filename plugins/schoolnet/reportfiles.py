@@ -54,11 +54,13 @@ def report_charts(report: DailyReport) -> dict[str, Any]:
         for line in report.esas[:ESA_CHART_COUNT]
         if line.schools
     ]
-    return {
+    charts = {
         "progress": progress_chart(points, report.national.schools, report.report_date),
         "gap": esa_gap_chart(worst),
-        "map": province_map(report.provinces, report.report_date),
     }
+    if report.provinces:  # a day without schools has no map to draw
+        charts["map"] = province_map(report.provinces, report.report_date)
+    return charts
 
 
 def pdf_html(report: DailyReport, charts: Mapping[str, Any]) -> str:
