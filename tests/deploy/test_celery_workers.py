@@ -54,7 +54,8 @@ from tests.deploy.stack import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+# The first test also plays the week (the module fixture): seven mornings on both sides.
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(3600)]
 
 ESA_COUNT = 10
 DAYS = 7
