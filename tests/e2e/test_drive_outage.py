@@ -16,15 +16,13 @@ import pytest
 from sqlalchemy import text
 
 from schoolnet.demo import generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, load_day, set_fault
+from schoolnet.emulator import set_fault
 from schoolnet.emulator.state import DRIVE_LISTING
-from schoolnet.mailsink import MailSink
 from schoolnet.report import SUBJECT_PREFIX
 from schoolnet.rundemo import run_dag_with_progress
 from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
-from tests.settings import write_test_settings
+from tests.e2e.demo_airflow import demo_airflow
 
 pytestmark = pytest.mark.e2e
 
@@ -37,41 +35,23 @@ def test_a_drive_outage_ends_the_run_failed_after_the_report_went_out(
     demo = tmp_path / "demo-data"
     manifest = generate(demo, esa_limit=ESA_COUNT, days=1)
     day = manifest.days[0]
-    state = tmp_path / "emulator"
-    load_day(state, demo, day)
-    set_fault(state, DRIVE_LISTING, "500")
-    config = write_test_settings(
-        tmp_path / "schoolnet.toml",
-        esas=demo / "esas.csv",
-        schools=demo / "schools.csv",
-        root=tmp_path,
-        operators=["ops@obec.go.th"],
-        email_esas=False,
-    )
     monkeypatch.setenv("AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY", "1")
-    warehouse_url = f"sqlite:///{tmp_path / 'warehouse.db'}"
-    with Emulator(state, read_quota_per_minute=0) as emulator, MailSink(tmp_path / "mail") as sink:
-        airflow = LocalAirflow(
-            home=tmp_path / "airflow",
-            config_file=config,
-            emulator_url=emulator.base_url,
-            smtp_port=sink.port,
-            warehouse_url=warehouse_url,
-        )
-        airflow.prepare()
+    with demo_airflow(tmp_path, demo, day, operators=["ops@obec.go.th"], email_esas=False) as parts:
+        set_fault(parts.state, DRIVE_LISTING, "500")
         with pytest.raises(RuntimeError, match="the DAG run failed") as failed:
             run_dag_with_progress(
-                airflow,
+                parts.airflow,
                 day,
                 tmp_path / "data" / "validated" / day.isoformat(),
                 ESA_COUNT,
                 tmp_path / "logs" / "run.log",
             )
-        stats = emulator.stats()
+        stats = parts.emulator.stats()
         messages: list[EmailMessage] = [
             email.message_from_bytes(path.read_bytes(), policy=default_policy)
-            for path in sink.messages()
+            for path in parts.sink.messages()
         ]
+    warehouse_url = parts.warehouse_url
     log = (tmp_path / "logs" / "run.log").read_text(encoding="utf-8")
     assert "confirm_drive_listing" in str(failed.value) or "confirm_drive_listing" in log
     # The listing was tried (and its retries), then every sheet was read instead.
