@@ -48,6 +48,9 @@ BIN = Path(sys.executable).parent
 USER = "operator"
 RETRY_DELAY_SECONDS = 4  # [core] default_task_retry_delay here; 120 in production
 FINISHED = ("success", "failed")
+# Bounds on waiting for a step that takes seconds alone and minutes on a loaded machine: they
+# only turn a hang into a failure that says which step hung.
+STEP_TIMEOUT_SECONDS = 900
 REDIS_URL = os.environ.get("SCHOOLNET_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 CLAIM_KEY = "schoolnet-test:claimed-by"
 # uvicorn's line once the API server listens; it binds port 0 and says which port it got.
@@ -290,7 +293,7 @@ def run_init_script(env: Mapping[str, str]) -> None:
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=STEP_TIMEOUT_SECONDS,
     )
     assert init.returncode == 0, f"airflow-init.sh failed:\n{init.stdout}\n{init.stderr}"
 
@@ -325,7 +328,10 @@ class Stack:
 
     def unpause(self) -> None:
         dag = wait_for(
-            "the DAG to be parsed", lambda: self.get(f"/dags/{DAG_ID}"), 120, self.processes
+            "the DAG to be parsed",
+            lambda: self.get(f"/dags/{DAG_ID}"),
+            STEP_TIMEOUT_SECONDS,
+            self.processes,
         )
         assert dag["is_paused"] is True  # paused at creation, as in production
         response = self.session.patch(
@@ -418,7 +424,7 @@ def airflow_stack(
         api_port = wait_for(
             "the API server's port",
             lambda: listening_port(processes.logs["api-server"]),
-            120,
+            STEP_TIMEOUT_SECONDS,
             processes,
         )
         processes.env = {**env, **api_address(api_port)}
@@ -427,7 +433,7 @@ def airflow_stack(
         wait_for(
             "the API server",
             lambda: requests.get(f"{api}/api/v2/monitor/health", timeout=5).ok,
-            120,
+            STEP_TIMEOUT_SECONDS,
             processes,
         )
         login = requests.post(

@@ -26,6 +26,7 @@ from schoolnet.thai import thai_date
 from schoolnet.warehouse import create_warehouse_engine
 from tests.deploy.stack import (
     RETRY_DELAY_SECONDS,
+    STEP_TIMEOUT_SECONDS,
     Processes,
     Stack,
     airflow_stack,
@@ -36,7 +37,7 @@ from tests.deploy.stack import (
 )
 
 # The first test also starts the stack (Airflow's migration, three services, the DAG's parse).
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(2400)]
 
 ESA_COUNT = 10
 POOL_SLOTS = 3
@@ -186,7 +187,12 @@ def test_a_triggered_run_goes_through_scheduler_pool_retries_warehouse_and_mail(
 
 
 def test_the_next_scheduled_run_is_at_six_in_the_morning_in_bangkok(stack: Stack) -> None:
-    dag = wait_for("the DAG's next run", lambda: stack.get(f"/dags/{DAG_ID}"), 120, stack.processes)
+    dag = wait_for(
+        "the DAG's next run",
+        lambda: stack.get(f"/dags/{DAG_ID}"),
+        STEP_TIMEOUT_SECONDS,
+        stack.processes,
+    )
     parsed_by = datetime.now(UTC)
     # The DAG processor computes the next run from the timetable when it stores the DAG. With
     # catchup off and no scheduled run yet, it is the latest 06:00 in Bangkok at that moment:

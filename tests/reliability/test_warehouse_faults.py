@@ -20,6 +20,7 @@ from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import DailyCountRow, EsaHistoryRow, SchoolHistoryRow, SnapshotRow
 from tests.checksum import warehouse_checksum
 from tests.conftest import postgres_url
+from tests.locks import wait_until_blocked_by
 from tests.reliability.conftest import MERGED_TABLES, Day, snapshot
 
 POSTGRES_ONLY = pytest.mark.parametrize(
@@ -134,15 +135,20 @@ def test_two_merges_of_one_date_at_once_serialize_and_equal_one_merge(day_any: D
     engines = [create_warehouse_engine(url_of(day.engine)) for _ in range(2)]
     second_locking = threading.Event()
     events: list[str] = []
-    lock_statement = "BEGIN IMMEDIATE" if day.engine.dialect.name == "sqlite" else "SELECT PG_"
+    sqlite = day.engine.dialect.name == "sqlite"
+    lock_statement = "BEGIN IMMEDIATE" if sqlite else "SELECT PG_"
 
     def first_pauses(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.upper().startswith("INSERT INTO SNAPSHOT") and "paused" not in events:
             events.append("paused")
             assert second_locking.wait(30), "the second merge never asked for the lock"
-            # Give the second merge time to block on the lock (it cannot get it before we
-            # commit); the order of commits below proves it waited.
-            threading.Event().wait(0.3)
+            # Hold on until the second merge is blocked by this one, so that a lock that does
+            # not hold lets it commit first. SQLite: its BEGIN IMMEDIATE cannot return while
+            # this transaction holds the write lock. PostgreSQL: the server's lock graph says.
+            if not sqlite:
+                holder = cursor.connection.info.backend_pid
+                blocked = wait_until_blocked_by(day.engine, holder)
+                assert blocked, "the second merge went on without waiting for the lock"
 
     def second_asks(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.upper().startswith(lock_statement):

@@ -26,6 +26,7 @@ from schoolnet.google import EmulatorSession
 from schoolnet.ingest import SheetsReader
 from schoolnet.quota import SHEETS_READ, QuotaPacer, RequestPacer
 from schoolnet.warehouse.models import QuotaClockRow
+from tests.locks import wait_until_blocked_by
 from tests.unit.quota_workers import hammer
 
 EPSILON = 1e-6  # float rounding of stored epoch seconds, far below any interval used here
@@ -255,19 +256,7 @@ def test_a_worker_that_loses_the_race_to_create_the_row_uses_the_winners_row(
             # PostgreSQL: wait until it is blocked on the winner's uncommitted insert.
             thread.start()
             winner_pid = winner.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            deadline = time.monotonic() + 20
-            blocked = 0
-            with warehouse_engine.connect() as watch:
-                while not blocked and time.monotonic() < deadline:
-                    blocked = watch.execute(
-                        text(
-                            "SELECT count(*) FROM pg_stat_activity "
-                            "WHERE :pid = ANY(pg_blocking_pids(pid))"
-                        ),
-                        {"pid": winner_pid},
-                    ).scalar_one()
-                    watch.rollback()
-                    time.sleep(0.01)
+            blocked = wait_until_blocked_by(warehouse_engine, winner_pid)
             assert blocked, "the pacer never waited for the other worker's insert"
         assert thread.is_alive()
         winner.commit()
