@@ -102,10 +102,9 @@ def _typed_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class DriveListing:
-    """How the morning's Drive listing went: its calls, and why it failed when it did (then
-    every sheet is read, and the run must still end failed so that the operator looks)."""
+    """How the morning's Drive listing went: why it failed, when it did (then every sheet is
+    read, and the run must still end failed so that the operator looks)."""
 
-    calls: int
     failure: str | None = None
 
 
@@ -171,7 +170,7 @@ def plan_pulls(
         len(plan),
         calls,
     )
-    return plan, DriveListing(calls, failure)
+    return plan, DriveListing(failure)
 
 
 def is_full_pull_day(report_date: date, settings: Settings) -> bool:
