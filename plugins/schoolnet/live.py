@@ -27,9 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from schoolnet.config import Settings
-from schoolnet.contract import load_contract
 from schoolnet.ingest import SheetReadError, SheetsReader, SheetVersion
-from schoolnet.landing import RawSheet
 from schoolnet.registry import Esa, School
 from schoolnet.warehouse.history import last_reads
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow
@@ -218,7 +216,7 @@ def check(
 ) -> dict[str, Any]:
     """Read one waiting sheet (one call), validate it, and rewrite its tab if the findings
     changed (one call). ``checked_at`` is the local time the tab shows."""
-    from schoolnet.pipeline import validation_result, write_feedback_tab
+    from schoolnet.pipeline import read_sheet, validation_result, write_feedback_tab
 
     with engine.connect() as conn:
         row = conn.execute(select(LiveSheetRow).where(LiveSheetRow.esa_code == esa.esa_code)).one()
@@ -230,23 +228,13 @@ def check(
         return {**summary, "outcome": "deferred", "api_calls": 0}
     report_date = checked_at.date()
     try:
-        read = reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab)
+        sheet = read_sheet(esa, report_date, reader, row.changed_at)
     except SheetReadError as error:
         log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
         done = error.code not in RETRY_LATER  # unshared or deleted: a change brings it back
         _finish(engine, row, checked_at, "failed", error.code, 0, 0, None, clear=done)
         failed = {"outcome": "failed", "error_code": error.code, "api_calls": error.api_calls}
         return {**summary, **failed}
-    sheet = RawSheet(
-        esa_code=esa.esa_code,
-        spreadsheet_id=esa.spreadsheet_id,
-        values=read.values,
-        tab=read.tab,
-        used_first_tab=read.used_first_tab,
-        api_calls=read.api_calls,
-        sheet_modified_time=row.changed_at,
-        origin_date=report_date,
-    )
     result = validation_result(esa, report_date, sheet, schools, engine)
     tab = "off"
     if settings.feedback.write_tab:
@@ -262,7 +250,7 @@ def check(
         "feedback_tab": tab,
         "errors": errors,
         "warnings": warnings,
-        "api_calls": read.api_calls + (1 if tab == "written" else 0),
+        "api_calls": sheet.api_calls + (1 if tab == "written" else 0),
     }
 
 

@@ -179,6 +179,24 @@ def is_full_pull_day(report_date: date, settings: Settings) -> bool:
     return every > 0 and report_date.toordinal() % every == 0
 
 
+def read_sheet(
+    esa: Esa, report_date: date, reader: SheetsReader, modified_time: str | None
+) -> RawSheet:
+    """Read the ESA's data tab from Google (one call) as the raw sheet of ``report_date``;
+    raises ``SheetReadError`` when Google does not give it."""
+    read = reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab)
+    return RawSheet(
+        esa_code=esa.esa_code,
+        spreadsheet_id=esa.spreadsheet_id,
+        values=read.values,
+        tab=read.tab,
+        used_first_tab=read.used_first_tab,
+        api_calls=read.api_calls,
+        sheet_modified_time=modified_time,
+        origin_date=report_date,
+    )
+
+
 def obtain_sheet(
     esa: Esa,
     report_date: date,
@@ -189,7 +207,6 @@ def obtain_sheet(
 ) -> RawSheet:
     """The ESA's sheet for today, read from Google or reused from an unchanged earlier read,
     landed raw either way (a failure too, so a replay sees the same day)."""
-    contract = load_contract()
     sheet: RawSheet | None = None
     if reuse_from == report_date:  # a rerun: today's landing stands as it is
         landed = load_raw(settings, report_date, esa.esa_code)
@@ -201,17 +218,7 @@ def obtain_sheet(
             sheet = replace(origin, api_calls=0, sheet_modified_time=modified_time)
     if sheet is None:
         try:
-            read = reader.read_data_tab(esa.spreadsheet_id, contract.data_tab)
-            sheet = RawSheet(
-                esa_code=esa.esa_code,
-                spreadsheet_id=esa.spreadsheet_id,
-                values=read.values,
-                tab=read.tab,
-                used_first_tab=read.used_first_tab,
-                api_calls=read.api_calls,
-                sheet_modified_time=modified_time,
-                origin_date=report_date,
-            )
+            sheet = read_sheet(esa, report_date, reader, modified_time)
         except SheetReadError as error:
             log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
             sheet = RawSheet(
