@@ -30,6 +30,7 @@ from schoolnet.demo.sheets import (
     SheetStyle,
     applies,
     choose_style,
+    column_letter,
     draw_mistake,
     normalized,
     render,
@@ -51,6 +52,15 @@ EDIT_CHANCE_WEEKEND = 0.10
 STALL_CHANCE = 0.05  # share of ESAs that stop editing for several days
 STALL_LATEST_START = 10  # day index (from 1) by which a stalled ESA has stopped
 FIX_CHANCE = 0.3  # share of a sheet's mistakes the clerk fixes on a day of edits
+# What `schoolnet demo` and `schoolnet demo-data` make unless told otherwise: a few percent of rows
+# with a clerk mistake, and the whole-sheet faults on the last day, so that the validation, the
+# feedback tab and the ESA emails have something to show. `generate()` itself stays clean unless
+# asked, so a test states the data it needs.
+DEMO_MESSY_RATE = 0.03
+# Whole-sheet faults, each on its own ESA on the data set's last day (the demo's report date).
+SHEET_FAULTS = ("broken_header", "emptied", "unshared")
+BROKEN_HEADER = "รหัส รร. (10 หลัก)"  # the school code's header retyped: not a known header
+_FAULTS_IN_THE_SHEET = ("broken_header", "emptied")  # the others are in Drive's sharing
 GENERATED_ENTRIES = ("days", "state", "truth", "manifest.json", "esas.csv", "schools.csv")
 
 
@@ -63,6 +73,18 @@ class DemoManifest:
     messy_rate: float
     esa_count: int
     school_count: int
+    sheet_faults: tuple[SheetFault, ...] = ()
+
+
+@dataclass(frozen=True)
+class SheetFault:
+    """A whole sheet the pipeline cannot use on one day, and why (one of `SHEET_FAULTS`):
+    a header the clerk retyped (rejected), rows deleted (quarantined), sharing withdrawn (403)."""
+
+    day: date
+    kind: str
+    esa_code: str
+    spreadsheet_id: str
 
 
 @dataclass
@@ -93,8 +115,13 @@ def generate(
     start: date = DEFAULT_START,
     messy_rate: float = 0.0,
     esa_limit: int | None = None,
+    sheet_faults: bool = False,
 ) -> DemoManifest:
-    """Write the demo data set into `out`, replacing any earlier one there."""
+    """Write the demo data set into `out`, replacing any earlier one there.
+
+    With `sheet_faults`, three ESAs' sheets cannot be used on the last day (a retyped header,
+    an emptied sheet, sharing withdrawn); the true states are the same either way.
+    """
     if days < 1:
         raise ValueError("days must be at least 1")
     if not 0.0 <= messy_rate <= 1.0:
@@ -107,6 +134,8 @@ def generate(
     dates = tuple(start + timedelta(days=i) for i in range(days))
     folder_id = _drive_id(seed, "folder", 32)
     offices, schools = _registry(contract, plans, seed, start)
+    faults = _choose_faults(seed, offices, dates) if sheet_faults else {}
+    fault_clock = random.Random(f"{seed}/sheet-faults/clock")
 
     out.mkdir(parents=True, exist_ok=True)
     for name in GENERATED_ENTRIES:
@@ -121,25 +150,27 @@ def generate(
     for index, day in enumerate(dates):
         folder = out / "days" / day.isoformat()
         folder.mkdir(parents=True)
+        today = {f.esa_code: f.kind for f in faults.values() if f.day == day}
         for office in offices:
-            if index and not _edits(office, index, day):
+            fault = today.get(office.esa.esa_code)
+            edits = index == 0 or _edits(office, index, day)
+            changed = False
+            if edits:
+                modified = _clock(office.evolution, day - timedelta(days=1))
+                changed = _edit(contract, office, offices, index, messy_rate, day)
+            elif fault in _FAULTS_IN_THE_SHEET:
+                modified = _clock(fault_clock, day - timedelta(days=1))
+            else:
                 continue
-            modified = _clock(office.evolution, day - timedelta(days=1))
-            if index:
-                elapsed = index - office.last_edit
-                for state in office.schools:
-                    step(office.evolution, state, day - timedelta(days=1), elapsed)
-                office.last_edit = index
-            _update_mistakes(contract, office, offices, index, messy_rate, day)
-            rows, marks = render(
-                contract, office.style, office.schools, office.mistakes, office.title
-            )
-            if rows != office.rows:
-                office.rows, office.marks = rows, marks
+            if fault in _FAULTS_IN_THE_SHEET:
+                assert office.rows is not None
+                rows = _faulty_rows(office, str(fault))
+                _write_sheet(folder, contract, office, folder_id, modified, rows)
+            elif changed:
                 _write_sheet(folder, contract, office, folder_id, modified)
         _write_state(out / "state" / f"{day.isoformat()}.csv", contract, offices)
-        if messy_rate > 0:
-            _write_truth(out / "truth" / f"{day.isoformat()}.json", offices)
+        if messy_rate > 0 or faults:
+            _write_truth(out / "truth" / f"{day.isoformat()}.json", offices, today)
 
     manifest = DemoManifest(
         seed=seed,
@@ -149,6 +180,7 @@ def generate(
         messy_rate=float(messy_rate),
         esa_count=len(offices),
         school_count=len(schools),
+        sheet_faults=tuple(faults.values()),
     )
     _write_json(
         out / "manifest.json",
@@ -160,6 +192,15 @@ def generate(
             "messy_rate": manifest.messy_rate,
             "esa_count": manifest.esa_count,
             "school_count": manifest.school_count,
+            "sheet_faults": [
+                {
+                    "day": fault.day.isoformat(),
+                    "kind": fault.kind,
+                    "esa_code": fault.esa_code,
+                    "spreadsheet_id": fault.spreadsheet_id,
+                }
+                for fault in manifest.sheet_faults
+            ],
         },
     )
     return manifest
@@ -175,6 +216,15 @@ def read_manifest(out: Path) -> DemoManifest:
         messy_rate=float(raw["messy_rate"]),
         esa_count=int(raw["esa_count"]),
         school_count=int(raw["school_count"]),
+        sheet_faults=tuple(
+            SheetFault(
+                day=date.fromisoformat(item["day"]),
+                kind=str(item["kind"]),
+                esa_code=str(item["esa_code"]),
+                spreadsheet_id=str(item["spreadsheet_id"]),
+            )
+            for item in raw.get("sheet_faults", [])
+        ),
     )
 
 
@@ -265,6 +315,65 @@ def _registry(
     return offices, schools
 
 
+def _choose_faults(
+    seed: int, offices: list[_Office], dates: tuple[date, ...]
+) -> dict[str, SheetFault]:
+    """One ESA for each whole-sheet fault, all different, on the last day (the demo's report
+    date). A quarantine needs an earlier accepted day, and a fault needs a sound ESA beside it."""
+    if len(dates) < 2 or len(offices) <= len(SHEET_FAULTS):
+        raise ValueError(f"sheet faults need at least 2 days and {len(SHEET_FAULTS) + 1} ESAs")
+    rng = random.Random(f"{seed}/sheet-faults")
+    chosen = rng.sample(offices, len(SHEET_FAULTS))
+    return {
+        kind: SheetFault(dates[-1], kind, office.esa.esa_code, office.esa.spreadsheet_id)
+        for kind, office in zip(SHEET_FAULTS, chosen, strict=True)
+    }
+
+
+def _edit(
+    contract: Contract,
+    office: _Office,
+    offices: list[_Office],
+    index: int,
+    rate: float,
+    day: date,
+) -> bool:
+    """The clerk's edits of the day before `day`: schools move on, mistakes are fixed and made.
+    Whether the sheet's cells changed."""
+    if index:
+        elapsed = index - office.last_edit
+        for state in office.schools:
+            step(office.evolution, state, day - timedelta(days=1), elapsed)
+        office.last_edit = index
+    _update_mistakes(contract, office, offices, index, rate, day)
+    rows, marks = render(contract, office.style, office.schools, office.mistakes, office.title)
+    if rows == office.rows:
+        return False
+    office.rows, office.marks = rows, marks
+    return True
+
+
+def _header_row(office: _Office) -> int:
+    """The header's row number as Sheets shows it (below the title row, if any)."""
+    return 2 if office.title is not None else 1
+
+
+def _faulty_rows(office: _Office, kind: str) -> list[Row]:
+    """The sheet's rows with a whole-sheet fault on top: the school code's header retyped, or
+    every row below the header deleted."""
+    assert office.rows is not None
+    header = _header_row(office)
+    if kind == "emptied":
+        return [list(row) for row in office.rows[:header]]
+    rows = [list(row) for row in office.rows]
+    rows[header - 1][_code_column(office)] = BROKEN_HEADER
+    return rows
+
+
+def _code_column(office: _Office) -> int:
+    return next(i for i, c in enumerate(office.style.columns) if c.key == "school_code")
+
+
 def _edits(office: _Office, index: int, day: date) -> bool:
     """Whether the ESA's clerk edits the sheet on the day before `day` (weekends rarely)."""
     edit_day = day - timedelta(days=1)
@@ -338,7 +447,12 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _write_sheet(
-    folder: Path, contract: Contract, office: _Office, folder_id: str, modified: datetime
+    folder: Path,
+    contract: Contract,
+    office: _Office,
+    folder_id: str,
+    modified: datetime,
+    rows: list[Row] | None = None,
 ) -> None:
     esa = office.esa
     _write_json(
@@ -351,7 +465,7 @@ def _write_sheet(
             "modifiedTime": _utc(modified),
             "locale": "th_TH",
             "timeZone": "Asia/Bangkok",
-            "sheets": [{"sheetId": 0, "title": contract.data_tab, "rows": office.rows}],
+            "sheets": [{"sheetId": 0, "title": contract.data_tab, "rows": rows or office.rows}],
         },
     )
 
@@ -367,22 +481,57 @@ def _write_state(path: Path, contract: Contract, offices: list[_Office]) -> None
             )
 
 
-def _write_truth(path: Path, offices: list[_Office]) -> None:
-    entries = []
+def _write_truth(path: Path, offices: list[_Office], faults: dict[str, str]) -> None:
+    """Every mistake the pipeline must find that day; an ESA with a whole-sheet fault has what
+    that fault makes it report instead of its rows' mistakes (which it cannot reach)."""
+    entries: list[dict[str, Any]] = []
     for office in offices:
+        fault = faults.get(office.esa.esa_code)
         for mark in office.marks:
+            if fault is not None and mark.kind != "title_row":
+                continue
             code, severity = EXPECTED[mark.kind]
-            entries.append(
-                {
-                    "esa_code": office.esa.esa_code,
-                    "spreadsheet_id": office.esa.spreadsheet_id,
-                    "row": mark.row,
-                    "column": mark.column,
-                    "cell": mark.cell,
-                    "kind": mark.kind,
-                    "value": mark.value,
-                    "expected_code": code,
-                    "expected_severity": severity,
-                }
-            )
+            entries.append(_entry(office, mark.row, mark.column, mark.cell, mark.kind, mark.value))
+            entries[-1].update(expected_code=code, expected_severity=severity)
+        if fault is not None:
+            entries.extend(_fault_entries(office, fault))
     _write_json(path, entries)
+
+
+def _entry(
+    office: _Office, row: int | None, column: str | None, cell: str | None, kind: str, value: str
+) -> dict[str, Any]:
+    return {
+        "esa_code": office.esa.esa_code,
+        "spreadsheet_id": office.esa.spreadsheet_id,
+        "row": row,
+        "column": column,
+        "cell": cell,
+        "kind": kind,
+        "value": value,
+    }
+
+
+def _fault_entries(office: _Office, kind: str) -> list[dict[str, Any]]:
+    """What the pipeline reports for a whole-sheet fault (`expected_code` as in `EXPECTED`)."""
+    found: list[tuple[dict[str, Any], str, str | None]] = []
+    if kind == "broken_header":
+        header = _header_row(office)
+        cell = f"{column_letter(_code_column(office))}{header}"
+        retyped = _entry(office, header, None, cell, kind, BROKEN_HEADER)
+        found.append((retyped, "unknown_column", "warning"))
+        found.append(
+            (_entry(office, None, "school_code", None, kind, ""), "missing_column", "error")
+        )
+    elif kind == "emptied":
+        held = _entry(office, None, None, None, kind, "0")  # the rows it accepted: none
+        found.append((held, "quarantined", "error"))
+        for school in sorted(s.school_code for s in office.schools):
+            gone = _entry(office, None, "school_code", None, kind, school)
+            found.append((gone, "not_reported", "warning"))
+    else:  # unshared: no finding, the read fails (the pull's error code)
+        found.append((_entry(office, None, None, None, kind, ""), "not_shared", None))
+    return [
+        {**entry, "expected_code": code, "expected_severity": severity}
+        for entry, code, severity in found
+    ]

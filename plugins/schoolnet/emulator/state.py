@@ -955,8 +955,31 @@ def load_day(state_dir: Path, demo_dir: Path, day: date) -> int:
     for existing in target.glob("*.json"):
         if existing.stem not in chosen:
             existing.unlink()
+    _share_as_on(state_dir, Path(demo_dir), day)
     set_clock(state_dir, morning_of(day))
     return len(chosen)
+
+
+def _share_as_on(state_dir: Path, demo_dir: Path, day: date) -> None:
+    """Answer 403 for the sheets the demo data set says were not shared with us on ``day``
+    (its manifest's ``unshared`` sheet faults), and lift the ones an earlier day set."""
+    manifest = demo_dir / "manifest.json"
+    faults = _read_json(manifest).get("sheet_faults", []) if manifest.exists() else []
+    unshared = {
+        str(f["spreadsheet_id"])
+        for f in faults
+        if f.get("kind") == "unshared" and f.get("day") == day.isoformat()
+    }
+    control = read_control(state_dir)
+    kept = {k: v for k, v in control["faults"].items() if not _from_demo_data(v)}
+    wanted = {**kept, **{sid: {"mode": "403", "demo_data": True} for sid in sorted(unshared)}}
+    if wanted != control["faults"]:
+        control["faults"] = wanted
+        atomic_write_json(control_path(state_dir), control)
+
+
+def _from_demo_data(fault: Any) -> bool:
+    return isinstance(fault, dict) and bool(fault.get("demo_data"))
 
 
 def load_spreadsheet(state_dir: Path, spreadsheet_id: str) -> Doc:
