@@ -488,8 +488,8 @@ def _write_truth(path: Path, offices: list[_Office], faults: dict[str, str]) -> 
     for office in offices:
         fault = faults.get(office.esa.esa_code)
         for mark in office.marks:
-            if fault is not None and mark.kind != "title_row":
-                continue
+            if fault == "unshared" or (fault is not None and mark.kind != "title_row"):
+                continue  # a sheet we cannot read shows nothing; a rejected one its title
             code, severity = EXPECTED[mark.kind]
             entries.append(_entry(office, mark.row, mark.column, mark.cell, mark.kind, mark.value))
             entries[-1].update(expected_code=code, expected_severity=severity)
