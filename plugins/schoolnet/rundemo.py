@@ -9,46 +9,67 @@ it started and says where the results are.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from schoolnet.cliargs import iso_date
+from schoolnet.cliargs import iso_date, messy_rate
+from schoolnet.demo.generate import DEMO_MESSY_RATE
 from schoolnet.paths import project_root
 from schoolnet.pictures import write_preview
 from schoolnet.reportfiles import MANIFEST
 from schoolnet.tasks import DAG_ID, TIMEZONE
 
 DEMO_QUOTA_PER_MINUTE = 100_000  # generous: quota pacing is measured in the benchmark instead
+FAULT_STORIES = {
+    "broken_header": "retyped its school code header (the sheet is rejected)",
+    "emptied": "deleted every row (the sheet is quarantined)",
+    "unshared": "no longer shares its sheet (it cannot be read)",
+}
 
 
 def say(message: str) -> None:
     print(f"[schoolnet demo] {message}", flush=True)
 
 
-def _ensure_demo_data(folder: Path, seed: int) -> Any:
+def _ensure_demo_data(folder: Path, seed: int, messy: float = DEMO_MESSY_RATE) -> Any:
+    """The national demo data set in ``folder``: reused when it is the one asked for, else
+    made anew (then what the demo built on the earlier one, its warehouse, is dropped)."""
     from schoolnet.demo.generate import generate, read_manifest
 
+    faults = messy > 0  # a clean day is clean through and through
     manifest_file = folder / "manifest.json"
     if manifest_file.exists():
         manifest = read_manifest(folder)
-        if manifest.seed == seed and manifest.messy_rate == 0.0 and manifest.esa_count >= 200:
-            say(f"demo data set already in {folder} (seed {seed}); reusing it")
+        if (
+            manifest.seed == seed
+            and manifest.messy_rate == messy
+            and bool(manifest.sheet_faults) == faults
+            and manifest.esa_count >= 200
+        ):
+            say(f"demo data set already in {folder} (seed {seed}, messy {messy:g}); reusing it")
             return manifest
-    say(f"making the national demo data set (seed {seed}) ...")
+    say(f"making the national demo data set (seed {seed}, messy {messy:g}) ...")
     started = time.monotonic()
-    manifest = generate(folder, seed=seed)
+    manifest = generate(folder, seed=seed, messy_rate=messy, sheet_faults=faults)
+    (folder.parent / "warehouse.db").unlink(missing_ok=True)  # its history was of another set
     say(
         f"demo data: {manifest.esa_count} ESAs, {manifest.school_count:,} schools, "
-        f"{len(manifest.days)} days, in {time.monotonic() - started:.1f}s"
+        f"{len(manifest.days)} days, {messy:.0%} of rows with a clerk mistake, "
+        f"in {time.monotonic() - started:.1f}s"
     )
+    for fault in manifest.sheet_faults:
+        say(f"  on {fault.day.isoformat()}: ESA {fault.esa_code} {FAULT_STORIES[fault.kind]}")
     return manifest
 
 
@@ -90,10 +111,13 @@ def load_demo_sheets(emulator_state: Path, demo_data: Path, day: date) -> int:
     from schoolnet.emulator.state import load_day
 
     marker = emulator_state / "loaded-day.txt"
-    if marker.exists() and marker.read_text(encoding="utf-8").strip() == day.isoformat():
+    manifest = demo_data / "manifest.json"
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:16] if manifest.exists() else ""
+    loaded_as = f"{day.isoformat()} {digest}"  # the same day of another data set is reloaded
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == loaded_as:
         return len(list((emulator_state / "spreadsheets").glob("*.json")))
     loaded = load_day(emulator_state, demo_data, day)
-    marker.write_text(day.isoformat(), encoding="utf-8")
+    marker.write_text(loaded_as, encoding="utf-8")
     return loaded
 
 
@@ -141,52 +165,103 @@ def run_dag_with_progress(
         raise RuntimeError(f"the DAG run failed; full log in {log}\n{tail}")
 
 
+@dataclass(frozen=True)
+class DemoRun:
+    """What the DAG run left to tell: the mail it sent and the Google calls it made."""
+
+    new_mail: list[Path]
+    emulator_stats: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """The day as the report counts it: what the ESAs have to fix and whom to follow up."""
+
+    findings: int
+    rows_rejected: int
+    esas_with_findings: int
+    flagged: int
+    unusable: int  # flagged because the sheet could not be read or used today
+    stale: int  # flagged because the sheet has not changed for `stale_after_days`
+    outcomes: dict[str, int]  # ESAs per pull outcome (accepted, rejected, quarantined, failed)
+
+
 def run_demo(args: argparse.Namespace) -> int:
     if getattr(args, "live", False):
         from schoolnet.livedemo import run_live_demo
 
         return run_live_demo(args)
-    from schoolnet.devenv import LocalAirflow
-    from schoolnet.emulator import Emulator
-    from schoolnet.emulator.state import morning_of, set_clock
-    from schoolnet.mailsink import MailSink
-
     root = project_root()
     out = root / "out"
     demo_data = out / "demo-data"
     started = time.monotonic()
 
     say("stage 1/5: demo data")
-    manifest = _ensure_demo_data(demo_data, args.seed)
+    manifest = _ensure_demo_data(demo_data, args.seed, args.messy)
     # The report of the day the loaded sheets stand for, so that the days since MOENet, each
     # sheet's days since its last update and the progress read as they would on that morning.
     report_date = demo_day(manifest.days, args.date)
 
     say(f"stage 2/5: loading the sheets of {report_date.isoformat()} into the Sheets emulator")
+    loaded = prepare_morning(root, out, demo_data, manifest.days, report_date)
+    run = run_morning(root, out, report_date, manifest.esa_count, loaded, resend=args.resend)
+
+    say("stage 5/5: results")
+    summary = day_summary(root, out, report_date)
+    tell_results(out, report_date, run, summary)
+    say(f"Airflow log: {out / 'logs'}; done in {time.monotonic() - started:.0f}s")
+    record = {
+        "report_date": report_date.isoformat(),
+        "emulator": run.emulator_stats,
+        "emails": [str(p) for p in run.new_mail],
+        "day": asdict(summary),
+    }
+    (out / "demo-summary.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return 0
+
+
+def prepare_morning(
+    root: Path, out: Path, demo_data: Path, days: Sequence[date], report_date: date
+) -> int:
+    """The emulator holding the sheets of ``report_date``'s morning (shared or not as that day
+    says), and the warehouse holding the data set's earlier mornings; how many sheets."""
+    from schoolnet.emulator.state import morning_of, set_clock
+
     emulator_state = out / "emulator"
     loaded = load_demo_sheets(emulator_state, demo_data, report_date)
     # What the emulator stamps (the feedback tabs) falls on the report date's morning.
     set_clock(emulator_state, morning_of(report_date))
-    history = [day for day in manifest.days if day < report_date]
-    if history:
-        from schoolnet.config import load_settings
-        from schoolnet.demohistory import seed_history
-        from schoolnet.warehouse import create_warehouse_engine
+    history = [day for day in days if day < report_date]
+    if not history:
+        return loaded
+    from schoolnet.config import load_settings
+    from schoolnet.demohistory import seed_history
+    from schoolnet.warehouse import create_warehouse_engine
 
-        engine = create_warehouse_engine(f"sqlite:///{out / 'warehouse.db'}")
-        try:
-            seeded = seed_history(
-                load_settings(demo_settings(root, out)), engine, demo_data, history
-            )
-        finally:
-            engine.dispose()
-        say(
-            f"earlier mornings: the data set's {len(history)} days before "
-            f"{report_date.isoformat()} are in the warehouse ({seeded} merged now), "
-            "for the progress chart"
-        )
+    engine = create_warehouse_engine(f"sqlite:///{out / 'warehouse.db'}")
+    try:
+        seeded = seed_history(load_settings(demo_settings(root, out)), engine, demo_data, history)
+    finally:
+        engine.dispose()
+    say(
+        f"earlier mornings: the data set's {len(history)} days before "
+        f"{report_date.isoformat()} are in the warehouse ({seeded} merged now), "
+        "for the progress chart"
+    )
+    return loaded
+
+
+def run_morning(
+    root: Path, out: Path, report_date: date, esa_count: int, loaded: int, *, resend: bool
+) -> DemoRun:
+    """Serve the sheets and an SMTP server on loopback, run the DAG once for ``report_date``
+    in a project-local Airflow, and stop both whatever happens."""
+    from schoolnet.devenv import LocalAirflow
+    from schoolnet.emulator import Emulator
+    from schoolnet.mailsink import MailSink
+
     emulator = Emulator(
-        emulator_state,
+        out / "emulator",
         read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
         write_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
     )
@@ -197,38 +272,79 @@ def run_demo(args: argparse.Namespace) -> int:
         sink.start()
         say(f"Sheets emulator at {emulator_url} serving {loaded} sheets")
         say(f"SMTP server at 127.0.0.1:{sink.port}, keeping what it receives in {mail_dir}")
-        warehouse = out / "warehouse.db"
         airflow = LocalAirflow(
             home=root / ".airflow",
             config_file=demo_settings(root, out),
             emulator_url=emulator_url,
             smtp_port=sink.port,
-            warehouse_url=f"sqlite:///{warehouse}",
+            warehouse_url=f"sqlite:///{out / 'warehouse.db'}",
         )
         say("stage 3/5: preparing the project-local Airflow (metadata database, pool)")
         airflow.prepare()
         say(f"stage 4/5: running DAG {DAG_ID} for {report_date.isoformat()}")
-        validated = out / "data" / "validated" / report_date.isoformat()
         before = len(sink.messages())
         run_dag_with_progress(
             airflow,
             report_date,
-            validated,
-            manifest.esa_count,
+            out / "data" / "validated" / report_date.isoformat(),
+            esa_count,
             out / "logs" / f"dags-test-{report_date.isoformat()}.log",
-            conf={"force_resend": True} if args.resend else None,
+            conf={"force_resend": True} if resend else None,
         )
         stats = emulator.stats()
     finally:
         sink.stop()
         emulator.stop()
+    return DemoRun(new_mail=sink.messages()[before:], emulator_stats=stats)
 
-    say("stage 5/5: results")
-    new_mail = sink.messages()[before:]
-    report_mail = [p for p in new_mail if ".report." in p.name]
-    feedback_mail = [p for p in new_mail if ".esa-" in p.name]
+
+def day_summary(root: Path, out: Path, report_date: date) -> DaySummary:
+    """The day's figures as the report computes them from the warehouse."""
+    from schoolnet.config import load_settings
+    from schoolnet.report import build_report
+    from schoolnet.warehouse import create_warehouse_engine
+
+    settings = load_settings(demo_settings(root, out))
+    engine = create_warehouse_engine(f"sqlite:///{out / 'warehouse.db'}")
+    try:
+        with engine.connect() as conn:
+            report = build_report(conn, report_date, settings.report.stale_after_days)
+    finally:
+        engine.dispose()
+    validated = out / "data" / "validated" / report_date.isoformat()
+    outcomes = Counter(
+        json.loads(path.read_text(encoding="utf-8"))["outcome"]
+        for path in sorted(validated.glob("*.json"))
+    )
+    flagged = report.flagged_esas
+    return DaySummary(
+        findings=report.open_findings,
+        rows_rejected=report.rows_rejected,
+        esas_with_findings=len(report.quality_esas),
+        flagged=len(flagged),
+        unusable=sum(1 for line in flagged if line.unreadable),
+        stale=sum(1 for line in flagged if not line.unreadable),
+        outcomes=dict(sorted(outcomes.items())),
+    )
+
+
+def tell_results(out: Path, report_date: date, run: DemoRun, summary: DaySummary) -> None:
+    """Say what the day produced and where to look."""
+    mail_dir = out / "mail"
+    report_mail = [p for p in run.new_mail if ".report." in p.name]
+    feedback_mail = [p for p in run.new_mail if ".esa-" in p.name]
     report_folder = out / "report" / report_date.isoformat()
     preview = write_preview(report_folder) if (report_folder / MANIFEST).exists() else None
+    say(
+        f"the day:   {summary.findings:,} findings and {summary.rows_rejected:,} rejected rows "
+        f"in {summary.esas_with_findings:,} ESAs' sheets; {summary.flagged:,} ESAs flagged "
+        f"({summary.unusable:,} sheets not read or not used today, {summary.stale:,} not "
+        "updated lately)"
+    )
+    say(
+        "sheets:    "
+        + ", ".join(f"{count:,} {outcome}" for outcome, count in summary.outcomes.items())
+    )
     say(f"report:    {preview or report_folder} (open in a browser)")
     say(f"files:     {report_folder} (report PDF, Excel workbook, chart images)")
     if report_mail:
@@ -242,19 +358,12 @@ def run_demo(args: argparse.Namespace) -> int:
         f"feedback:  {len(feedback_mail)} ESA feedback emails in {mail_dir}; each sheet's "
         "findings are also in its ผลตรวจสอบ tab (out/emulator/spreadsheets/)"
     )
-    say(f"warehouse: {warehouse}")
+    say(f"warehouse: {out / 'warehouse.db'}")
+    stats = run.emulator_stats
     say(
         f"Google API calls served by the emulator: {stats.get('reads', 0)} reads, "
         f"{stats.get('writes', 0)} writes"
     )
-    say(f"Airflow log: {out / 'logs'}; done in {time.monotonic() - started:.0f}s")
-    summary = {
-        "report_date": report_date.isoformat(),
-        "emulator": stats,
-        "emails": [str(p) for p in new_mail],
-    }
-    (out / "demo-summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return 0
 
 
 def register(commands: Any) -> None:
@@ -269,6 +378,16 @@ def register(commands: Any) -> None:
         help=(
             "report date: one of the demo data set's days, whose sheets are loaded "
             "(default: its last day)"
+        ),
+    )
+    parser.add_argument(
+        "--messy",
+        type=messy_rate,
+        default=DEMO_MESSY_RATE,
+        metavar="RATE",
+        help=(
+            "share of sheet rows with a clerk mistake, 0..1 (default %(default)s); above 0 a few "
+            "sheets also cannot be used on the last day; 0 makes a clean data set"
         ),
     )
     parser.add_argument(

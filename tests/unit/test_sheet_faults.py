@@ -6,6 +6,7 @@ data set as it was without faults.
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from datetime import date
@@ -16,7 +17,8 @@ import pytest
 
 from schoolnet.config import GoogleSettings
 from schoolnet.demo import generate
-from schoolnet.demo.generate import SHEET_FAULTS, read_manifest
+from schoolnet.demo.cli import register
+from schoolnet.demo.generate import DEMO_MESSY_RATE, SHEET_FAULTS, read_manifest
 from schoolnet.emulator import Emulator, load_day
 from schoolnet.emulator.state import Bounds, read_control, read_values
 from schoolnet.google import EmulatorSession
@@ -128,9 +130,7 @@ def test_the_validator_reports_exactly_what_the_truth_says(
     assert earlier.outcome == "accepted"
     validation = _validate(faulty, fault.esa_code, day, len(earlier.accepted_rows))
     assert validation.outcome == {"broken_header": "rejected", "emptied": "quarantined"}[kind]
-    found = Counter(
-        _key(f.row, f.cell, f.code, f.severity, f.value) for f in validation.findings
-    )
+    found = Counter(_key(f.row, f.cell, f.code, f.severity, f.value) for f in validation.findings)
     truth = [e for e in _truth(faulty, day, fault.esa_code) if e["expected_code"] is not None]
     assert {e["kind"] for e in truth} == {kind}
     expected = Counter(
@@ -181,3 +181,26 @@ def test_too_small_a_set_for_the_faults_is_refused(tmp_path: Path) -> None:
         generate(tmp_path, days=1, esa_limit=ESAS, sheet_faults=True)
     with pytest.raises(ValueError, match="sheet faults need"):
         generate(tmp_path, days=DAYS, esa_limit=len(SHEET_FAULTS), sheet_faults=True)
+
+
+def test_the_demo_data_command_makes_the_demo_messy_unless_told(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    out = tmp_path / "demo"
+    args = parser.parse_args(["demo-data", "--out", str(out), "--esas", "5", "--days", "2"])
+    assert args.handler(args) == 0
+    manifest = read_manifest(out)
+    assert manifest.messy_rate == DEMO_MESSY_RATE
+    assert [f.kind for f in manifest.sheet_faults] == list(SHEET_FAULTS)
+    printed = capsys.readouterr().out
+    assert all(f"{f.kind} (ESA {f.esa_code})" in printed for f in manifest.sheet_faults)
+    args = parser.parse_args(["demo-data", "--out", str(out), "--esas", "5", "--messy", "0"])
+    assert args.handler(args) == 0
+    manifest = read_manifest(out)
+    assert (manifest.messy_rate, manifest.sheet_faults) == (0.0, ())
+    assert not (out / "truth").exists()
+    args = parser.parse_args(["demo-data", "--out", str(out), "--esas", "5", "--no-sheet-faults"])
+    assert args.handler(args) == 0
+    assert read_manifest(out).sheet_faults == ()

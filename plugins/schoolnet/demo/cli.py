@@ -7,18 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from schoolnet.cliargs import iso_date
-from schoolnet.demo.generate import DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_START, generate
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
+from schoolnet.cliargs import iso_date, messy_rate
+from schoolnet.demo.generate import (
+    DEFAULT_DAYS,
+    DEFAULT_SEED,
+    DEFAULT_START,
+    DEMO_MESSY_RATE,
+    SHEET_FAULTS,
+    generate,
+)
 
 
 def _positive(text: str) -> int:
@@ -51,10 +48,20 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--messy",
-        type=_rate,
-        default=0.0,
+        type=messy_rate,
+        default=DEMO_MESSY_RATE,
         metavar="RATE",
-        help="share of rows with a clerk mistake, 0..1 (%(default)s)",
+        help="share of rows with a clerk mistake, 0..1 (%(default)s; 0: every cell valid)",
+    )
+    parser.add_argument(
+        "--sheet-faults",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=(
+            "on the last day, one sheet each with a retyped header, emptied, and no longer "
+            "shared (default: with --messy above 0, when there are at least 2 days and "
+            f"{len(SHEET_FAULTS) + 1} ESAs)"
+        ),
     )
     parser.add_argument(
         "--esas",
@@ -67,6 +74,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    faults = args.sheet_faults
+    if faults is None:
+        big_enough = args.days >= 2 and (args.esas is None or args.esas > len(SHEET_FAULTS))
+        faults = args.messy > 0 and big_enough
     try:
         manifest = generate(
             args.out,
@@ -75,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             start=args.start,
             messy_rate=args.messy,
             esa_limit=args.esas,
+            sheet_faults=faults,
         )
     except (OSError, ValueError) as error:
         print(f"demo-data: {error}", file=sys.stderr)
@@ -84,4 +96,6 @@ def run(args: argparse.Namespace) -> int:
         f"{len(manifest.days)} days from {manifest.start.isoformat()} "
         f"(seed {manifest.seed}, messy {manifest.messy_rate:g}) in {args.out}"
     )
+    for fault in manifest.sheet_faults:
+        print(f"  sheet fault on {fault.day.isoformat()}: {fault.kind} (ESA {fault.esa_code})")
     return 0

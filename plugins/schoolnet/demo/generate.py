@@ -320,10 +320,11 @@ def _choose_faults(
 ) -> dict[str, SheetFault]:
     """One ESA for each whole-sheet fault, all different, on the last day (the demo's report
     date). A quarantine needs an earlier accepted day, and a fault needs a sound ESA beside it."""
-    if len(dates) < 2 or len(offices) <= len(SHEET_FAULTS):
+    if len(dates) < 2 or len(offices) < len(SHEET_FAULTS) + 1:
         raise ValueError(f"sheet faults need at least 2 days and {len(SHEET_FAULTS) + 1} ESAs")
     rng = random.Random(f"{seed}/sheet-faults")
-    chosen = rng.sample(offices, len(SHEET_FAULTS))
+    # The first ESA stays sound: the live demo and the smallest sets start with it.
+    chosen = rng.sample(offices[1:], len(SHEET_FAULTS))
     return {
         kind: SheetFault(dates[-1], kind, office.esa.esa_code, office.esa.spreadsheet_id)
         for kind, office in zip(SHEET_FAULTS, chosen, strict=True)
