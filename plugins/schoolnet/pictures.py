@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import tempfile
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,15 @@ MAP_PICTURE = "province-map.png"  # the map image itself, as the email attaches 
 SPEED_PICTURE = "email-speed-phone.png"  # the email's speed section at phone width
 SPEED_HEADING = "ความเร็วพอสำหรับการเรียนการสอน"
 FEEDBACK_PICTURE = "esa-feedback-phone.png"  # an ESA's feedback email, its standing on top
+TAB_PICTURE = "esa-feedback-tab.png"  # the same ESA's ผลตรวจสอบ tab, as Google Sheets shows it
+# Google Sheets' defaults for a tab nobody formatted: what the clerk sees on opening it.
+COLUMN_PX = 100
+ROW_PX = 21
+ROW_HEADER_PX = 46
+COLUMN_HEADER_PX = 24
+TAB_COLUMNS = 9  # what a laptop's window shows
+TAB_ROWS = 24
+TAB_MOST_ROWS = 36  # what fits the picture's window, with the tab bar below
 
 
 def latest_report_folder(report_dir: Path) -> Path:
@@ -66,33 +77,128 @@ def write_section_preview(folder: Path, heading: str, name: str) -> Path:
     return preview
 
 
-def write_feedback_preview(mail_dir: Path, folder: Path) -> Path | None:
-    """The HTML part of the ESA feedback email with the most findings that fit a phone screen
-    (the demo's mail sink keeps every message), with the shipped font declared; None when no
-    feedback was sent."""
+def chosen_feedback(mail_dir: Path) -> tuple[str, str] | None:
+    """The ESA code and HTML part of the feedback email with the most findings that still fits
+    a phone screen (the demo's mail sink keeps every message); None when none was sent."""
     import email
     from email.policy import default as default_policy
 
-    best: tuple[int, str] | None = None
+    best: tuple[int, str, str] | None = None
     for path in sorted(mail_dir.glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
         if "ผลตรวจสอบข้อมูล" not in str(message["Subject"] or ""):
             continue
         part = message.get_body(preferencelist=("html",))
-        if part is None:
+        named = re.search(r"\.esa-(\d+)\.", path.name)
+        if part is None or named is None:
             continue
         html = part.get_content()
         rows = html.count("<tr")
         if 'id="standing"' in html and rows < 12 and (best is None or rows > best[0]):
-            best = (rows, html)
-    if best is None:
+            best = (rows, named.group(1), html)
+    return None if best is None else (best[1], best[2])
+
+
+def write_feedback_preview(mail_dir: Path, folder: Path) -> Path | None:
+    """The chosen ESA feedback email's HTML (``chosen_feedback``) with the shipped font
+    declared; None when no feedback was sent."""
+    chosen = chosen_feedback(mail_dir)
+    if chosen is None:
         return None
     preview = folder / "feedback-preview.html"
     preview.write_text(
-        best[1].replace("</head>", f"<style>{font_face_css()}</style></head>", 1),
+        chosen[1].replace("</head>", f"<style>{font_face_css()}</style></head>", 1),
         encoding="utf-8",
     )
     return preview
+
+
+def write_tab_preview(doc: dict[str, Any], tab: str, folder: Path) -> Path:
+    """A page showing one tab of a spreadsheet as Google Sheets draws it for a clerk who
+    opens it: default column widths and row heights, text spilling into empty cells to its
+    right and cut at the next filled one, row numbers, column letters, the tab bar with the
+    tab selected. What the pipeline writes is text only (no widths, no colours), so this is
+    what the clerk gets."""
+    rows = next(sheet.get("rows") or [] for sheet in doc["sheets"] if sheet["title"] == tab)
+    shown_rows = min(max(len(rows) + 4, TAB_ROWS), TAB_MOST_ROWS)
+    left = ROW_HEADER_PX
+    cells = []
+    for r, row in enumerate(rows[:shown_rows]):
+        filled = [c for c, value in enumerate(row) if value not in (None, "")]
+        for c in filled:
+            if c >= TAB_COLUMNS:
+                break
+            following = [n for n in filled if n > c]
+            end = min(following[0] if following else TAB_COLUMNS, TAB_COLUMNS)
+            cells.append(
+                f'<div class="v" style="left:{left + c * COLUMN_PX}px;'
+                f'top:{COLUMN_HEADER_PX + r * ROW_PX}px;width:{(end - c) * COLUMN_PX - 6}px">'
+                f"{html_escape(str(row[c]))}</div>"
+            )
+    letters = "".join(f"<th>{_column_letter(c)}</th>" for c in range(TAB_COLUMNS))
+    grid = "".join(
+        f"<tr><th>{r + 1}</th>" + "<td></td>" * TAB_COLUMNS + "</tr>" for r in range(shown_rows)
+    )
+    tabs = "".join(
+        f'<span class="tab{" on" if sheet["title"] == tab else ""}">'
+        f"{html_escape(sheet['title'])}</span>"
+        for sheet in doc["sheets"]
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><style>
+{font_face_css()}
+body {{ margin: 0; font: 13px Sarabun, Arial, sans-serif; color: #202124; background: #fff; }}
+.title {{ padding: 10px 14px; font-size: 17px; border-bottom: 1px solid #dadce0; }}
+.sheet {{ position: relative; overflow: hidden; }}
+table {{ border-collapse: collapse; table-layout: fixed; }}
+th, td {{ border: 1px solid #e2e3e3; height: {ROW_PX - 1}px; padding: 0; }}
+th {{ background: #f8f9fa; color: #5f6368; font-weight: normal; font-size: 11px; }}
+tr:first-child th {{ height: {COLUMN_HEADER_PX - 1}px; }}
+col.n {{ width: {ROW_HEADER_PX}px; }} col.c {{ width: {COLUMN_PX}px; }}
+.v {{ position: absolute; height: {ROW_PX}px; line-height: {ROW_PX}px; padding: 0 3px;
+      white-space: nowrap; overflow: hidden; }}
+.tabs {{ background: #f1f3f4; border-top: 1px solid #dadce0; padding: 0 0 0 {ROW_HEADER_PX}px; }}
+.tab {{ display: inline-block; padding: 8px 16px; color: #5f6368; }}
+.tab.on {{ background: #e1e9f7; color: #0b57d0; font-weight: bold; }}
+</style></head><body>
+<div class="title">{html_escape(str(doc.get("title", "")))}</div>
+<div class="sheet"><table><colgroup><col class="n">{'<col class="c">' * TAB_COLUMNS}</colgroup>
+<tr><th></th>{letters}</tr>{grid}</table>{"".join(cells)}</div>
+<div class="tabs">{tabs}</div></body></html>"""
+    preview = folder / "tab-preview.html"
+    preview.write_text(page, encoding="utf-8")
+    return preview
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def feedback_tab_picture(
+    browser: str, esa_code: str, emulator_dir: Path, esas_csv: Path, folder: Path, out: Path
+) -> bool:
+    """Picture the ESA's ``ผลตรวจสอบ`` tab as its sheet holds it now; False when the sheet
+    has no such tab (a sheet the pipeline could not read)."""
+    from schoolnet.contract import load_contract
+    from schoolnet.registry import read_esas
+
+    esa = next((e for e in read_esas(esas_csv) if e.esa_code == esa_code), None)
+    path = emulator_dir / "spreadsheets" / f"{esa.spreadsheet_id}.json" if esa else None
+    if path is None or not path.exists():
+        return False
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    tab = load_contract().feedback_tab
+    if not any(sheet["title"] == tab for sheet in doc["sheets"]):
+        return False
+    page = write_tab_preview(doc, tab, folder)
+    width = ROW_HEADER_PX + TAB_COLUMNS * COLUMN_PX
+    screenshot(browser, page, out, width, 900)
+    trim_bottom(out, margin=0)
+    return True
 
 
 def trim_bottom(picture: Path, margin: int = 24) -> None:
@@ -151,9 +257,16 @@ def pdf_first_page(pdf: Path, out: Path, scale: float = 1.5) -> None:
         document.close()
 
 
-def make_pictures(folder: Path, docs: Path, mail_dir: Path | None = None) -> list[Path]:
+def make_pictures(
+    folder: Path,
+    docs: Path,
+    mail_dir: Path | None = None,
+    emulator_dir: Path | None = None,
+    esas_csv: Path | None = None,
+) -> list[Path]:
     """Write the email and PDF pictures of the report in ``folder`` into ``docs``, the province
-    map, the email's speed section, and (from ``mail_dir``) an ESA's feedback email."""
+    map, the email's speed section, and (from ``mail_dir``) an ESA's feedback email, with that
+    ESA's ``ผลตรวจสอบ`` tab (from the emulator's sheets in ``emulator_dir``)."""
     manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text("utf-8"))
     preview = write_preview(folder)
     browser = find_browser()
@@ -172,17 +285,24 @@ def make_pictures(folder: Path, docs: Path, mail_dir: Path | None = None) -> lis
     screenshot(browser, speed, docs / SPEED_PICTURE, 360, 2400)
     trim_bottom(docs / SPEED_PICTURE)
     written.append(docs / SPEED_PICTURE)
+    chosen = chosen_feedback(mail_dir) if mail_dir else None
     feedback = write_feedback_preview(mail_dir, folder) if mail_dir else None
-    if feedback is not None:
+    if chosen is not None and feedback is not None:
         screenshot(browser, feedback, docs / FEEDBACK_PICTURE, 360, 1600)
         trim_bottom(docs / FEEDBACK_PICTURE)
         written.append(docs / FEEDBACK_PICTURE)
+        if emulator_dir is not None and esas_csv is not None:
+            tab = docs / TAB_PICTURE
+            if feedback_tab_picture(browser, chosen[0], emulator_dir, esas_csv, folder, tab):
+                written.append(tab)
     return written
 
 
 def _pictures(args: argparse.Namespace) -> int:
     folder = args.report or latest_report_folder(project_root() / "out" / "report")
-    for path in make_pictures(folder, args.out, args.mail):
+    out = project_root() / "out"
+    emulator, esas = out / "emulator", out / "demo-data" / "esas.csv"
+    for path in make_pictures(folder, args.out, args.mail, emulator, esas):
         print(f"wrote {path}")
     return 0
 
@@ -192,7 +312,7 @@ def register(commands: Any) -> None:
         "pictures",
         help="pictures of the rendered report for the docs (email at phone and desktop "
         "width and its speed section in headless Chromium, the province map, the PDF's first "
-        "page, an ESA's feedback email)",
+        "page, an ESA's feedback email and its ผลตรวจสอบ tab)",
     )
     parser.add_argument(
         "--report",

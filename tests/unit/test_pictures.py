@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PIL import Image
 
-from schoolnet.pictures import trim_bottom, write_section_preview
+from schoolnet.pictures import (
+    COLUMN_HEADER_PX,
+    COLUMN_PX,
+    ROW_HEADER_PX,
+    ROW_PX,
+    TAB_COLUMNS,
+    trim_bottom,
+    write_section_preview,
+    write_tab_preview,
+)
 
 EMAIL = (
     '<html><head><style>x</style></head><body><div class="wrap" style="max-width: 640px">'
@@ -34,3 +44,36 @@ def test_trim_bottom_cuts_the_blank_rows_under_the_content(tmp_path: Path) -> No
     trim_bottom(picture, margin=10)
     with Image.open(picture) as trimmed:
         assert trimmed.size == (40, 110)
+
+
+def test_the_tab_preview_draws_cells_as_sheets_does(tmp_path: Path) -> None:
+    # Text spills into the empty cells to its right and is cut at the next filled one; only
+    # the chosen tab's cells are drawn, and every tab is in the tab bar, the chosen one lit.
+    doc = {
+        "title": "ข้อมูลอินเทอร์เน็ตโรงเรียน สพป.ทดสอบ",
+        "sheets": [
+            {"title": "โรงเรียน", "rows": [["รหัสโรงเรียน"]]},
+            {"title": "ผลตรวจสอบ", "rows": [["หัวเรื่องยาว"], [], ["12", "C12", "", "ระดับ"]]},
+        ],
+    }
+    page = write_tab_preview(doc, "ผลตรวจสอบ", tmp_path).read_text("utf-8")
+    cells = re.findall(
+        r'<div class="v" style="left:(\d+)px;top:(\d+)px;width:(\d+)px">([^<]*)<', page
+    )
+    top, row3 = COLUMN_HEADER_PX, COLUMN_HEADER_PX + 2 * ROW_PX
+    assert cells == [
+        (str(ROW_HEADER_PX), str(top), str(TAB_COLUMNS * COLUMN_PX - 6), "หัวเรื่องยาว"),
+        (str(ROW_HEADER_PX), str(row3), str(COLUMN_PX - 6), "12"),
+        (str(ROW_HEADER_PX + COLUMN_PX), str(row3), str(2 * COLUMN_PX - 6), "C12"),
+        (
+            str(ROW_HEADER_PX + 3 * COLUMN_PX),
+            str(row3),
+            str((TAB_COLUMNS - 3) * COLUMN_PX - 6),
+            "ระดับ",
+        ),
+    ]
+    assert "รหัสโรงเรียน" not in page
+    assert re.findall(r'<span class="tab( on)?">([^<]*)<', page) == [
+        ("", "โรงเรียน"),
+        (" on", "ผลตรวจสอบ"),
+    ]
