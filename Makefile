@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-celery bench-history bench-live pictures clean
+.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-celery bench-history bench-live bench-messy pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
@@ -48,6 +48,10 @@ bench: $(STAMP)
 	@$(BIN)/python -m benchmarks
 
 # The report's queries over a year of history (~10.6M snapshot rows), SQLite and PostgreSQL.
+# Validation of the national day: the demo's messy data set against a clean one, in turns.
+bench-messy: $(STAMP)
+	@$(BIN)/python -m benchmarks.messy
+
 bench-history: $(STAMP)
 	@$(BIN)/python -m benchmarks.history
 
