@@ -47,11 +47,11 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	@$(BIN)/python -m benchmarks
 
-# The report's queries over a year of history (~10.6M snapshot rows), SQLite and PostgreSQL.
 # Validation of the national day: the demo's messy data set against a clean one, in turns.
 bench-messy: $(STAMP)
 	@$(BIN)/python -m benchmarks.messy
 
+# The report's queries over a year of history (~10.6M snapshot rows), SQLite and PostgreSQL.
 bench-history: $(STAMP)
 	@$(BIN)/python -m benchmarks.history
 
