@@ -1,9 +1,10 @@
 """``schoolnet demo``: the whole national daily run on one machine, with embedded defaults.
 
-It makes the national demo data set, serves its sheets from the local Sheets emulator, starts a
+It makes the national demo data set (with clerk mistakes and three sheets that cannot be used on
+its last day, unless ``--messy 0``), serves its sheets from the local Sheets emulator, starts a
 local SMTP server that keeps what it receives, and runs the real ``schoolnet_daily`` DAG once for
-today with Airflow's ``dags test`` (a whole DagRun, in process, no scheduler). Then it stops what
-it started and says where the results are.
+the report date with Airflow's ``dags test`` (a whole DagRun, in process, no scheduler). Then it
+stops what it started and says what the day produced and where the results are.
 """
 
 from __future__ import annotations
