@@ -13,6 +13,7 @@ the load of a shared machine falls on both alike. Prints the medians and the loa
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import tempfile
@@ -53,16 +54,44 @@ def national_day(work: Path, messy: float) -> tuple[Any, list[tuple[Any, Any]]]:
     return (day, registry), reads
 
 
-def validate_day(context: tuple[Any, Any], reads: list[tuple[Any, Any]]) -> tuple[float, int, int]:
-    """Seconds to validate every read sheet; rows and findings."""
+def validate_day(
+    context: tuple[Any, Any], reads: list[tuple[Any, Any]]
+) -> tuple[float, float, int, int]:
+    """Wall and CPU seconds to validate every read sheet; rows and findings. On a shared
+    machine the CPU time of this process varies far less than the wall time."""
     day, registry = context
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     results = [
         validate_sheet(read.values, esa_code=esa.esa_code, schools=registry, today=day)
         for esa, read in reads
     ]
-    seconds = time.perf_counter() - started
-    return seconds, sum(len(r.rows) for r in results), sum(len(r.findings) for r in results)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return wall, cpu, sum(len(r.rows) for r in results), sum(len(r.findings) for r in results)
+
+
+def fastest_per_sheet(
+    clean: tuple[Any, list[tuple[Any, Any]]], messy: tuple[Any, list[tuple[Any, Any]]], runs: int
+) -> tuple[float, float]:
+    """The day's validation, clean and messy, as the sum of each sheet's fastest of ``runs``
+    validations in CPU seconds: a sheet takes milliseconds, so some of its runs fall between
+    other processes' slices, and the sum is the day on a machine of its own. An ESA's clean
+    and messy sheets take turns, so that neither set runs in a quieter moment."""
+    sets = (clean, messy)
+    by_esa = [{esa.esa_code: (esa, read) for esa, read in reads} for _, reads in sets]
+    totals = [0.0, 0.0]
+    for code in by_esa[0]:
+        best = [math.inf, math.inf]
+        for _ in range(runs):
+            for which, ((day, registry), _) in enumerate(sets):
+                if code not in by_esa[which]:
+                    continue  # not read that morning
+                esa, read = by_esa[which][code]
+                started = time.process_time()
+                validate_sheet(read.values, esa_code=esa.esa_code, schools=registry, today=day)
+                best[which] = min(best[which], time.process_time() - started)
+        for which in (0, 1):
+            totals[which] += best[which] if best[which] < math.inf else 0.0
+    return totals[0], totals[1]
 
 
 def main() -> int:
@@ -74,28 +103,39 @@ def main() -> int:
         clean = national_day(work / "clean", 0.0)
         messy = national_day(work / "messy", DEMO_MESSY_RATE)
         load_before = os.getloadavg()
-        times: dict[str, list[float]] = {"clean": [], "messy": []}
+        wall: dict[str, list[float]] = {"clean": [], "messy": []}
+        cpu: dict[str, list[float]] = {"clean": [], "messy": []}
         figures: dict[str, tuple[int, int, int]] = {}
         for _ in range(args.runs):
             for name, (context, reads) in (("clean", clean), ("messy", messy)):
-                seconds, rows, findings = validate_day(context, reads)
-                times[name].append(seconds)
+                seconds, used, rows, findings = validate_day(context, reads)
+                wall[name].append(seconds)
+                cpu[name].append(used)
                 figures[name] = (len(reads), rows, findings)
+        sums = fastest_per_sheet(clean, messy, args.runs)
+        per_sheet = {"clean": sums[0], "messy": sums[1]}
         load_after = os.getloadavg()
     print(f"Machine: {machine()}.")
     print(
         f"Load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
-        f"median of {args.runs} turns each."
+        f"median of {args.runs} turns each (fastest in brackets)."
     )
     for name in ("clean", "messy"):
         sheets, rows, findings = figures[name]
-        median = statistics.median(times[name])
+        median = statistics.median(wall[name])
         print(
-            f"{name}: {median:.2f} s ({min(times[name]):.2f} to {max(times[name]):.2f}) for "
-            f"{sheets} sheets, {rows:,} rows, {findings:,} findings; {rows / median:,.0f} rows/s"
+            f"{name}: wall {median:.2f} s ({min(wall[name]):.2f}), CPU "
+            f"{statistics.median(cpu[name]):.2f} s ({min(cpu[name]):.2f}) for {sheets} sheets, "
+            f"{rows:,} rows, {findings:,} findings; {rows / median:,.0f} rows/s"
         )
-    ratio = statistics.median(times["messy"]) / statistics.median(times["clean"])
-    print(f"messy / clean: {ratio:.3f}")
+    print(
+        f"sum of each sheet's fastest CPU time: clean {per_sheet['clean']:.3f} s, messy "
+        f"{per_sheet['messy']:.3f} s; messy / clean {per_sheet['messy'] / per_sheet['clean']:.3f}"
+    )
+    for label, series in (("wall", wall), ("CPU", cpu)):
+        median = statistics.median(series["messy"]) / statistics.median(series["clean"])
+        fastest = min(series["messy"]) / min(series["clean"])
+        print(f"messy / clean, {label}: {median:.3f} (fastest: {fastest:.3f})")
     return 0
 
 
