@@ -7,14 +7,17 @@ is what `make demo` makes (`DEMO_MESSY_RATE` of rows with a clerk mistake, three
 cannot be used on the last day). The last day's sheets are read once each through gspread from
 the emulator, as `make bench` does (an unshared sheet cannot be read, so it is not validated,
 as in the pull), then the validator runs over the whole day, clean and messy in turns, so that
-the load of a shared machine falls on both alike. Prints the medians and the load average.
+the load of a shared machine falls on both alike. Prints the medians (wall and CPU time), the
+load average, and the function calls of one validation of each day (the work itself, which
+the machine's load does not change).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import cProfile
 import os
+import pstats
 import statistics
 import tempfile
 import time
@@ -69,29 +72,14 @@ def validate_day(
     return wall, cpu, sum(len(r.rows) for r in results), sum(len(r.findings) for r in results)
 
 
-def fastest_per_sheet(
-    clean: tuple[Any, list[tuple[Any, Any]]], messy: tuple[Any, list[tuple[Any, Any]]], runs: int
-) -> tuple[float, float]:
-    """The day's validation, clean and messy, as the sum of each sheet's fastest of ``runs``
-    validations in CPU seconds: a sheet takes milliseconds, so some of its runs fall between
-    other processes' slices, and the sum is the day on a machine of its own. An ESA's clean
-    and messy sheets take turns, so that neither set runs in a quieter moment."""
-    sets = (clean, messy)
-    by_esa = [{esa.esa_code: (esa, read) for esa, read in reads} for _, reads in sets]
-    totals = [0.0, 0.0]
-    for code in by_esa[0]:
-        best = [math.inf, math.inf]
-        for _ in range(runs):
-            for which, ((day, registry), _) in enumerate(sets):
-                if code not in by_esa[which]:
-                    continue  # not read that morning
-                esa, read = by_esa[which][code]
-                started = time.process_time()
-                validate_sheet(read.values, esa_code=esa.esa_code, schools=registry, today=day)
-                best[which] = min(best[which], time.process_time() - started)
-        for which in (0, 1):
-            totals[which] += best[which] if best[which] < math.inf else 0.0
-    return totals[0], totals[1]
+def function_calls(context: tuple[Any, Any], reads: list[tuple[Any, Any]]) -> int:
+    """Python function calls of one validation of the day: the work done, which no other
+    process on the machine changes (timings on a shared machine vary by tens of percent)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    validate_day(context, reads)
+    profile.disable()
+    return int(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
 
 
 def main() -> int:
@@ -112,8 +100,7 @@ def main() -> int:
                 wall[name].append(seconds)
                 cpu[name].append(used)
                 figures[name] = (len(reads), rows, findings)
-        sums = fastest_per_sheet(clean, messy, args.runs)
-        per_sheet = {"clean": sums[0], "messy": sums[1]}
+        calls = {"clean": function_calls(*clean), "messy": function_calls(*messy)}
         load_after = os.getloadavg()
     print(f"Machine: {machine()}.")
     print(
@@ -129,8 +116,8 @@ def main() -> int:
             f"{rows:,} rows, {findings:,} findings; {rows / median:,.0f} rows/s"
         )
     print(
-        f"sum of each sheet's fastest CPU time: clean {per_sheet['clean']:.3f} s, messy "
-        f"{per_sheet['messy']:.3f} s; messy / clean {per_sheet['messy'] / per_sheet['clean']:.3f}"
+        f"function calls of one validation: clean {calls['clean']:,}, messy "
+        f"{calls['messy']:,}; messy / clean {calls['messy'] / calls['clean']:.3f}"
     )
     for label, series in (("wall", wall), ("CPU", cpu)):
         median = statistics.median(series["messy"]) / statistics.median(series["clean"])
