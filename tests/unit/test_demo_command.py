@@ -55,3 +55,18 @@ def test_the_resend_help_says_the_esa_emails_are_sent_again_too() -> None:
         build_parser().parse_args(["demo", "--help"])
     resend = out.getvalue().split("--resend", 1)[1]
     assert "ESA's feedback email" in " ".join(resend.split())
+
+
+def test_the_same_day_of_a_new_data_set_is_loaded_afresh(tmp_path: Path) -> None:
+    # The demo makes its data set anew when asked for another one (`--messy`, `--seed`): the
+    # emulator must then serve the new sheets, not those an earlier demo left of that date.
+    demo, state = tmp_path / "demo", tmp_path / "emulator"
+    manifest = generate(demo, esa_limit=2, days=2)
+    day = manifest.days[-1]
+    load_demo_sheets(state, demo, day)
+    clean = sheet_files(state)
+    generate(demo, esa_limit=2, days=2, messy_rate=0.3)
+    load_day(tmp_path / "expected", demo, day)
+    assert sheet_files(tmp_path / "expected") != clean
+    load_demo_sheets(state, demo, day)
+    assert sheet_files(state) == sheet_files(tmp_path / "expected")
