@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text
 
-from schoolnet.registry import Esa, School
+from schoolnet.core.registry import Esa, School
 from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.merge import MERGED_MODELS
 from schoolnet.warehouse.models import PullRow, SnapshotRow
