@@ -1,7 +1,7 @@
 """Where the project's non-Python assets live.
 
 The package sits in ``plugins/`` beside ``sql/`` and ``templates/``, both in a checkout and in the
-Airflow image (which mounts all three side by side), so the project root is two levels up.
+Airflow image (which mounts all three side by side), so the project root is three levels up.
 ``SCHOOLNET_HOME`` overrides it for unusual layouts.
 """
 
@@ -15,7 +15,7 @@ def project_root() -> Path:
     override = os.environ.get("SCHOOLNET_HOME")
     if override:
         return Path(override).resolve()
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def sql_dir() -> Path:
