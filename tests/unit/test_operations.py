@@ -35,8 +35,9 @@ from sqlalchemy.engine import make_url
 from schoolnet.cli.main import main
 from schoolnet.cli.sheets import EMULATOR_RETRIES
 from schoolnet.core.config import load_settings
+from schoolnet.core.message import RenderedEmail
 from schoolnet.core.registry import Esa, read_esas, write_csv
-from schoolnet.delivery.mail import RenderedEmail, deliver_once
+from schoolnet.delivery.mail import deliver_once
 from schoolnet.devtools.demo import DemoManifest, generate
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import Emulator, load_day, set_fault

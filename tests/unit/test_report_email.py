@@ -203,7 +203,8 @@ def test_user_text_cannot_start_a_header_of_its_own(sink: MailSink) -> None:
     """An ESA name typed with a line break and a header after it stays one Subject line."""
     import smtplib
 
-    from schoolnet.delivery.mail import RenderedEmail, build_message
+    from schoolnet.core.message import RenderedEmail
+    from schoolnet.delivery.mail import build_message
 
     rendered = RenderedEmail(
         subject="ผลตรวจสอบ สพป.ลำปาง\r\nBcc: attacker@example.org\nX-Evil: 1",

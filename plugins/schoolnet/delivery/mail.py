@@ -21,38 +21,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from schoolnet.core.message import RenderedEmail
 from schoolnet.warehouse.models import DeliveryRow
 
 Sender = Callable[[EmailMessage], None]
-
-
-@dataclass(frozen=True)
-class InlineImage:
-    """A picture the HTML part shows as ``<img src="cid:{cid}">``."""
-
-    cid: str  # without angle brackets
-    filename: str
-    content: bytes
-    subtype: str = "png"
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    maintype: str
-    subtype: str
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    """An email's subject, its two bodies, and what goes with them, ready to send."""
-
-    subject: str
-    html: str
-    text: str
-    images: tuple[InlineImage, ...] = ()
-    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

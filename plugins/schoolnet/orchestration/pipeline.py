@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from schoolnet.contract import load_contract
 from schoolnet.core.config import Settings
+from schoolnet.core.message import RenderedEmail
 from schoolnet.core.registry import (
     Esa,
     RegistryError,
@@ -29,7 +30,7 @@ from schoolnet.core.registry import (
     schools_by_code,
     write_csv,
 )
-from schoolnet.delivery.mail import DeliveryResult, RenderedEmail, Sender, deliver_report
+from schoolnet.delivery.mail import DeliveryResult, Sender, deliver_report
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion
 from schoolnet.ingestion.landing import RawSheet, SheetFailure, land_read, load_raw, write_json
 from schoolnet.report.daily import build_report

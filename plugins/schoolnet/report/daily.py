@@ -23,8 +23,8 @@ from sqlalchemy import Connection
 from schoolnet.contract import load_contract
 from schoolnet.core import thai
 from schoolnet.core.config import SpeedTarget
+from schoolnet.core.message import RenderedEmail
 from schoolnet.core.paths import templates_dir
-from schoolnet.delivery.mail import RenderedEmail
 from schoolnet.report.policy import SupportLine, SupportPolicy, load_policy, support_lines
 from schoolnet.report.speed import SpeedReport, speed_report
 from schoolnet.warehouse.analysis import connection_pace, full_coverage_date

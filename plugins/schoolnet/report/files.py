@@ -19,7 +19,7 @@ from typing import Any
 import css_inline
 from sqlalchemy import Connection
 
-from schoolnet.delivery.mail import Attachment, InlineImage, RenderedEmail
+from schoolnet.core.message import Attachment, InlineImage, RenderedEmail
 from schoolnet.ingestion.landing import write_atomically
 from schoolnet.report.daily import MOENET_END, DailyReport, render_report, template_environment
 
