@@ -20,6 +20,7 @@ def _contract_docs(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from schoolnet.cli.demo_data import register as register_demo_data
     from schoolnet.cli.emulator import register as register_emulator
+    from schoolnet.cli.export import register as register_export
     from schoolnet.cli.ops import register as register_operations
     from schoolnet.cli.sheets import register as register_sheets
     from schoolnet.cli.validate import register as register_validate
@@ -28,7 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
     from schoolnet.devtools.mailsink import register as register_mail_sink
     from schoolnet.devtools.pictures import register as register_pictures
     from schoolnet.devtools.rundemo import register as register_demo
-    from schoolnet.report.export import register as register_export
 
     parser = argparse.ArgumentParser(
         prog="schoolnet",

@@ -9,16 +9,13 @@ Parquet is for analysis: typed columns (dates, integers, floats, a list of provi
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from schoolnet.cli.warehouse import command_engine
 from schoolnet.core.cellsafety import neutralize
-from schoolnet.core.cliargs import iso_date
 
 if TYPE_CHECKING:  # pandas and pyarrow take seconds to import: only when exporting
     import pandas as pd
@@ -211,51 +208,3 @@ def export_snapshot(engine: Engine, report_date: date, fmt: str, out: Path | Non
     """Write the national snapshot of ``report_date`` as ``fmt`` (csv or parquet); its path."""
     _check_format(fmt)
     return write_snapshot(read_snapshot(engine, report_date), report_date, fmt, out)
-
-
-def _root_cause(error: BaseException) -> str:
-    """The first line of the innermost error: the database's own words, without the SQL."""
-    while error.__cause__ is not None:
-        error = error.__cause__
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
-def _export(args: argparse.Namespace) -> int:
-    from pandas.errors import DatabaseError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    engine = command_engine(args.url)
-    try:
-        frame = read_snapshot(engine, args.date)
-    except (SQLAlchemyError, DatabaseError) as error:  # pandas wraps the driver's error
-        where = engine.url.render_as_string(hide_password=True)
-        raise RuntimeError(f"cannot read the warehouse at {where}: {_root_cause(error)}") from error
-    finally:
-        engine.dispose()
-    path = write_snapshot(frame, args.date, args.fmt, args.out)
-    print(f"{args.date.isoformat()}: {len(frame):,} schools written to {path}")
-    return 0
-
-
-def register(commands: Any) -> None:
-    parser = commands.add_parser(
-        "export", help="write one day's national snapshot (one row per school) as CSV or Parquet"
-    )
-    parser.add_argument("date", type=iso_date, metavar="YYYY-MM-DD", help="the report date")
-    parser.add_argument(
-        "--format",
-        dest="fmt",
-        required=True,
-        choices=FORMATS,
-        help="csv (UTF-8 with BOM, for Excel) or parquet (typed, for analysis)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="file to write, or a folder for snapshot-DATE.FORMAT (default: that name, here)",
-    )
-    parser.add_argument(
-        "--url", help="SQLAlchemy URL (default: the Airflow connection named in the settings)"
-    )
-    parser.set_defaults(handler=_export)
