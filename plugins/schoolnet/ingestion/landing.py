@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from schoolnet.core.config import Settings
+from schoolnet.core.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -54,22 +53,6 @@ class RawSheet:
             return None
         text = json.dumps(self.values, ensure_ascii=False, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def write_atomically(path: Path, content: bytes, mode: int = 0o640) -> None:
-    """Write the whole file or nothing, so a crash never leaves half a file for the next step
-    (a temporary file in the same folder, renamed over ``path``).
-
-    ``mode``: the temporary file is made readable by its owner only; the file it becomes is
-    readable by the owner's group too (the operator's, who reads reports and landings), by
-    default, and by nobody else.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(handle, mode)
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(content)
-    os.replace(temporary, path)
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 import css_inline
 from sqlalchemy import Connection
 
+from schoolnet.core.files import write_atomically
 from schoolnet.core.message import Attachment, InlineImage, RenderedEmail
-from schoolnet.ingestion.landing import write_atomically
 from schoolnet.report.daily import MOENET_END, DailyReport, render_report, template_environment
 
 MANIFEST = "manifest.json"
