@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from schoolnet.devtools.emulator import state
-from schoolnet.devtools.emulator.state import Doc
+from schoolnet.devtools.emulator.state import Doc, drive_error
 
 CHANGES_FILE = "changes.json"
 SPACES = ("drive", "appDataFolder", "photos")
@@ -96,8 +96,6 @@ class ChangeLog:
 
 def parse_token(text: str | None, next_number: int) -> int:
     """A page token is a change number; one from the future or not a number is refused."""
-    from schoolnet.devtools.emulator.server import drive_error
-
     if not text:
         raise drive_error(400, "Required parameter: pageToken", "required", "pageToken")
     if not text.isdigit() or not 1 <= int(text) <= next_number:
@@ -107,8 +105,6 @@ def parse_token(text: str | None, next_number: int) -> int:
 
 def check_spaces(text: str | None) -> bool:
     """Whether the asked ``spaces`` include My Drive (the spreadsheets live there)."""
-    from schoolnet.devtools.emulator.server import drive_error
-
     spaces = [part.strip() for part in (text or "drive").split(",") if part.strip()]
     if not spaces or any(space not in SPACES for space in spaces):
         raise drive_error(400, "Invalid Value", "invalid", "spaces")

@@ -26,7 +26,14 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from schoolnet.devtools.emulator import changes, state
-from schoolnet.devtools.emulator.state import ApiError, Doc, Sheet, invalid_argument, not_found
+from schoolnet.devtools.emulator.state import (
+    ApiError,
+    Doc,
+    Sheet,
+    drive_error,
+    invalid_argument,
+    not_found,
+)
 
 JSON_TYPE = "application/json; charset=UTF-8"
 DRIVE_FILE_FIELDS = (
@@ -86,14 +93,6 @@ def quota_error(kind: str) -> ApiError:
             ]
         },
     )
-
-
-def drive_error(code: int, message: str, reason: str, location: str | None = None) -> ApiError:
-    """Drive v3 errors carry an ``errors`` list rather than a status."""
-    item: dict[str, Any] = {"message": message, "domain": "global", "reason": reason}
-    if location:
-        item.update({"locationType": "parameter", "location": location})
-    return ApiError(code, message, "", {"errors": [item]})
 
 
 # --------------------------------------------------------------------------------------------

@@ -94,6 +94,14 @@ def not_found() -> ApiError:
     return ApiError(404, "Requested entity was not found.", "NOT_FOUND")
 
 
+def drive_error(code: int, message: str, reason: str, location: str | None = None) -> ApiError:
+    """Drive v3 errors carry an ``errors`` list rather than a status."""
+    item: dict[str, Any] = {"message": message, "domain": "global", "reason": reason}
+    if location:
+        item.update({"locationType": "parameter", "location": location})
+    return ApiError(code, message, "", {"errors": [item]})
+
+
 def now_rfc3339(control: Mapping[str, Any] | None = None) -> str:
     """Google's timestamp style: UTC, milliseconds, trailing Z; the emulator's clock if
     ``control`` (control.json) sets one, else the wall clock."""
