@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from schoolnet.core.paths import project_root
-from schoolnet.devtools.rundemo import DEMO_QUOTA_PER_MINUTE, demo_settings
+from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings
 from schoolnet.orchestration.tasks import DAG_ID
 
 STOP_GRACE_SECONDS = 30.0  # what Airflow's components get to end before they are killed

@@ -92,8 +92,8 @@ def run_live_demo(args: argparse.Namespace) -> int:
     from schoolnet.core.config import load_settings
     from schoolnet.core.paths import project_root
     from schoolnet.core.registry import read_esas
+    from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, ensure_demo_data
     from schoolnet.devtools.emulator import Emulator, load_day
-    from schoolnet.devtools.rundemo import DEMO_QUOTA_PER_MINUTE, _ensure_demo_data, demo_settings
     from schoolnet.ingestion.google import EmulatorSession
     from schoolnet.ingestion.ingest import SheetsReader
     from schoolnet.orchestration.live import begin
@@ -102,7 +102,7 @@ def run_live_demo(args: argparse.Namespace) -> int:
     root = project_root()
     out = root / "out"
     live = out / "live"
-    manifest = _ensure_demo_data(out / "demo-data", args.seed)
+    manifest = ensure_demo_data(out / "demo-data", args.seed)
     shutil.rmtree(live, ignore_errors=True)
     state = live / "emulator"
     load_day(state, out / "demo-data", manifest.days[-1])

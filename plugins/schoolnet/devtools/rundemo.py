@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import time
@@ -22,48 +21,10 @@ from zoneinfo import ZoneInfo
 
 from schoolnet.core.cliargs import iso_date
 from schoolnet.core.paths import project_root
+from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, ensure_demo_data, say
 from schoolnet.devtools.pictures import write_preview
 from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
 from schoolnet.report.files import MANIFEST
-
-DEMO_QUOTA_PER_MINUTE = 100_000  # generous: quota pacing is measured in the benchmark instead
-
-
-def say(message: str) -> None:
-    print(f"[schoolnet demo] {message}", flush=True)
-
-
-def _ensure_demo_data(folder: Path, seed: int) -> Any:
-    from schoolnet.devtools.demo.generate import generate, read_manifest
-
-    manifest_file = folder / "manifest.json"
-    if manifest_file.exists():
-        manifest = read_manifest(folder)
-        if manifest.seed == seed and manifest.messy_rate == 0.0 and manifest.esa_count >= 200:
-            say(f"demo data set already in {folder} (seed {seed}); reusing it")
-            return manifest
-    say(f"making the national demo data set (seed {seed}) ...")
-    started = time.monotonic()
-    manifest = generate(folder, seed=seed)
-    say(
-        f"demo data: {manifest.esa_count} ESAs, {manifest.school_count:,} schools, "
-        f"{len(manifest.days)} days, in {time.monotonic() - started:.1f}s"
-    )
-    return manifest
-
-
-def demo_settings(root: Path, out: Path) -> Path:
-    """The embedded settings, with the Google pacing raised to the emulator's generous quota
-    (the demo's emulator serves the same quota, so the pacing never loses an ESA to it), and
-    the data under ``out``."""
-    text = (root / "config" / "schoolnet.toml").read_text(encoding="utf-8")
-    for key in ("read_requests_per_minute", "write_requests_per_minute"):
-        text = re.sub(rf"(?m)^{key} = \S+", f"{key} = {DEMO_QUOTA_PER_MINUTE}", text)
-    text = text.replace('"out/', f'"{out.resolve()}/').replace('"config/', f'"{root}/config/')
-    path = out / "demo-settings.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def demo_day(days: Sequence[date], requested: date | None) -> date:
@@ -157,7 +118,7 @@ def run_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
 
     say("stage 1/5: demo data")
-    manifest = _ensure_demo_data(demo_data, args.seed)
+    manifest = ensure_demo_data(demo_data, args.seed)
     # The report of the day the loaded sheets stand for, so that the days since MOENet, each
     # sheet's days since its last update and the progress read as they would on that morning.
     report_date = demo_day(manifest.days, args.date)
