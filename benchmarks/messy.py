@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.__main__ import machine
-from schoolnet.config import GoogleSettings
-from schoolnet.demo import generate
-from schoolnet.demo.generate import DEMO_MESSY_RATE
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetReadError, SheetsReader
-from schoolnet.registry import read_esas, read_schools, schools_by_code
+from schoolnet.core.config import GoogleSettings
+from schoolnet.core.registry import read_esas, read_schools, schools_by_code
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.demo.generate import DEMO_MESSY_RATE
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
 from schoolnet.validation import validate_sheet
 
 

@@ -21,13 +21,13 @@ from typing import Any
 import lxml.html
 import pytest
 
-from schoolnet.demo import generate
-from schoolnet.demo.generate import DEMO_MESSY_RATE, DemoManifest
-from schoolnet.emulator import load_day
-from schoolnet.feedback import TAB_HEADER
-from schoolnet.registry import Esa, read_esas
-from schoolnet.rundemo import run_dag_with_progress
-from schoolnet.thai import thai_date
+from schoolnet.core.registry import Esa, read_esas
+from schoolnet.core.thai import thai_date
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.demo.generate import DEMO_MESSY_RATE, DemoManifest
+from schoolnet.devtools.emulator import load_day
+from schoolnet.devtools.rundemo import run_dag_with_progress
+from schoolnet.validation.feedback import TAB_HEADER
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
 pytestmark = pytest.mark.e2e

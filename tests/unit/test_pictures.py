@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from schoolnet.pictures import (
+from schoolnet.devtools.pictures import (
     COLUMN_HEADER_PX,
     COLUMN_PX,
     ROW_HEADER_PX,

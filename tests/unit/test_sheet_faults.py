@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from schoolnet.config import GoogleSettings
-from schoolnet.demo import generate
-from schoolnet.demo.cli import register
-from schoolnet.demo.generate import DEMO_MESSY_RATE, SHEET_FAULTS, read_manifest
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.emulator.state import Bounds, read_control, read_values
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetReadError, SheetsReader
-from schoolnet.registry import read_esas, read_schools, schools_by_code
+from schoolnet.cli.demo_data import register
+from schoolnet.core.config import GoogleSettings
+from schoolnet.core.registry import read_esas, read_schools, schools_by_code
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.demo.generate import DEMO_MESSY_RATE, SHEET_FAULTS, read_manifest
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.devtools.emulator.state import Bounds, read_control, read_values
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
 from schoolnet.validation import SheetValidation, apply_quarantine, validate_sheet
 
 pytestmark = pytest.mark.unit

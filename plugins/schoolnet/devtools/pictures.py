@@ -1,0 +1,352 @@
+"""Pictures of the report for the docs: the email as a browser shows it (phone and desktop
+widths), its speed section at phone width, the province map, the PDF's first page, and an ESA's
+feedback email, regenerated from a rendered report folder (and the mail sink) by one command.
+
+The email's HTML refers to its charts as ``cid:`` parts, which only a mail client resolves; a
+``preview.html`` beside it points at the chart files instead, for browsers (and people).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from html import escape as html_escape
+from pathlib import Path
+from typing import Any
+
+from schoolnet.core.paths import project_root
+from schoolnet.report.files import MANIFEST
+from schoolnet.report.fonts import font_face_css
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+VIEWS = {"email-phone.png": (360, 2400), "email-desktop.png": (1100, 1500)}
+PDF_PICTURE = "report-pdf-page1.png"
+MAP_PICTURE = "province-map.png"  # the map image itself, as the email attaches it
+SPEED_PICTURE = "email-speed-phone.png"  # the email's speed section at phone width
+SPEED_HEADING = "ความเร็วพอสำหรับการเรียนการสอน"
+FEEDBACK_PICTURE = "esa-feedback-phone.png"  # an ESA's feedback email, its standing on top
+FEEDBACK_MOST_ROWS = 5  # table rows (<tr>) of the email pictured: a heading and four findings
+TAB_PICTURE = "esa-feedback-tab.png"  # the same ESA's ผลตรวจสอบ tab, as Google Sheets shows it
+# Google Sheets' defaults for a tab nobody formatted: what the clerk sees on opening it.
+COLUMN_PX = 100
+ROW_PX = 21
+ROW_HEADER_PX = 46
+COLUMN_HEADER_PX = 24
+TAB_COLUMNS = 9  # what a laptop's window shows
+TAB_ROWS = 12
+TAB_MOST_ROWS = 36  # what fits the picture's window, with the tab bar below
+
+
+def latest_report_folder(report_dir: Path) -> Path:
+    folders = sorted(p.parent for p in report_dir.glob(f"*/{MANIFEST}"))
+    if not folders:
+        raise FileNotFoundError(
+            f"no rendered report under {report_dir}: run `make demo` first, then this again"
+        )
+    return folders[-1]
+
+
+def write_preview(folder: Path) -> Path:
+    """``preview.html``: the email's HTML with each ``cid:`` image pointing at its file, and the
+    shipped Thai font declared."""
+    manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text("utf-8"))
+    html = (folder / manifest["html"]).read_text("utf-8")
+    for image in manifest["images"]:
+        html = html.replace(f'src="cid:{image["cid"]}"', f'src="{image["file"]}"')
+    # Phones and mail clients have a Thai font; a bare server's browser may not: give it the
+    # project's own Sarabun, as the PDF has.
+    html = html.replace("</head>", f"<style>{font_face_css()}</style></head>", 1)
+    preview = folder / "preview.html"
+    preview.write_text(html, encoding="utf-8")
+    return preview
+
+
+def write_section_preview(folder: Path, heading: str, name: str) -> Path:
+    """A preview of the email holding only the section under the ``<h2>`` ``heading``."""
+    html = (folder / "preview.html").read_text("utf-8")
+    body = html.index("<body")
+    opening = html.index(">", html.index("<div", body)) + 1  # the email's own wrapper
+    start = html.rindex("<h2", 0, html.index(f">{heading}</h2>"))
+    end = html.find("<h2", start + 1)
+    section = html[start : end if end >= 0 else html.rindex("</div>")]
+    preview = folder / name
+    preview.write_text(html[:opening] + section + "</div></body></html>", encoding="utf-8")
+    return preview
+
+
+def chosen_feedback(mail_dir: Path) -> tuple[str, str] | None:
+    """The ESA code and HTML part of the feedback email with the most table rows up to
+    `FEEDBACK_MOST_ROWS`, so that it fits one phone screen (the demo's mail sink keeps every
+    message); None when none was sent."""
+    import email
+    from email.policy import default as default_policy
+
+    best: tuple[int, str, str] | None = None
+    for path in sorted(mail_dir.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+        if "ผลตรวจสอบข้อมูล" not in str(message["Subject"] or ""):
+            continue
+        part = message.get_body(preferencelist=("html",))
+        named = re.search(r"\.esa-(\d+)\.", path.name)
+        if part is None or named is None:
+            continue
+        html = part.get_content()
+        rows = html.count("<tr")
+        if (
+            'id="standing"' in html
+            and rows <= FEEDBACK_MOST_ROWS
+            and (best is None or rows > best[0])
+        ):
+            best = (rows, named.group(1), html)
+    return None if best is None else (best[1], best[2])
+
+
+def write_feedback_preview(mail_dir: Path, folder: Path) -> Path | None:
+    """The chosen ESA feedback email's HTML (``chosen_feedback``) with the shipped font
+    declared; None when no feedback was sent."""
+    chosen = chosen_feedback(mail_dir)
+    if chosen is None:
+        return None
+    preview = folder / "feedback-preview.html"
+    preview.write_text(
+        chosen[1].replace("</head>", f"<style>{font_face_css()}</style></head>", 1),
+        encoding="utf-8",
+    )
+    return preview
+
+
+def write_tab_preview(doc: dict[str, Any], tab: str, folder: Path) -> Path:
+    """A page showing one tab of a spreadsheet as Google Sheets draws it for a clerk who
+    opens it: default column widths and row heights, text spilling into empty cells to its
+    right and cut at the next filled one, row numbers, column letters, the tab bar with the
+    tab selected. What the pipeline writes is text only (no widths, no colours), so this is
+    what the clerk gets."""
+    rows = next(sheet.get("rows") or [] for sheet in doc["sheets"] if sheet["title"] == tab)
+    shown_rows = min(max(len(rows) + 4, TAB_ROWS), TAB_MOST_ROWS)
+    left = ROW_HEADER_PX
+    cells = []
+    for r, row in enumerate(rows[:shown_rows]):
+        filled = [c for c, value in enumerate(row) if value not in (None, "")]
+        for c in filled:
+            if c >= TAB_COLUMNS:
+                break
+            following = [n for n in filled if n > c]
+            end = min(following[0] if following else TAB_COLUMNS, TAB_COLUMNS)
+            cells.append(
+                f'<div class="v" style="left:{left + c * COLUMN_PX}px;'
+                f'top:{COLUMN_HEADER_PX + r * ROW_PX}px;width:{(end - c) * COLUMN_PX - 6}px">'
+                f"{html_escape(str(row[c]))}</div>"
+            )
+    letters = "".join(f"<th>{_column_letter(c)}</th>" for c in range(TAB_COLUMNS))
+    grid = "".join(
+        f"<tr><th>{r + 1}</th>" + "<td></td>" * TAB_COLUMNS + "</tr>" for r in range(shown_rows)
+    )
+    tabs = "".join(
+        f'<span class="tab{" on" if sheet["title"] == tab else ""}">'
+        f"{html_escape(sheet['title'])}</span>"
+        for sheet in doc["sheets"]
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><style>
+{font_face_css()}
+body {{ margin: 0; font: 13px Sarabun, Arial, sans-serif; color: #202124; background: #fff; }}
+.title {{ padding: 10px 14px; font-size: 17px; border-bottom: 1px solid #dadce0; }}
+.sheet {{ position: relative; overflow: hidden; }}
+table {{ border-collapse: collapse; table-layout: fixed; }}
+th, td {{ border: 1px solid #e2e3e3; height: {ROW_PX - 1}px; padding: 0; }}
+th {{ background: #f8f9fa; color: #5f6368; font-weight: normal; font-size: 11px; }}
+tr:first-child th {{ height: {COLUMN_HEADER_PX - 1}px; }}
+col.n {{ width: {ROW_HEADER_PX}px; }} col.c {{ width: {COLUMN_PX}px; }}
+.v {{ position: absolute; height: {ROW_PX}px; line-height: {ROW_PX}px; padding: 0 3px;
+      white-space: nowrap; overflow: hidden; }}
+.tabs {{ background: #f1f3f4; border-top: 1px solid #dadce0; padding: 0 0 0 {ROW_HEADER_PX}px; }}
+.tab {{ display: inline-block; padding: 8px 16px; color: #5f6368; }}
+.tab.on {{ background: #e1e9f7; color: #0b57d0; font-weight: bold; }}
+</style></head><body>
+<div class="title">{html_escape(str(doc.get("title", "")))}</div>
+<div class="sheet"><table><colgroup><col class="n">{'<col class="c">' * TAB_COLUMNS}</colgroup>
+<tr><th></th>{letters}</tr>{grid}</table>{"".join(cells)}</div>
+<div class="tabs">{tabs}</div></body></html>"""
+    preview = folder / "tab-preview.html"
+    preview.write_text(page, encoding="utf-8")
+    return preview
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def feedback_tab_picture(
+    browser: str, esa_code: str, emulator_dir: Path, esas_csv: Path, folder: Path, out: Path
+) -> bool:
+    """Picture the ESA's ``ผลตรวจสอบ`` tab as its sheet holds it now; False when the sheet
+    has no such tab (a sheet the pipeline could not read)."""
+    from schoolnet.contract import load_contract
+    from schoolnet.core.registry import read_esas
+
+    esa = next((e for e in read_esas(esas_csv) if e.esa_code == esa_code), None)
+    path = emulator_dir / "spreadsheets" / f"{esa.spreadsheet_id}.json" if esa else None
+    if path is None or not path.exists():
+        return False
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    tab = load_contract().feedback_tab
+    if not any(sheet["title"] == tab for sheet in doc["sheets"]):
+        return False
+    page = write_tab_preview(doc, tab, folder)
+    width = ROW_HEADER_PX + TAB_COLUMNS * COLUMN_PX
+    screenshot(browser, page, out, width, 900)
+    trim_bottom(out, margin=0)
+    return True
+
+
+def trim_bottom(picture: Path, margin: int = 24) -> None:
+    """Cut the blank white rows under a screenshot's content (keeping ``margin`` pixels)."""
+    from PIL import Image, ImageChops
+
+    with Image.open(picture) as image:
+        rgb = image.convert("RGB")
+    box = ImageChops.difference(rgb, Image.new("RGB", rgb.size, "white")).getbbox()
+    if box is not None and box[3] + margin < rgb.height:
+        rgb.crop((0, 0, rgb.width, box[3] + margin)).save(picture)
+
+
+def compact(picture: Path) -> None:
+    """Store a screenshot with a 256-colour palette: text and flat colours lose nothing a
+    reader sees, and the PNG is about a third of its size (README's pictures are in git)."""
+    from PIL import Image
+
+    with Image.open(picture) as image:
+        rgb = image.convert("RGB")
+    palette = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    palette.save(picture, optimize=True)
+
+
+def find_browser() -> str:
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise FileNotFoundError(
+        "no Chromium found: install it (Debian: `apt-get install chromium`) and run this again"
+    )
+
+
+def screenshot(browser: str, page: Path, out: Path, width: int, height: int) -> None:
+    """A headless Chromium screenshot of ``page`` at ``width`` CSS pixels (2x for sharpness)."""
+    with tempfile.TemporaryDirectory(prefix="schoolnet-chromium-") as profile:
+        command = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--force-device-scale-factor=2",
+            f"--window-size={width},{height}",
+            f"--screenshot={out}",
+            page.resolve().as_uri(),
+        ]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if completed.returncode != 0 or not out.exists():
+        raise RuntimeError(f"Chromium could not take the screenshot: {completed.stderr[-500:]}")
+
+
+def pdf_first_page(pdf: Path, out: Path, scale: float = 1.5) -> None:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        document[0].render(scale=scale).to_pil().save(out)
+    finally:
+        document.close()
+
+
+def make_pictures(
+    folder: Path,
+    docs: Path,
+    mail_dir: Path | None = None,
+    emulator_dir: Path | None = None,
+    esas_csv: Path | None = None,
+) -> list[Path]:
+    """Write the email and PDF pictures of the report in ``folder`` into ``docs``, the province
+    map, the email's speed section, and (from ``mail_dir``) an ESA's feedback email, with that
+    ESA's ``ผลตรวจสอบ`` tab (from the emulator's sheets in ``emulator_dir``)."""
+    manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text("utf-8"))
+    preview = write_preview(folder)
+    browser = find_browser()
+    docs.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, (width, height) in VIEWS.items():
+        screenshot(browser, preview, docs / name, width, height)
+        written.append(docs / name)
+    pdf = next(a["file"] for a in manifest["attachments"] if a["subtype"] == "pdf")
+    pdf_first_page(folder / pdf, docs / PDF_PICTURE)
+    written.append(docs / PDF_PICTURE)
+    if (folder / "map.png").exists():
+        shutil.copyfile(folder / "map.png", docs / MAP_PICTURE)
+        written.append(docs / MAP_PICTURE)
+    speed = write_section_preview(folder, SPEED_HEADING, "preview-speed.html")
+    screenshot(browser, speed, docs / SPEED_PICTURE, 360, 2400)
+    trim_bottom(docs / SPEED_PICTURE)
+    written.append(docs / SPEED_PICTURE)
+    chosen = chosen_feedback(mail_dir) if mail_dir else None
+    feedback = write_feedback_preview(mail_dir, folder) if mail_dir else None
+    if chosen is not None and feedback is not None:
+        screenshot(browser, feedback, docs / FEEDBACK_PICTURE, 360, 1600)
+        trim_bottom(docs / FEEDBACK_PICTURE)
+        written.append(docs / FEEDBACK_PICTURE)
+        if emulator_dir is not None and esas_csv is not None:
+            tab = docs / TAB_PICTURE
+            if feedback_tab_picture(browser, chosen[0], emulator_dir, esas_csv, folder, tab):
+                written.append(tab)
+    for picture in written:
+        if picture.name != MAP_PICTURE:  # the map as the email carries it, byte for byte
+            compact(picture)
+    return written
+
+
+def _pictures(args: argparse.Namespace) -> int:
+    folder = args.report or latest_report_folder(project_root() / "out" / "report")
+    out = project_root() / "out"
+    emulator, esas = out / "emulator", out / "demo-data" / "esas.csv"
+    for path in make_pictures(folder, args.out, args.mail, emulator, esas):
+        print(f"wrote {path}")
+    return 0
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "pictures",
+        help="pictures of the rendered report for the docs (email at phone and desktop "
+        "width and its speed section in headless Chromium, the province map, the PDF's first "
+        "page, an ESA's feedback email and its ผลตรวจสอบ tab)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="a rendered report folder (default: the latest under out/report)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=project_root() / "docs", help="where the PNGs go (docs/)"
+    )
+    parser.add_argument(
+        "--mail",
+        type=Path,
+        default=project_root() / "out" / "mail",
+        help="the mail sink's folder, for a picture of an ESA's feedback email (default: out/mail)",
+    )
+    parser.set_defaults(handler=_pictures)
