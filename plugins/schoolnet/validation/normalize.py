@@ -234,7 +234,8 @@ def normalize_school_code(value: Any, digits: int = 10) -> str:
         if whole is not None:
             text = whole.group(1)
         elif (scientific := _CODE_SCIENTIFIC.fullmatch(raw)) is not None:
-            text = _code_from_scientific(*scientific.groups(), digits=digits)
+            first, fraction, exponent = scientific.groups()
+            text = _code_from_scientific(first, fraction, exponent, digits)
         else:
             text = _CODE_DROP.sub("", raw)
     if len(text) != digits or not text.isascii() or not text.isdigit():
