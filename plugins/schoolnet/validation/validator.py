@@ -384,13 +384,7 @@ def validate_sheet(
     _check_duplicates(rows, matched, compiled, esa_code)
 
     seen = {row.code for row in rows if row.code is not None}
-    not_reported = tuple(
-        sorted(
-            school.school_code
-            for school in schools.values()
-            if school.esa_code == esa_code and school.school_code not in seen
-        )
-    )
+    not_reported = tuple(code for code in _codes_of_esa(schools, esa_code) if code not in seen)
     code_plan = compiled.by_key[compiled.code_key]
     for code in not_reported:
         sheet.append(
@@ -409,6 +403,22 @@ def validate_sheet(
             )
         )
     return _result(esa_code, "accepted", rows, sheet, not_reported)
+
+
+_BY_ESA: list[tuple[Mapping[str, School], int, dict[str, list[str]]]] = []
+
+
+def _codes_of_esa(schools: Mapping[str, School], esa_code: str) -> list[str]:
+    """The registry's school codes of one ESA, sorted. The registry is grouped by ESA once per
+    registry (a morning validates 245 sheets against one), not scanned whole for every sheet."""
+    if not _BY_ESA or _BY_ESA[0][0] is not schools or _BY_ESA[0][1] != len(schools):
+        grouped: dict[str, list[str]] = {}
+        for school in schools.values():
+            grouped.setdefault(school.esa_code, []).append(school.school_code)
+        for codes in grouped.values():
+            codes.sort()
+        _BY_ESA[:] = [(schools, len(schools), grouped)]
+    return _BY_ESA[0][2].get(esa_code, [])
 
 
 def _result(
