@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from schoolnet.ingest import SheetsReader
 from schoolnet.registry import School, read_esas, read_schools, schools_by_code
 from schoolnet.validation import validate_sheet
 
-Cells = tuple[date, list[str], dict[str, School], list[list[list[Any]]]]
+Cells = tuple[date, list[str], Mapping[str, School], list[list[list[Any]]]]
 
 
 def read_national_day(work: Path, messy: float) -> Cells:
