@@ -23,12 +23,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from schoolnet.config import GoogleSettings
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetsReader
-from schoolnet.registry import School, read_esas, read_schools, schools_by_code
+from schoolnet.core.config import GoogleSettings
+from schoolnet.core.registry import School, read_esas, read_schools, schools_by_code
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.validation import validate_sheet
 
 Cells = tuple[date, list[str], Mapping[str, School], list[list[list[Any]]]]

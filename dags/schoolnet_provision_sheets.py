@@ -22,9 +22,9 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from schoolnet import provision_tasks
-from schoolnet.alerts import OperatorAlert
-from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
+from schoolnet.delivery.alerts import OperatorAlert
+from schoolnet.orchestration import provision_tasks
+from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
 
 
 @dag(

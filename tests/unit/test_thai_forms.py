@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from schoolnet.config import GoogleSettings
-from schoolnet.emulator import Emulator
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import VALUE_PARAMS, SheetsReader
+from schoolnet.core.config import GoogleSettings
+from schoolnet.devtools.emulator import Emulator
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import VALUE_PARAMS, SheetsReader
 from schoolnet.validation import validate_sheet
 from schoolnet.validation.files import read_sheet_file
 from schoolnet.validation.normalize import EMPTY_MARKS, canonical, fold

@@ -14,43 +14,21 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from schoolnet.contract import EnumValue
+from schoolnet.core.text import FULLWIDTH_DIGITS as FULLWIDTH_DIGITS
+from schoolnet.core.text import SPACES as _SPACES
+from schoolnet.core.text import TABLE as _TABLE
+from schoolnet.core.text import THAI_DIGITS as THAI_DIGITS
+from schoolnet.core.text import canonical as canonical
+from schoolnet.core.text import fold
 
-THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
-FULLWIDTH_DIGITS = "０１２３４５６７８９"
-# Characters that are invisible in a cell yet break matching: zero-width spaces (Thai text often
-# carries them as word breaks), word joiner, soft hyphen and byte-order mark.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_TABLE = str.maketrans(
-    {
-        **{thai: str(number) for number, thai in enumerate(THAI_DIGITS)},
-        **{wide: str(number) for number, wide in enumerate(FULLWIDTH_DIGITS)},
-        **dict.fromkeys(_INVISIBLE),
-        **dict.fromkeys("\u00a0\u2007\u202f\u3000", " "),  # no-break, figure, narrow, wide spaces
-        "\uff0c": ",",  # full-width comma
-        "\uff0e": ".",  # full-width full stop
-        "\uff0d": "-",  # full-width hyphen-minus
-        "\u2212": "-",  # minus sign
-        "\u2013": "-",  # en dash
-        "\u2014": "-",  # em dash
-        "\u2010": "-",  # hyphen
-        "\u2011": "-",  # non-breaking hyphen
-    }
-)
-# Whether a text holds any character of the table: str.translate walks a non-ASCII text
-# character by character through a dict, ten times slower than this search.
-_NEEDS_TABLE = re.compile("[" + re.escape("".join(chr(key) for key in _TABLE)) + "]")
-_SPACES = re.compile(r"\s+")
 _LOOSE_DROP = re.compile(r"[\s.\-_]+")
-# A tone mark typed before the vowel above or below it renders the same as the standard order
-# (vowel first), so a clerk cannot see which one they typed: ``ต่ิ`` and ``ติ่``.
-_TONE_FIRST = re.compile("([\u0e48-\u0e4b])([\u0e31\u0e34-\u0e39])")
+
 # A cell holding only a dash says "nothing here": it reads as an empty cell (docs/contract.md).
 EMPTY_MARKS = frozenset({"-", "--", "---", "\u2013", "\u2014", "\u2212", "\uff0d"})
 # What a spreadsheet shows in a formula cell whose formula failed (Excel and Google Sheets).
@@ -84,29 +62,6 @@ class NormalizeError(ValueError):
 def ascii_digits(text: str) -> str:
     """Thai digits to ASCII, invisible characters dropped, odd dashes and spaces made plain."""
     return text.translate(_TABLE)
-
-
-def canonical(text: str) -> str:
-    """One spelling of text that renders alike: ``ascii_digits`` plus Unicode NFC and the
-    Thai look-alikes (tone mark typed before its vowel, ``ํ`` + ``า`` for ``ำ``, two ``เ`` for
-    ``แ``), so that what a clerk cannot tell apart the validator does not either.
-
-    Every step is skipped when it has nothing to do: ASCII text (most cells) comes back as it
-    is (the table maps only non-ASCII characters), and clean Thai text costs three scans.
-    """
-    if text.isascii():
-        return text
-    if _NEEDS_TABLE.search(text) is not None:
-        text = text.translate(_TABLE)
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    if "\u0e4d" in text:
-        text = text.replace("\u0e4d\u0e32", "\u0e33")
-    if "เเ" in text:
-        text = text.replace("เเ", "แ")
-    if _TONE_FIRST.search(text) is not None:
-        text = _TONE_FIRST.sub(r"\2\1", text)
-    return text
 
 
 def is_blank(value: Any) -> bool:
@@ -182,12 +137,6 @@ def normalize_text(value: Any) -> str | None:
     if text in FORMULA_ERRORS:
         raise NormalizeError("missing_value", "formula")
     return text or None
-
-
-def fold(text: str) -> str:
-    """Matching key of a header, tab name or enum cell: :func:`canonical`, then no whitespace
-    and case folded."""
-    return _SPACES.sub("", canonical(text)).casefold()
 
 
 def loose_fold(text: str) -> str:

@@ -1,0 +1,166 @@
+"""Each ESA's feedback: what in its sheet was accepted, rejected or suspicious, and what to type.
+
+The same list goes two ways: into the sheet's own ``ผลตรวจสอบ`` tab (rewritten only when the
+findings change) and by email to the ESA's contact (once per report date). Both are sorted by
+row, so a clerk can walk down the sheet and fix cell after cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from schoolnet.core import thai
+from schoolnet.core.registry import Esa
+
+TAB_HEADER = ("แถว", "ช่อง", "คอลัมน์", "ระดับ", "สิ่งที่ต้องทำ", "ค่าที่พิมพ์ไว้", "รหัสปัญหา")
+SEVERITY_LABEL = {"error": "ไม่รับแถวนี้", "warning": "โปรดตรวจสอบ"}
+NEXT_MORNING = "ระบบจะตรวจอีกครั้งในเช้าวันถัดไป"
+WITHIN_MINUTES = "เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งภายในประมาณ 10 นาที (ในเวลาทำการ)"
+
+
+def sheet_url(spreadsheet_id: str) -> str:
+    return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit"
+
+
+def _row_order(finding: Mapping[str, Any]) -> tuple[int, int]:
+    """Sheet-level findings first, then by row as the sheet shows it."""
+    row = finding.get("row")
+    return (0, 0) if row is None else (1, int(row))
+
+
+OUR_SIDE = frozenset({"quota", "google_error", "timeout"})
+"""Read failures that are ours or Google's (quota, outages, timeouts), not the sheet's: the
+report and the operator get the reason; the clerk only that nothing is needed of them."""
+OUR_SIDE_SUMMARY = (
+    "รอบนี้ระบบอ่านชีตของเขตไม่สำเร็จเพราะระบบขัดข้องชั่วคราว ไม่ใช่ปัญหาของชีต "
+    "ไม่ต้องแก้ไขอะไร ระบบจะอ่านใหม่ในรอบถัดไป และรายงานใช้ข้อมูลล่าสุดที่ผ่านการตรวจสอบของเขตแทน"
+)
+
+
+@dataclass(frozen=True)
+class EsaFeedback:
+    esa: Esa
+    report_date: date
+    outcome: str  # accepted | rejected | quarantined | failed
+    reason: str | None
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    findings: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    error_code: str | None = None
+    tab_current: bool = False  # the sheet's feedback tab holds this list (written or unchanged)
+
+    @classmethod
+    def from_result(cls, esa: Esa, report_date: date, result: Mapping[str, Any]) -> EsaFeedback:
+        """From an ESA's validation result as the pull step wrote it."""
+        return cls(
+            esa=esa,
+            report_date=report_date,
+            outcome=result["outcome"],
+            reason=result.get("reason"),
+            rows_read=int(result.get("rows_read", 0)),
+            rows_accepted=len(result.get("accepted", {})),
+            rows_rejected=int(result.get("rows_rejected", 0)),
+            findings=tuple(sorted(result.get("findings", []), key=_row_order)),
+            error_code=result.get("error_code"),
+            tab_current=result.get("feedback_tab") in ("written", "unchanged"),
+        )
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f["severity"] == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f["severity"] == "warning")
+
+    @property
+    def all_accepted(self) -> bool:
+        return self.outcome == "accepted" and not self.findings
+
+    @property
+    def subject(self) -> str:
+        return (
+            f"ผลตรวจสอบข้อมูลอินเทอร์เน็ตโรงเรียน {self.esa.esa_name} "
+            f"ประจำวันที่ {thai.thai_date(self.report_date)}"
+        )
+
+    @property
+    def summary(self) -> str:
+        """One Thai sentence: what happened to the sheet as a whole."""
+        if self.outcome == "failed" and self.error_code in OUR_SIDE:
+            return OUR_SIDE_SUMMARY
+        if self.outcome == "failed":
+            return f"ระบบอ่านชีตของเขตไม่ได้ในรอบนี้: {self.reason}"
+        if self.outcome in ("rejected", "quarantined"):
+            return f"ระบบยังไม่รับข้อมูลของชีตนี้ทั้งชีต และใช้ข้อมูลล่าสุดที่ผ่านการตรวจสอบแทน: {self.reason}"
+        if self.all_accepted:
+            return f"ข้อมูลทั้ง {thai.number(self.rows_accepted)} แถวผ่านการตรวจสอบ ไม่มีช่องที่ต้องแก้ไข"
+        return (
+            f"ระบบรับข้อมูล {thai.number(self.rows_accepted)} แถว "
+            f"ไม่รับ {thai.number(self.rows_rejected)} แถว "
+            f"(ต้องแก้ {thai.number(self.errors)} ช่อง ควรตรวจสอบ {thai.number(self.warnings)} ช่อง) "
+            f"กรุณาแก้ไขตามรายการด้านล่าง {NEXT_MORNING}"
+        )
+
+    def tab_rows(self, checked_at: datetime | None = None) -> list[list[str]]:
+        """The feedback tab's cells: a title, when it was checked, the summary, then one line
+        per finding. ``checked_at`` (Bangkok time) is given by the near-live check, which
+        also tells the clerk that a fix is checked within minutes, not the next morning."""
+        if checked_at is None:
+            when = (
+                f"ปรับปรุงล่าสุด {thai.thai_date(self.report_date)} "
+                "(ระบบตรวจทุกเช้า และเขียนแท็บนี้ใหม่เมื่อผลตรวจเปลี่ยน)"
+            )
+            summary = self.summary
+        else:
+            when = (
+                f"ตรวจเมื่อ {thai.thai_date(checked_at.date())} เวลา {checked_at:%H:%M} น. "
+                "(ระบบตรวจชีตที่มีการแก้ไขทุก 10 นาทีในเวลาทำการ และเขียนแท็บนี้ใหม่เมื่อผลตรวจเปลี่ยน)"
+            )
+            summary = self.summary.replace(NEXT_MORNING, WITHIN_MINUTES)
+        rows = [
+            ["ผลตรวจสอบข้อมูลโดยระบบ schoolnet (ระบบเขียนแท็บนี้เอง กรุณาอย่าแก้ไขในแท็บนี้)"],
+            [when],
+            [summary],
+            [],
+        ]
+        if self.findings:
+            rows.append(list(TAB_HEADER))
+            for finding in self.findings:
+                rows.append(
+                    [
+                        "" if finding.get("row") is None else str(finding["row"]),
+                        finding.get("cell") or "",
+                        finding.get("header") or "",
+                        SEVERITY_LABEL.get(finding["severity"], finding["severity"]),
+                        finding["message"],
+                        "" if finding.get("value") is None else str(finding["value"]),
+                        finding["code"],
+                    ]
+                )
+        return rows
+
+    def digest(self) -> str:
+        """Changes when what the clerk should read changes, not when only the date does."""
+        payload = {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "rows": [self.rows_accepted, self.rows_rejected],
+            "findings": list(self.findings),
+        }
+        return hashlib.sha256(
+            json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str).encode()
+        ).hexdigest()
+
+
+def padded(rows: Sequence[Sequence[str]], height: int, width: int) -> list[list[str]]:
+    """``rows`` filled with blanks to ``height`` × ``width``, so a rewrite also clears old lines."""
+    grid = [list(row) + [""] * (width - len(row)) for row in rows]
+    grid += [[""] * width for _ in range(height - len(grid))]
+    return grid
