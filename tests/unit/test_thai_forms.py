@@ -109,8 +109,6 @@ def test_each_near_miss_in_the_contract_is_a_finding_in_thai(
 # --- text that renders alike reads alike ------------------------------------------------------
 
 TONE_FIRST = "เช\u0e48\u0e37อมต่อแล้ว"  # ่ typed before ื: renders as เชื่อม
-NIKHAHIT_AA = "กํ\u0e32ลังจัดหา".replace("ํ\u0e32", "\u0e4d\u0e32")  # ํ + า for ำ
-DOUBLE_E = "เเชร์"
 
 
 def test_look_alikes_are_one_spelling() -> None:

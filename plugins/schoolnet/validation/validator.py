@@ -410,15 +410,18 @@ _BY_ESA: list[tuple[Mapping[str, School], int, dict[str, list[str]]]] = []
 
 def _codes_of_esa(schools: Mapping[str, School], esa_code: str) -> list[str]:
     """The registry's school codes of one ESA, sorted. The registry is grouped by ESA once per
-    registry (a morning validates 245 sheets against one), not scanned whole for every sheet."""
-    if not _BY_ESA or _BY_ESA[0][0] is not schools or _BY_ESA[0][1] != len(schools):
+    registry (a morning validates 245 sheets against one), not scanned whole for every sheet;
+    a registry is read whole for the day and never changed while sheets are checked."""
+    entry = _BY_ESA[0] if _BY_ESA else None
+    if entry is None or entry[0] is not schools or entry[1] != len(schools):
         grouped: dict[str, list[str]] = {}
         for school in schools.values():
             grouped.setdefault(school.esa_code, []).append(school.school_code)
         for codes in grouped.values():
             codes.sort()
-        _BY_ESA[:] = [(schools, len(schools), grouped)]
-    return _BY_ESA[0][2].get(esa_code, [])
+        entry = (schools, len(schools), grouped)
+        _BY_ESA[:] = [entry]
+    return entry[2].get(esa_code, [])
 
 
 def _result(
