@@ -182,7 +182,10 @@ def test_a_dash_is_empty_optional_cells_and_missing_required_ones() -> None:
     assert not second.accepted
     finding = only(result, "missing_value")
     assert (finding.cell, finding.value) == ("C3", "–")
-    assert finding.message.startswith('ช่อง "จำนวนนักเรียน" ว่าง ต้องกรอกทุกแถว')
+    assert finding.message == (
+        'ช่อง "จำนวนนักเรียน" มีแค่ "–" ซึ่งระบบถือว่าเป็นช่องว่าง แต่ช่องนี้ต้องกรอกทุกแถว: '
+        "พิมพ์จำนวนนักเรียนเป็นตัวเลขจำนวนเต็ม เช่น 245"
+    )
 
 
 # --- failed formulas --------------------------------------------------------------------------

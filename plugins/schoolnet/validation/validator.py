@@ -26,6 +26,7 @@ from schoolnet.validation.findings import (
     thai_date,
 )
 from schoolnet.validation.normalize import (
+    EMPTY_MARKS,
     FORMULA_ERRORS,
     EnumLookup,
     NormalizeError,
@@ -613,7 +614,8 @@ class _RowChecker:
             required = plan.column.required
             absent = plan.key not in self.where
             if required.always:
-                self.add(row, "missing_value", plan)
+                dash = not absent and _is_dash(row.raws[self.slot[plan.key]])
+                self.add(row, "missing_value", plan, variant="dash" if dash else None)
                 continue
             status = row_values.get("status")
             if status is not None and status in required.when_status:
@@ -654,6 +656,11 @@ class _RowChecker:
                     other=cell_text(other_raw).strip(),
                     other_header=self.compiled.by_key[plan.warn_column].header,
                 )
+
+
+def _is_dash(raw: Any) -> bool:
+    """A cell typed as a dash, which reads as empty: its message says so."""
+    return type(raw) is str and raw.strip() in EMPTY_MARKS
 
 
 def _check_bounds(row: _Row, plan: _Plan, value: float, raw: Any, add: Callable[..., None]) -> None:
