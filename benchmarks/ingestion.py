@@ -22,6 +22,7 @@ import gspread
 from schoolnet.config import Settings, load_settings
 from schoolnet.emulator import Emulator, edit_cell, load_day, set_flaky
 from schoolnet.google import EmulatorSession
+from schoolnet.handoffs import PullPlan
 from schoolnet.ingest import SheetsReader
 from schoolnet.paths import project_root
 from schoolnet.pipeline import obtain_sheet, plan_pulls
@@ -65,7 +66,7 @@ def _pull(
         )
 
     plan, _ = plan_pulls(esas, day, settings, reader(), engine, full_pull=full)
-    work: queue.Queue[tuple[Esa, dict[str, Any]]] = queue.Queue()
+    work: queue.Queue[tuple[Esa, PullPlan]] = queue.Queue()
     for esa, entry in zip(esas, plan, strict=True):
         work.put((esa, entry))
     outcomes: list[Any] = []
@@ -78,14 +79,13 @@ def _pull(
                 esa, entry = work.get_nowait()
             except queue.Empty:
                 return
-            reuse = entry["reuse_from"]
             sheet = obtain_sheet(
                 esa,
                 day,
                 settings,
                 mine,
-                entry["modified_time"],
-                date.fromisoformat(reuse) if reuse else None,
+                entry.modified_time,
+                entry.reuse_from,
             )
             with lock:
                 outcomes.append(sheet)

@@ -6,12 +6,11 @@ Importing this module does no work and looks nothing up; everything happens insi
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.config import load_settings
+from schoolnet.handoffs import LiveCheck, RegistryEntry
 from schoolnet.tasks import DAG_ID as DAILY_DAG_ID
 from schoolnet.tasks import SCHEDULE_CRON as DAILY_CRON
 from schoolnet.tasks import _context, _engine, google_reader
@@ -63,7 +62,7 @@ def gate() -> bool:
     return True
 
 
-def poll_changes() -> list[dict[str, Any]]:
+def poll_changes() -> list[RegistryEntry]:
     """One look at Drive's changes feed; the ESAs whose sheets wait for a check."""
     from schoolnet.live import current_esas, poll
     from schoolnet.warehouse import ensure_schema
@@ -72,16 +71,15 @@ def poll_changes() -> list[dict[str, Any]]:
     engine = _engine(settings)
     ensure_schema(engine)  # the warehouse may be new, or older than this version
     found = poll(current_esas(settings), settings, google_reader(settings), engine)
-    return [{"esa": asdict(esa)} for esa in found.pending]
+    return [RegistryEntry(esa=esa) for esa in found.pending]
 
 
-def check_sheet(entry: dict[str, Any]) -> dict[str, Any]:
+def check_sheet(entry: RegistryEntry) -> LiveCheck:
     """Read, validate and give feedback on one edited sheet."""
     from schoolnet.live import check
     from schoolnet.pipeline import load_school_registry
-    from schoolnet.registry import Esa
 
-    esa = Esa(**entry["esa"])
+    esa = entry.esa
     context = _context()
     context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
     settings = load_settings()

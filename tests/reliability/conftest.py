@@ -17,6 +17,7 @@ from schoolnet.config import Settings, load_settings
 from schoolnet.demo import generate
 from schoolnet.emulator import Emulator, load_day
 from schoolnet.google import EmulatorSession
+from schoolnet.handoffs import PullSummary
 from schoolnet.ingest import SheetsReader
 from schoolnet.paths import project_root
 from schoolnet.pipeline import load_school_registry, merge, plan_pulls, pull_and_validate
@@ -83,19 +84,19 @@ class Day:
             EmulatorSession(self.emulator.base_url), settings, service_account="sa@x.iam"
         )
 
-    def pull(self, day: date, reader: SheetsReader | None = None) -> dict[str, dict[str, Any]]:
+    def pull(self, day: date, reader: SheetsReader | None = None) -> dict[str, PullSummary]:
         """Plan and pull every ESA of ``day`` (every sheet read), without merging."""
         reader = reader or self.reader()
         schools = load_school_registry(self.settings)
         plan, _ = plan_pulls(self.esas, day, self.settings, reader, self.engine, full_pull=True)
         return {
             esa.esa_code: pull_and_validate(
-                esa, day, self.settings, reader, schools, self.engine, entry["modified_time"]
+                esa, day, self.settings, reader, schools, self.engine, entry.modified_time
             )
             for entry, esa in zip(plan, self.esas, strict=True)
         }
 
-    def run(self, day: date, reader: SheetsReader | None = None) -> dict[str, dict[str, Any]]:
+    def run(self, day: date, reader: SheetsReader | None = None) -> dict[str, PullSummary]:
         results = self.pull(day, reader)
         merge(day, self.settings, self.engine)
         return results
