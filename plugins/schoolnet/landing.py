@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from schoolnet.atomicfile import GROUP_READABLE, write_atomically
 from schoolnet.config import Settings
 
 
@@ -56,26 +55,10 @@ class RawSheet:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def write_atomically(path: Path, content: bytes, mode: int = 0o640) -> None:
-    """Write the whole file or nothing, so a crash never leaves half a file for the next step
-    (a temporary file in the same folder, renamed over ``path``).
-
-    ``mode``: the temporary file is made readable by its owner only; the file it becomes is
-    readable by the owner's group too (the operator's, who reads reports and landings), by
-    default, and by nobody else.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(handle, mode)
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(content)
-    os.replace(temporary, path)
-
-
 def write_json(path: Path, payload: Any) -> None:
-    """Write JSON atomically (see :func:`write_atomically`)."""
+    """Write JSON whole or not at all, readable by the operator's group (see ``atomicfile``)."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-    write_atomically(path, text.encode("utf-8"))
+    write_atomically(path, text, mode=GROUP_READABLE)
 
 
 def raw_path(settings: Settings, report_date: date, esa_code: str) -> Path:

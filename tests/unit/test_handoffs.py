@@ -1,4 +1,4 @@
-"""Every task-to-task hand-off survives Airflow's own XCom serialisation as the same typed object."""
+"""Every task-to-task hand-off survives Airflow's own XCom serialisation as the same object."""
 
 from __future__ import annotations
 
