@@ -35,6 +35,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_core import ErrorDetails
 
 from schoolnet.paths import project_root
+from schoolnet.schedule import TIMEZONE
 
 
 class ConfigError(ValueError):
@@ -64,6 +65,16 @@ def _optional_path(value: Any, info: ValidationInfo) -> Any:
 def _list_to_tuple(value: Any) -> Any:
     """TOML arrays are lists; settings keep tuples (immutable)."""
     return tuple(value) if isinstance(value, list) else value
+
+
+def _schedule_timezone(value: str) -> str:
+    """The report date's timezone is the schedule's, which the DAG files fix when parsed."""
+    if value != TIMEZONE:
+        raise ValueError(
+            f"must be {TIMEZONE!r}, not {value!r}: the morning schedule and every report date "
+            f"are in {TIMEZONE} (leave the key out)"
+        )
+    return value
 
 
 def _email(value: str) -> str:
@@ -148,10 +159,11 @@ class SpeedTarget:
 
 @dataclass(frozen=True, config=SECTION)
 class ReportSettings:
-    timezone: StrictStr
     mail_from: StrictStr
     to: Annotated[Emails, Field(min_length=1)]
     stale_after_days: StrictInt
+    # the schedule's (schoolnet.schedule); accepted for files written when it was a setting
+    timezone: Annotated[StrictStr, AfterValidator(_schedule_timezone)] = TIMEZONE
     cc: Emails = ()
     # the top-up policy file (None or "": the documented default)
     support_policy: Annotated[Path | None, BeforeValidator(_optional_path)] = None
@@ -179,7 +191,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True, config=SECTION)
 class LiveSettings:
-    """When the near-live feedback DAG checks edited sheets (in ``report.timezone``)."""
+    """When the near-live feedback DAG checks edited sheets (in ``schedule.TIMEZONE``)."""
 
     enabled: StrictBool = True
     start: time = time(8, 0)  # first check of the day

@@ -15,10 +15,12 @@ from datetime import date, datetime
 from typing import Any
 
 from schoolnet import thai
+from schoolnet.contract import load_contract
 from schoolnet.registry import Esa
 
-TAB_HEADER = ("แถว", "ช่อง", "คอลัมน์", "ระดับ", "สิ่งที่ต้องทำ", "ค่าที่พิมพ์ไว้", "รหัสปัญหา")
-SEVERITY_LABEL = {"error": "ไม่รับแถวนี้", "warning": "โปรดตรวจสอบ"}
+# The tab's columns and severity labels, as the contract words them for the email and workbook.
+TAB_HEADER = tuple(load_contract().finding_headings.values())
+SEVERITY_LABEL = load_contract().severity_labels
 NEXT_MORNING = "ระบบจะตรวจอีกครั้งในเช้าวันถัดไป"
 WITHIN_MINUTES = "เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งภายในประมาณ 10 นาที (ในเวลาทำการ)"
 

@@ -13,7 +13,7 @@ from schoolnet.config import load_settings
 from schoolnet.handoffs import LiveCheck, RegistryEntry
 from schoolnet.tasks import DAG_ID as DAILY_DAG_ID
 from schoolnet.tasks import SCHEDULE_CRON as DAILY_CRON
-from schoolnet.tasks import _context, _engine, google_reader
+from schoolnet.tasks import TIMEZONE, _context, _engine, google_reader
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def gate() -> bool:
     from schoolnet.live import daily_due_soon
 
     settings = load_settings()
-    now = datetime.now(ZoneInfo(settings.report.timezone))
+    now = datetime.now(ZoneInfo(TIMEZONE))
     if not bool(_context()["params"].get("any_time", False)) and not settings.live.covers(now):
         log.info("outside the working hours in the settings ([live]); nothing to do")
         return False
@@ -89,7 +89,7 @@ def check_sheet(entry: RegistryEntry) -> LiveCheck:
         google_reader(settings, write=settings.feedback.write_tab),
         load_school_registry(settings),
         _engine(settings),
-        datetime.now(ZoneInfo(settings.report.timezone)),
+        datetime.now(ZoneInfo(TIMEZONE)),
         daily_active=daily_active,
     )
     log.info("ESA %s: %s", esa.esa_code, result)

@@ -54,6 +54,7 @@ from gspread.urls import SPREADSHEETS_API_V4_BASE_URL
 from schoolnet.contract import Column, Contract, load_contract
 from schoolnet.ingest import VALUE_PARAMS, SheetsReader, quote_sheet_name
 from schoolnet.registry import Esa, School
+from schoolnet.schedule import TIMEZONE
 from schoolnet.validation.findings import column_letters
 from schoolnet.validation.normalize import (
     NormalizeError,
@@ -869,7 +870,7 @@ class _Google:
             "properties": {
                 "title": SPREADSHEET_TITLE.format(esa_name=esa.esa_name),
                 "locale": "th_TH",
-                "timeZone": "Asia/Bangkok",
+                "timeZone": TIMEZONE,
             },
             "sheets": [{"properties": {"sheetId": 0, "title": contract.data_tab}}],
         }

@@ -353,7 +353,11 @@ def template_environment(folder: Path | None = None) -> Environment:
         link_label=lambda key: contract.enum_label("link_type", key) if key else "",
     )
     environment.globals.update(
-        percent=thai.percent, status_label=lambda key: contract.enum_label("status", key)
+        percent=thai.percent,
+        status_label=lambda key: contract.enum_label("status", key),
+        finding_headings=contract.finding_headings,
+        severity_labels=contract.severity_labels,
+        feedback_tab=contract.feedback_tab,
     )
     return environment
 

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schoolnet import schedule
 from schoolnet.config import Settings, load_settings
 from schoolnet.handoffs import (
     FeedbackDelivery,
@@ -26,8 +27,8 @@ log = logging.getLogger(__name__)
 
 DAG_ID = "schoolnet_daily"
 GOOGLE_POOL = "google_sheets"
-TIMEZONE = "Asia/Bangkok"
-SCHEDULE_CRON = "0 6 * * *"
+TIMEZONE = schedule.TIMEZONE
+SCHEDULE_CRON = schedule.DAILY_SCHEDULE
 DRIVE_LISTING_FAILURE = "drive_listing_failure"  # plan_pulls' XCom key when the listing failed
 
 # How long a run and each task may take before Airflow stops it, sized from the measured
@@ -53,13 +54,13 @@ def _context() -> Any:
     return get_current_context()
 
 
-def report_date_of(context: Any, timezone: str = TIMEZONE) -> date:
+def report_date_of(context: Any) -> date:
     """The report date is the run's date in Bangkok (the manual-run date when it has none)."""
     moment: datetime | None = context.get("logical_date")
     if moment is None:
         moment = context["dag_run"].run_after
     assert moment is not None
-    return moment.astimezone(ZoneInfo(timezone)).date()
+    return moment.astimezone(ZoneInfo(TIMEZONE)).date()
 
 
 def _engine(settings: Settings) -> Any:
@@ -93,7 +94,7 @@ def load_registry() -> list[RegistryEntry]:
         ensure_writable(engine)
     except WarehouseNotWritable as error:
         raise AirflowFailException(str(error)) from None
-    report_date = report_date_of(_context(), settings.report.timezone)
+    report_date = report_date_of(_context())
     esas = [
         RegistryEntry(esa=esa)
         for esa in snapshot_registry(settings, report_date, google_reader(settings))
@@ -110,7 +111,7 @@ def plan_pulls(esas: list[RegistryEntry]) -> list[PullPlan]:
     settings = load_settings()
     plan_entries, listing = plan(
         [entry.esa for entry in esas],
-        report_date_of(context, settings.report.timezone),
+        report_date_of(context),
         settings,
         google_reader(settings),
         _engine(settings),
@@ -168,7 +169,7 @@ def pull_sheet(entry: PullPlan) -> PullSummary:
     settings = load_settings()
     result = pull_and_validate(
         esa,
-        report_date_of(context, settings.report.timezone),
+        report_date_of(context),
         settings,
         google_reader(settings, write=settings.feedback.write_tab),
         load_school_registry(settings),
@@ -192,7 +193,7 @@ def merge_results() -> MergedDay:
         # would only record every ESA as not read.
         raise AirflowSkipException("load_registry did not succeed: nothing to merge")
     settings = load_settings()
-    report_date = report_date_of(context, settings.report.timezone)
+    report_date = report_date_of(context)
     outcome = merge(report_date, settings, _engine(settings))
     totals = MergedDay(
         report_date=report_date,
@@ -215,7 +216,7 @@ def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
     if not settings.feedback.email_esas:
         log.info("ESA feedback emails are turned off in the settings")
         return FeedbackDelivery()
-    report_date = report_date_of(context, settings.report.timezone)
+    report_date = report_date_of(context)
     force = bool(context["params"].get("force_resend", False))
     counts = send_all(report_date, settings, _engine(settings), force=force)
     log.info("ESA feedback for %s: %s", report_date, counts)
@@ -226,7 +227,7 @@ def render_report(_merged: MergedDay) -> RenderedReport:
     from schoolnet.pipeline import render
 
     settings = load_settings()
-    report_date = report_date_of(_context(), settings.report.timezone)
+    report_date = report_date_of(_context())
     return render(report_date, settings, _engine(settings))
 
 
@@ -236,7 +237,7 @@ def send_report(_rendered: RenderedReport) -> ReportDelivery:
 
     context = _context()
     settings = load_settings()
-    report_date = report_date_of(context, settings.report.timezone)
+    report_date = report_date_of(context)
     force = bool(context["params"].get("force_resend", False))
     result = send(
         report_date,

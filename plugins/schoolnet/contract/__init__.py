@@ -65,6 +65,10 @@ class Contract:
     school_registry_columns: tuple[str, ...]
     # Thai message templates keyed by finding code, or `code.variant` for one situation.
     messages: dict[str, str] = field(default_factory=dict)
+    # A finding's column headings (by finding field, in the feedback tab's order) and its
+    # severity labels, as the tab, the ESA's email and the workbook show them.
+    finding_headings: dict[str, str] = field(default_factory=dict)
+    severity_labels: dict[str, str] = field(default_factory=dict)
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -143,6 +147,8 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         esa_registry_columns=tuple(raw["registries"]["esas"]),
         school_registry_columns=tuple(raw["registries"]["schools"]),
         messages={str(k): str(v) for k, v in (raw.get("messages") or {}).items()},
+        finding_headings={str(k): str(v) for k, v in raw["findings"]["headings"].items()},
+        severity_labels={str(k): str(v) for k, v in raw["findings"]["severity"].items()},
     )
 
 
