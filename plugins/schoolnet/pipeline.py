@@ -291,8 +291,8 @@ def validation_result(
         findings = [f.to_dict() for f in validation.findings]
         first_error = next((f["message"] for f in findings if f["severity"] == "error"), None)
         reasons = {
-            "rejected": f"ข้อมูลทั้งชีตไม่ผ่านการตรวจสอบ: {first_error}",
-            "quarantined": f"ระบบพักข้อมูลชีตนี้ไว้ก่อน: {first_error}",
+            outcome: load_contract().text(f"sheet_{outcome}", first_error=first_error)
+            for outcome in ("rejected", "quarantined")
         }
         result.update(
             outcome=validation.outcome,
