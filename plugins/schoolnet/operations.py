@@ -257,14 +257,6 @@ def record_registry_change(
         )
 
 
-def registry_changes(engine: Engine, esa_code: str | None = None) -> list[dict[str, Any]]:
-    query = select(RegistryChangeRow.__table__).order_by(RegistryChangeRow.id)
-    if esa_code is not None:
-        query = query.where(RegistryChangeRow.esa_code == esa_code)
-    with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
-
-
 # --- the ESA registry file -----------------------------------------------------------------------
 
 ESA_CODE = re.compile(r"\d{6}")

@@ -413,10 +413,6 @@ def serial_to_datetime(serial: float) -> datetime:
     return start + timedelta(days=days, seconds=seconds)
 
 
-def date_to_serial(value: date) -> int:
-    return (value - SERIAL_EPOCH).days
-
-
 def format_date(serial: float, fmt: str) -> str:
     """Render a date serial with tokens d dd m mm yy yyyy (and names, times) plus literals."""
     moment = serial_to_datetime(serial)
