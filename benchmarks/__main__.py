@@ -23,19 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.scratch import scratch_warehouse
-from schoolnet.config import GoogleSettings
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetsReader
-from schoolnet.pdf import html_to_pdf
-from schoolnet.provincemap import province_map
-from schoolnet.registry import read_esas, read_schools, schools_by_code
-from schoolnet.report import build_report, render_report
-from schoolnet.reportfiles import GMAIL_CLIP_BYTES, pdf_html, render_files, report_charts
+from schoolnet.core.config import GoogleSettings
+from schoolnet.core.registry import read_esas, read_schools, schools_by_code
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.report.daily import build_report, render_report
+from schoolnet.report.files import GMAIL_CLIP_BYTES, pdf_html, render_files, report_charts
+from schoolnet.report.pdf import html_to_pdf
+from schoolnet.report.provincemap import province_map
+from schoolnet.report.workbook import build_report_workbook
 from schoolnet.validation import validate_sheet
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
-from schoolnet.workbook import build_report_workbook
 
 PG_URL = os.environ.get("SCHOOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

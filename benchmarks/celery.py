@@ -24,9 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from schoolnet.demo import DemoManifest, generate
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.mailsink import MailSink
+from schoolnet.devtools.demo import DemoManifest, generate
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.devtools.mailsink import MailSink
 from tests.deploy.stack import (
     Processes,
     Stack,

@@ -23,12 +23,12 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from benchmarks.scratch import scratch_warehouse
-from schoolnet.config import GoogleSettings
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetsReader
-from schoolnet.registry import read_esas, read_schools, schools_by_code
+from schoolnet.core.config import GoogleSettings
+from schoolnet.core.registry import read_esas, read_schools, schools_by_code
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.validation import validate_sheet
 from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.analysis import OBEC_SIZE_THRESHOLDS

@@ -19,15 +19,15 @@ from typing import Any
 
 import gspread
 
-from schoolnet.config import Settings, load_settings
-from schoolnet.emulator import Emulator, edit_cell, load_day, set_flaky
-from schoolnet.google import EmulatorSession
-from schoolnet.handoffs import PullPlan
-from schoolnet.ingest import SheetsReader
-from schoolnet.paths import project_root
-from schoolnet.pipeline import obtain_sheet, plan_pulls
-from schoolnet.quota import SHEETS_READ, QuotaPacer
-from schoolnet.registry import Esa, read_esas
+from schoolnet.core.config import Settings, load_settings
+from schoolnet.core.paths import project_root
+from schoolnet.core.registry import Esa, read_esas
+from schoolnet.devtools.emulator import Emulator, edit_cell, load_day, set_flaky
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.ingestion.quota import SHEETS_READ, QuotaPacer
+from schoolnet.orchestration.handoffs import PullPlan
+from schoolnet.orchestration.pipeline import obtain_sheet, plan_pulls
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, ensure_schema, merge_day
 
 QUOTA = 1200  # reads a minute the emulator allows

@@ -26,18 +26,18 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.__main__ import machine
 from benchmarks.scratch import scratch_warehouse
-from schoolnet.config import load_settings
-from schoolnet.demo import generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, load_day, set_quota
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetsReader
-from schoolnet.live import begin, check, poll
-from schoolnet.livedemo import edit_then_run, run_feedback_dag, type_mistake
-from schoolnet.paths import project_root
-from schoolnet.pipeline import load_school_registry
-from schoolnet.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
-from schoolnet.registry import read_esas
+from schoolnet.core.config import load_settings
+from schoolnet.core.paths import project_root
+from schoolnet.core.registry import read_esas
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.devenv import LocalAirflow
+from schoolnet.devtools.emulator import Emulator, load_day, set_quota
+from schoolnet.devtools.livedemo import edit_then_run, run_feedback_dag, type_mistake
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.ingestion.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
+from schoolnet.orchestration.live import begin, check, poll
+from schoolnet.orchestration.pipeline import load_school_registry
 
 GOOGLE_QUOTA = 60  # reads and writes a minute per service account
 PACED = 55  # the pipeline's setting

@@ -15,9 +15,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from schoolnet.paths import project_root
-from schoolnet.report import build_report
-from schoolnet.reportfiles import render_files
+from schoolnet.core.paths import project_root
+from schoolnet.report.daily import build_report
+from schoolnet.report.files import render_files
 from schoolnet.warehouse import create_warehouse_engine
 
 

@@ -28,7 +28,8 @@ The tasks, and what happens when one fails:
   for good (every sheet was then read instead, and the report went out): the run is red so that
   the operator checks the service account's access to the folder and the Drive API.
 
-Every task has an `execution_timeout` and the run a `dagrun_timeout` (`schoolnet.tasks`), so a
+Every task has an `execution_timeout` and the run a `dagrun_timeout`
+(`schoolnet.orchestration.tasks`), so a
 hung run ends failed well before the next morning's.
 
 Params: `full_pull` reads every sheet even if Drive says it did not change; `force_resend` sends
@@ -42,9 +43,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from schoolnet import handoffs, tasks
-from schoolnet.alerts import OperatorAlert
-from schoolnet.handoffs import (
+from schoolnet.delivery.alerts import OperatorAlert
+from schoolnet.orchestration import handoffs, tasks
+from schoolnet.orchestration.handoffs import (
     FeedbackDelivery,
     MergedDay,
     PullPlan,

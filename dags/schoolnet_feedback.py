@@ -28,10 +28,12 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from schoolnet import handoffs, live_tasks
-from schoolnet.alerts import OperatorAlert
-from schoolnet.handoffs import LiveCheck, RegistryEntry
-from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
+from schoolnet.delivery.alerts import OperatorAlert
+from schoolnet.orchestration import handoffs, live_tasks
+from schoolnet.orchestration.handoffs import LiveCheck, RegistryEntry
+from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
+
+handoffs.allow_in_xcom()
 
 handoffs.allow_in_xcom()
 

@@ -22,10 +22,12 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from schoolnet import handoffs, provision_tasks
-from schoolnet.alerts import OperatorAlert
-from schoolnet.handoffs import RegistryEntry
-from schoolnet.tasks import GOOGLE_POOL, TIMEZONE
+from schoolnet.delivery.alerts import OperatorAlert
+from schoolnet.orchestration import handoffs, provision_tasks
+from schoolnet.orchestration.handoffs import RegistryEntry
+from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
+
+handoffs.allow_in_xcom()
 
 handoffs.allow_in_xcom()
 

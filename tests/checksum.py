@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 
 from sqlalchemy import Engine, select
 
-from schoolnet.operations import TIMING_COLUMNS
+from schoolnet.operations.runbook import TIMING_COLUMNS
 from schoolnet.warehouse.models import Base
 
 RUN_LOG_TABLES = frozenset({"merge_run"})

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from schoolnet.paths import dags_dir
+from schoolnet.core.paths import dags_dir
 
 pytestmark = pytest.mark.dag
 
@@ -140,7 +140,7 @@ def test_every_task_alerts_the_operators_when_it_fails() -> None:
     operator alert (Airflow's SmtpNotifier), set once in the DAG's default_args."""
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-    from schoolnet.alerts import OperatorAlert
+    from schoolnet.delivery.alerts import OperatorAlert
 
     bag = parse(dags_dir())
     tasks = [task for dag_id in EXPECTED_DAGS for task in bag.dags[dag_id].tasks]

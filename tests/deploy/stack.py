@@ -34,10 +34,10 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from schoolnet.demo import DemoManifest
-from schoolnet.emulator import Emulator
-from schoolnet.mailsink import MailSink
-from schoolnet.tasks import DAG_ID, TIMEZONE
+from schoolnet.devtools.demo import DemoManifest
+from schoolnet.devtools.emulator import Emulator
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
 from schoolnet.warehouse import create_warehouse_engine
 from tests.conftest import postgres_url
 from tests.deploy.worker_identity import WORKER_NAME_VARIABLE

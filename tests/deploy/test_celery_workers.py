@@ -27,17 +27,17 @@ from typing import Any
 
 import pytest
 
-from schoolnet.config import load_settings
-from schoolnet.demo import generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, load_day, set_fault
-from schoolnet.emulator.server import LoggedRequest
-from schoolnet.mailsink import MailSink
-from schoolnet.registry import Esa, read_esas
-from schoolnet.report import SUBJECT_PREFIX
-from schoolnet.rundemo import run_dag_with_progress
-from schoolnet.tasks import DAG_ID
-from schoolnet.thai import thai_date
+from schoolnet.core.config import load_settings
+from schoolnet.core.registry import Esa, read_esas
+from schoolnet.core.thai import thai_date
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.devenv import LocalAirflow
+from schoolnet.devtools.emulator import Emulator, load_day, set_fault
+from schoolnet.devtools.emulator.server import LoggedRequest
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.devtools.rundemo import run_dag_with_progress
+from schoolnet.orchestration.tasks import DAG_ID
+from schoolnet.report.daily import SUBJECT_PREFIX
 from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import MOMENTS, table_checksums
 from tests.deploy.stack import (

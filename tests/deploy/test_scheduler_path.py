@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.mailsink import MailSink
-from schoolnet.registry import read_esas
-from schoolnet.report import SUBJECT_PREFIX
-from schoolnet.tasks import DAG_ID, GOOGLE_POOL, SCHEDULE_CRON, TIMEZONE
-from schoolnet.thai import thai_date
+from schoolnet.core.registry import read_esas
+from schoolnet.core.thai import thai_date
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.orchestration.tasks import DAG_ID, GOOGLE_POOL, SCHEDULE_CRON, TIMEZONE
+from schoolnet.report.daily import SUBJECT_PREFIX
 from schoolnet.warehouse import create_warehouse_engine
 from tests.deploy.stack import (
     RETRY_DELAY_SECONDS,

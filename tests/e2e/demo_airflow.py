@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.mailsink import MailSink
+from schoolnet.devtools.devenv import LocalAirflow
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.devtools.mailsink import MailSink
 from tests.settings import write_test_settings
 
 

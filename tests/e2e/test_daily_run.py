@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from schoolnet.demo import DemoManifest, generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, edit_cell, load_day, set_fault
-from schoolnet.mailsink import MailSink
-from schoolnet.registry import Esa, read_esas
-from schoolnet.rundemo import run_dag_with_progress
-from schoolnet.thai import thai_date
+from schoolnet.core.registry import Esa, read_esas
+from schoolnet.core.thai import thai_date
+from schoolnet.devtools.demo import DemoManifest, generate
+from schoolnet.devtools.devenv import LocalAirflow
+from schoolnet.devtools.emulator import Emulator, edit_cell, load_day, set_fault
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.devtools.rundemo import run_dag_with_progress
 from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import warehouse_checksum
 from tests.e2e.demo_airflow import demo_airflow

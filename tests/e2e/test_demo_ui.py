@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from schoolnet.demo import generate
-from schoolnet.emulator import load_day
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import load_day
 
 pytestmark = pytest.mark.e2e
 

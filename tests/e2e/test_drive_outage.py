@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from schoolnet.demo import generate
-from schoolnet.emulator import set_fault
-from schoolnet.emulator.state import DRIVE_LISTING
-from schoolnet.report import SUBJECT_PREFIX
-from schoolnet.rundemo import run_dag_with_progress
-from schoolnet.thai import thai_date
+from schoolnet.core.thai import thai_date
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import set_fault
+from schoolnet.devtools.emulator.state import DRIVE_LISTING
+from schoolnet.devtools.rundemo import run_dag_with_progress
+from schoolnet.report.daily import SUBJECT_PREFIX
 from schoolnet.warehouse import create_warehouse_engine
 from tests.e2e.demo_airflow import demo_airflow
 

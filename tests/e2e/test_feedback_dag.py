@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from schoolnet.demo import generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, edit_cell, load_day
-from schoolnet.live_tasks import DAG_ID
-from schoolnet.registry import Esa, read_esas
+from schoolnet.core.registry import Esa, read_esas
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.devenv import LocalAirflow
+from schoolnet.devtools.emulator import Emulator, edit_cell, load_day
+from schoolnet.orchestration.live_tasks import DAG_ID
 from tests.settings import write_test_settings
 
 pytestmark = pytest.mark.e2e

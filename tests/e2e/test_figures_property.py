@@ -35,14 +35,14 @@ from typing import Any
 import lxml.html
 import pytest
 
-from schoolnet.config import load_settings
 from schoolnet.contract import load_contract
-from schoolnet.demo import generate
-from schoolnet.emulator import load_day, set_clock
-from schoolnet.paths import project_root
-from schoolnet.pipeline import render
-from schoolnet.rundemo import run_dag_with_progress
-from schoolnet.thai import thai_date, thai_date_short
+from schoolnet.core.config import load_settings
+from schoolnet.core.paths import project_root
+from schoolnet.core.thai import thai_date, thai_date_short
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import load_day, set_clock
+from schoolnet.devtools.rundemo import run_dag_with_progress
+from schoolnet.orchestration.pipeline import render
 from schoolnet.warehouse import create_warehouse_engine
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from schoolnet.demo import generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.mailsink import MailSink
-from schoolnet.rundemo import run_dag_with_progress
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.devenv import LocalAirflow
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.devtools.rundemo import run_dag_with_progress
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from tests.settings import write_test_settings
 

@@ -13,15 +13,20 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from schoolnet.config import Settings, load_settings
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.google import EmulatorSession
-from schoolnet.handoffs import PullSummary
-from schoolnet.ingest import SheetsReader
-from schoolnet.paths import project_root
-from schoolnet.pipeline import load_school_registry, merge, plan_pulls, pull_and_validate
-from schoolnet.registry import Esa, read_esas
+from schoolnet.core.config import Settings, load_settings
+from schoolnet.core.paths import project_root
+from schoolnet.core.registry import Esa, read_esas
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.orchestration.handoffs import PullSummary
+from schoolnet.orchestration.pipeline import (
+    load_school_registry,
+    merge,
+    plan_pulls,
+    pull_and_validate,
+)
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import SnapshotRow
 

@@ -20,15 +20,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from schoolnet.config import Settings
 from schoolnet.contract import load_contract
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, load_day
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetsReader
-from schoolnet.landing import RawSheet
-from schoolnet.pipeline import load_school_registry, merge, validate_landed
-from schoolnet.registry import Esa, read_esas
+from schoolnet.core.config import Settings
+from schoolnet.core.registry import Esa, read_esas
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import Emulator, load_day
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.ingestion.landing import RawSheet
+from schoolnet.orchestration.pipeline import load_school_registry, merge, validate_landed
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import SNAPSHOT_VALUE_COLUMNS
 from tests.reliability.conftest import settings_for, snapshot

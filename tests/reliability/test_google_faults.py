@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from schoolnet.emulator import load_day, set_fault, set_flaky
+from schoolnet.devtools.emulator import load_day, set_fault, set_flaky
 from schoolnet.warehouse.models import SNAPSHOT_VALUE_COLUMNS, PullRow
 from tests.reliability.conftest import Day, snapshot
 

@@ -20,12 +20,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from schoolnet.demo import generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, load_day, set_fault
-from schoolnet.mailsink import MailSink
-from schoolnet.registry import read_esas
-from schoolnet.rundemo import run_dag_with_progress
+from schoolnet.core.registry import read_esas
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.devenv import LocalAirflow
+from schoolnet.devtools.emulator import Emulator, load_day, set_fault
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.devtools.rundemo import run_dag_with_progress
 from tests.settings import write_test_settings
 
 pytestmark = pytest.mark.e2e

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from schoolnet.mail import RenderedEmail, deliver_report, send_with_airflow_connection
-from schoolnet.mailsink import MailSink
+from schoolnet.core.message import RenderedEmail
+from schoolnet.delivery.mail import deliver_report, send_with_airflow_connection
+from schoolnet.devtools.mailsink import MailSink
 from schoolnet.warehouse.models import DeliveryRow
 
 DAY = date(2018, 1, 4)
@@ -127,7 +128,8 @@ def test_a_wrong_password_fails_the_send_and_records_nothing(
 SENDER = """
 import signal, sys
 from datetime import date
-from schoolnet.mail import RenderedEmail, deliver_report, send_with_airflow_connection
+from schoolnet.core.message import RenderedEmail
+from schoolnet.delivery.mail import deliver_report, send_with_airflow_connection
 from schoolnet.warehouse import create_warehouse_engine
 
 # What Airflow's task runner does on SIGTERM for a TaskFlow task: call on_kill, which is a no-op.

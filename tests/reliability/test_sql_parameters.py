@@ -7,7 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from schoolnet.paths import project_root
+from schoolnet.core.paths import project_root
 
 ROOT = project_root()
 # Calls whose first argument is SQL text.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schoolnet.quota import QuotaPacer
+from schoolnet.ingestion.quota import QuotaPacer
 from schoolnet.warehouse import create_warehouse_engine
 
 

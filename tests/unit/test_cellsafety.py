@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from schoolnet.cellsafety import is_formula_like, neutralize
+from schoolnet.core.cellsafety import is_formula_like, neutralize
 
 pytestmark = pytest.mark.unit
 

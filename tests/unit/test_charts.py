@@ -14,7 +14,7 @@ from matplotlib.font_manager import findfont
 from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
 
-from schoolnet.charts import (
+from schoolnet.report.charts import (
     Chart,
     esa_gap_chart,
     esa_gap_figure,
@@ -22,7 +22,7 @@ from schoolnet.charts import (
     progress_figure,
     render_png,
 )
-from schoolnet.fonts import FONT_DIR, font_file
+from schoolnet.report.fonts import FONT_DIR, font_file
 
 START = date(2018, 1, 1)
 YEAR = [(START + timedelta(days=i), 20_000 + 25 * i) for i in range(365)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schoolnet.contract import load_contract
 from schoolnet.contract.docs import contract_markdown
-from schoolnet.paths import project_root
+from schoolnet.core.paths import project_root
 
 # The contract page's "Columns" table: key, Thai header, required.
 CONTRACT_V1_COLUMNS = [

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from schoolnet.cli import build_parser
-from schoolnet.demo import generate
-from schoolnet.emulator import load_day
-from schoolnet.rundemo import demo_day, load_demo_sheets
+from schoolnet.cli.main import build_parser
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import load_day
+from schoolnet.devtools.rundemo import demo_day, load_demo_sheets
 
 
 def sheet_files(state: Path) -> dict[str, bytes]:

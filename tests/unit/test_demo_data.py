@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from schoolnet.cli.demo_data import register
 from schoolnet.contract import Column, load_contract
-from schoolnet.demo.cli import register
-from schoolnet.demo.generate import DemoManifest, expected_counts, generate, read_manifest
-from schoolnet.registry import read_esas, read_schools
+from schoolnet.core.registry import read_esas, read_schools
+from schoolnet.devtools.demo.generate import DemoManifest, expected_counts, generate, read_manifest
 
 pytestmark = pytest.mark.unit
 

@@ -16,9 +16,9 @@ import requests
 from gspread.urls import DRIVE_FILES_API_V3_URL
 from gspread.utils import ValueInputOption, ValueRenderOption
 
-from schoolnet.emulator import Emulator, edit_cell, load_day, set_fault, set_quota
-from schoolnet.emulator import state as st
-from schoolnet.google import EmulatorSession
+from schoolnet.devtools.emulator import Emulator, edit_cell, load_day, set_fault, set_quota
+from schoolnet.devtools.emulator import state as st
+from schoolnet.ingestion.google import EmulatorSession
 
 pytestmark = pytest.mark.unit
 
@@ -525,7 +525,7 @@ def test_quoting_and_value_parsing() -> None:
 
 
 def test_flaky_mode_answers_a_share_of_requests_with_429_or_5xx(tmp_path: Path) -> None:
-    from schoolnet.emulator import set_flaky
+    from schoolnet.devtools.emulator import set_flaky
 
     state = tmp_path / "state"
     folder = state / "spreadsheets"

@@ -13,8 +13,8 @@ import pytest
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from schoolnet.emulator import Emulator, edit_cell, set_fault
-from schoolnet.google import EmulatorSession
+from schoolnet.devtools.emulator import Emulator, edit_cell, set_fault
+from schoolnet.ingestion.google import EmulatorSession
 from tests.unit.test_emulator import make_doc, write_doc
 
 pytestmark = pytest.mark.unit

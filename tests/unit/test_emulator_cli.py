@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from schoolnet.emulator import Emulator
-from schoolnet.emulator.cli import main
-from schoolnet.emulator.state import read_control
+from schoolnet.cli.emulator import main
+from schoolnet.devtools.emulator import Emulator
+from schoolnet.devtools.emulator.state import read_control
 
 pytestmark = pytest.mark.unit
 
@@ -127,7 +127,7 @@ def test_serve_prints_url_and_stops_on_sigterm(state_dir: Path) -> None:
         [
             sys.executable,
             "-m",
-            "schoolnet.emulator.cli",
+            "schoolnet.cli.emulator",
             "emulator",
             "serve",
             "--state",

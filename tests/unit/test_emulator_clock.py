@@ -9,11 +9,11 @@ from pathlib import Path
 import gspread
 import pytest
 
-from schoolnet.cli import main
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, edit_cell, load_day, read_control, set_clock
-from schoolnet.emulator import state as st
-from schoolnet.google import EmulatorSession
+from schoolnet.cli.main import main
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import Emulator, edit_cell, load_day, read_control, set_clock
+from schoolnet.devtools.emulator import state as st
+from schoolnet.ingestion.google import EmulatorSession
 
 pytestmark = pytest.mark.unit
 

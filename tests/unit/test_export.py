@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine
 
-from schoolnet.cli import main
-from schoolnet.export import (
+from schoolnet.cli.main import main
+from schoolnet.core.registry import Esa, School
+from schoolnet.report.export import (
     COLUMNS,
     NoSnapshot,
     export_snapshot,
@@ -21,7 +22,6 @@ from schoolnet.export import (
     read_snapshot,
     write_csv,
 )
-from schoolnet.registry import Esa, School
 from schoolnet.warehouse import EsaDay, merge_day
 
 D1, D2 = date(2018, 1, 3), date(2018, 1, 4)
@@ -145,7 +145,7 @@ def test_csv_neutralizes_formulas_but_keeps_numbers(warehouse: Engine, tmp_path:
 
 def test_csv_neutralizes_what_the_shared_rule_catches(warehouse: Engine, tmp_path: Path) -> None:
     """Blanks before a trigger, full-width triggers and a leading tab are caught too (the rule
-    of ``schoolnet.cellsafety``); a negative number stays a number."""
+    of ``schoolnet.core.cellsafety``); a negative number stays a number."""
     frame = read_snapshot(warehouse, D1)
     typed = {
         "1052010001": ("  =1+1", "\tบ้านแม่ทะ", -5),

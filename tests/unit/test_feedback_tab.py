@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from schoolnet.config import GoogleSettings
-from schoolnet.emulator import Emulator
-from schoolnet.emulator.state import load_spreadsheet
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import FEEDBACK_SHEET_ID, SheetsReader
+from schoolnet.core.config import GoogleSettings
+from schoolnet.devtools.emulator import Emulator
+from schoolnet.devtools.emulator.state import load_spreadsheet
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import FEEDBACK_SHEET_ID, SheetsReader
 from tests.unit.test_emulator import SID, make_doc, write_doc
 
 pytestmark = pytest.mark.unit

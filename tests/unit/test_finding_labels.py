@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 
 from schoolnet.contract import Contract, load_contract
-from schoolnet.feedback import EsaFeedback, sheet_url
-from schoolnet.registry import Esa
-from schoolnet.report import template_environment
-from schoolnet.workbook import FINDINGS_SHEET, sheet_specs
+from schoolnet.core.registry import Esa
+from schoolnet.report.daily import template_environment
+from schoolnet.report.workbook import FINDINGS_SHEET, sheet_specs
+from schoolnet.validation.feedback import EsaFeedback, sheet_url
 
 pytestmark = pytest.mark.unit
 

@@ -10,8 +10,9 @@ import pytest
 from airflow.sdk.bases.xcom import BaseXCom
 from pydantic import ValidationError
 
-from schoolnet import handoffs
-from schoolnet.handoffs import (
+from schoolnet.core.registry import Esa
+from schoolnet.orchestration import handoffs
+from schoolnet.orchestration.handoffs import (
     HANDOFFS,
     FeedbackDelivery,
     Handoff,
@@ -23,7 +24,6 @@ from schoolnet.handoffs import (
     RenderedReport,
     ReportDelivery,
 )
-from schoolnet.registry import Esa
 
 pytestmark = pytest.mark.unit
 

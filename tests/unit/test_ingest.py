@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from schoolnet.config import GoogleSettings
-from schoolnet.emulator import Emulator, set_fault
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetReadError, SheetsReader
+from schoolnet.core.config import GoogleSettings
+from schoolnet.devtools.emulator import Emulator, set_fault
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
 
 SHEET_ID = "1" + "a" * 43
 HEADER = ["รหัสโรงเรียน", "ชื่อโรงเรียน", "จำนวนนักเรียน", "สถานะการเชื่อมต่อ"]

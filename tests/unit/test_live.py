@@ -15,16 +15,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, delete, func, select, update
 
-from schoolnet.config import Settings, load_settings
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, edit_cell, load_day, set_fault, set_flaky, set_quota
-from schoolnet.google import EmulatorSession
-from schoolnet.handoffs import LiveCheck
-from schoolnet.ingest import SheetReadError, SheetsReader
-from schoolnet.live import CURSOR, Poll, check, poll
-from schoolnet.paths import project_root
-from schoolnet.pipeline import load_school_registry
-from schoolnet.registry import Esa, read_esas
+from schoolnet.core.config import Settings, load_settings
+from schoolnet.core.paths import project_root
+from schoolnet.core.registry import Esa, read_esas
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import (
+    Emulator,
+    edit_cell,
+    load_day,
+    set_fault,
+    set_flaky,
+    set_quota,
+)
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
+from schoolnet.orchestration.handoffs import LiveCheck
+from schoolnet.orchestration.live import CURSOR, Poll, check, poll
+from schoolnet.orchestration.pipeline import load_school_registry
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow, PullRow, SnapshotRow
 
 pytestmark = pytest.mark.unit

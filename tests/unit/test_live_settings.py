@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from schoolnet.config import ConfigError, load_settings, parse_settings, read_toml
-from schoolnet.live import daily_due_soon
-from schoolnet.live_tasks import daily_at
-from schoolnet.paths import project_root
+from schoolnet.core.config import ConfigError, load_settings, parse_settings, read_toml
+from schoolnet.core.paths import project_root
+from schoolnet.orchestration.live import daily_due_soon
+from schoolnet.orchestration.live_tasks import daily_at
 
 pytestmark = pytest.mark.unit
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from schoolnet.contract import load_contract
-from schoolnet.demo import generate
-from schoolnet.emulator.state import Bounds, read_values
-from schoolnet.registry import read_esas, read_schools, schools_by_code
+from schoolnet.core.registry import read_esas, read_schools, schools_by_code
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator.state import Bounds, read_values
 from schoolnet.validation import SheetValidation, validate_sheet
 
 pytestmark = pytest.mark.unit

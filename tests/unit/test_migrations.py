@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, event, insert, inspect, select, text
 
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
-from schoolnet.warehouse.engine import SchemaMismatch
+from schoolnet.warehouse.errors import SchemaMismatch
 from schoolnet.warehouse.migrate import (
     BASELINE,
     MIGRATIONS,

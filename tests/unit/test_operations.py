@@ -32,19 +32,20 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
-from schoolnet.cli import main
-from schoolnet.config import load_settings
-from schoolnet.demo import DemoManifest, generate
-from schoolnet.devenv import LocalAirflow
-from schoolnet.emulator import Emulator, load_day, set_fault
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetsReader
-from schoolnet.mail import RenderedEmail, deliver_once
-from schoolnet.mailsink import MailSink
-from schoolnet.pipeline import load_school_registry, merge, pull_and_validate
-from schoolnet.provision_cli import EMULATOR_RETRIES
-from schoolnet.registry import Esa, read_esas, write_csv
-from schoolnet.reportfiles import save_files
+from schoolnet.cli.main import main
+from schoolnet.cli.sheets import EMULATOR_RETRIES
+from schoolnet.core.config import load_settings
+from schoolnet.core.message import RenderedEmail
+from schoolnet.core.registry import Esa, read_esas, write_csv
+from schoolnet.delivery.mail import deliver_once
+from schoolnet.devtools.demo import DemoManifest, generate
+from schoolnet.devtools.devenv import LocalAirflow
+from schoolnet.devtools.emulator import Emulator, load_day, set_fault
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.orchestration.pipeline import load_school_registry, merge, pull_and_validate
+from schoolnet.report.files import save_files
 from schoolnet.warehouse.models import Base, EsaHistoryRow, MergeRunRow, PullRow, RegistryChangeRow
 from tests.conftest import postgres_url
 from tests.settings import write_test_settings

@@ -13,8 +13,8 @@ from urllib.request import urlopen
 import pypdfium2
 import pytest
 
-from schoolnet.charts import progress_chart
-from schoolnet.pdf import (
+from schoolnet.report.charts import progress_chart
+from schoolnet.report.pdf import (
     PRINT_PAGE_CSS,
     LocalOnlyFetcher,
     RemoteResourceRefused,
@@ -187,7 +187,7 @@ def test_remote_resources_are_never_fetched(recording_server, caplog) -> None:
         "</style></head>"
         f'<body><p>ทำ</p><img src="{urls[1]}" alt="กราฟ"></body></html>'
     )
-    with caplog.at_level(logging.WARNING, logger="schoolnet.pdf"):
+    with caplog.at_level(logging.WARNING, logger="schoolnet.report.pdf"):
         pdf = html_to_pdf(html)
     assert pdf.startswith(b"%PDF-")
     assert requests == []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from schoolnet.pictures import trim_bottom, write_section_preview
+from schoolnet.devtools.pictures import trim_bottom, write_section_preview
 
 EMAIL = (
     '<html><head><style>x</style></head><body><div class="wrap" style="max-width: 640px">'

@@ -15,17 +15,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from schoolnet.cli import main
-from schoolnet.config import load_settings
-from schoolnet.demo import generate
-from schoolnet.emulator import Emulator, load_day, set_fault
-from schoolnet.feedback import EsaFeedback, padded
-from schoolnet.google import EmulatorSession
-from schoolnet.handoffs import PullSummary
-from schoolnet.ingest import SheetsReader
-from schoolnet.mailsink import MailSink
-from schoolnet.paths import project_root
-from schoolnet.pipeline import (
+from schoolnet.cli.main import main
+from schoolnet.core.config import load_settings
+from schoolnet.core.paths import project_root
+from schoolnet.core.registry import Esa, RegistryError, read_esas
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator import Emulator, load_day, set_fault
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.orchestration.handoffs import PullSummary
+from schoolnet.orchestration.pipeline import (
     NothingLanded,
     load_school_registry,
     merge,
@@ -36,7 +36,7 @@ from schoolnet.pipeline import (
     send_esa_feedback,
     snapshot_registry,
 )
-from schoolnet.registry import Esa, RegistryError, read_esas
+from schoolnet.validation.feedback import EsaFeedback, padded
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import PullRow, SnapshotRow
 from tests.checksum import warehouse_checksum

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from schoolnet.config import ConfigError
-from schoolnet.policy import Grant, load_policy, parse_policy, support_lines
+from schoolnet.core.config import ConfigError
+from schoolnet.report.policy import Grant, load_policy, parse_policy, support_lines
 
 
 def test_shipped_default_is_obecs_size_classes() -> None:

@@ -12,8 +12,9 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from PIL import Image
 
-from schoolnet.demo.provinces import PROVINCES
-from schoolnet.provincemap import (
+from schoolnet.devtools.demo.provinces import PROVINCES
+from schoolnet.report.daily import ProvinceShare
+from schoolnet.report.provincemap import (
     COLOURS,
     LABEL_MIN_PT,
     NO_DATA,
@@ -24,7 +25,6 @@ from schoolnet.provincemap import (
     province_tiles,
     share_class,
 )
-from schoolnet.report import ProvinceShare
 
 DAY = date(2018, 1, 16)
 

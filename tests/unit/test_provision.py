@@ -11,22 +11,22 @@ from typing import Any
 import gspread
 import pytest
 
-from schoolnet.cli import main
-from schoolnet.config import GoogleSettings
+from schoolnet.cli.main import main
 from schoolnet.contract import load_contract
-from schoolnet.emulator import Emulator
-from schoolnet.google import EmulatorSession
-from schoolnet.handoffs import RegistryEntry
-from schoolnet.ingest import VALUE_PARAMS, SheetsReader
-from schoolnet.provision import (
+from schoolnet.core.config import GoogleSettings
+from schoolnet.core.registry import Esa, School, write_csv
+from schoolnet.devtools.emulator import Emulator
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import VALUE_PARAMS, SheetsReader
+from schoolnet.operations.provision import (
     HEADER_PROTECTION_DESCRIPTION,
     INSTRUCTIONS_TAB,
     ProvisionError,
     input_hint,
     provision_sheet,
 )
-from schoolnet.provision_tasks import requested_codes, select_esas
-from schoolnet.registry import Esa, School, write_csv
+from schoolnet.orchestration.handoffs import RegistryEntry
+from schoolnet.orchestration.provision_tasks import requested_codes, select_esas
 
 pytestmark = pytest.mark.unit
 
@@ -492,13 +492,13 @@ def test_the_dag_task_labels_the_esa_returns_the_report_and_fails_when_a_person_
 
     from airflow.sdk.exceptions import AirflowFailException
 
-    import schoolnet.config
-    from schoolnet import provision_tasks
+    import schoolnet.core.config
+    from schoolnet.orchestration import provision_tasks
 
     write_csv(tmp_path / "schools.csv", SCHOOLS)
     settings = SimpleNamespace(registry=SimpleNamespace(schools=tmp_path / "schools.csv"))
     context: dict[str, Any] = {"params": {"esa_codes": [], "reformat": False}}
-    monkeypatch.setattr(schoolnet.config, "load_settings", lambda: settings)
+    monkeypatch.setattr(schoolnet.core.config, "load_settings", lambda: settings)
     monkeypatch.setattr(provision_tasks, "writing_reader", lambda _settings: reader)
     monkeypatch.setattr(provision_tasks, "_context", lambda: context)
     write_doc(state, [{"sheetId": 0, "title": TAB, "rows": []}])
@@ -519,7 +519,7 @@ def test_the_dag_task_labels_the_esa_returns_the_report_and_fails_when_a_person_
 def test_the_provisioning_dag_is_manual_mapped_per_esa_and_pooled() -> None:
     from airflow.dag_processing.dagbag import DagBag
 
-    from schoolnet.paths import dags_dir
+    from schoolnet.core.paths import dags_dir
 
     bag = DagBag(
         dag_folder=str(dags_dir() / "schoolnet_provision_sheets.py"),

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from schoolnet.contract import CONTRACT_FILE, load_contract, parse_contract
-from schoolnet.registry import School
+from schoolnet.core.registry import School
 from schoolnet.validation import SEVERITY, SheetValidation, apply_quarantine, validate_sheet
 
 pytestmark = pytest.mark.unit

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from schoolnet.registry import Esa, School
+from schoolnet.core.registry import Esa, School
 from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.analysis import (
     OBEC_SIZE_THRESHOLDS,

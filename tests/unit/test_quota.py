@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
-from schoolnet.config import GoogleSettings
-from schoolnet.emulator import Emulator
-from schoolnet.google import EmulatorSession
-from schoolnet.ingest import SheetsReader
-from schoolnet.quota import SHEETS_READ, QuotaPacer, RequestPacer
+from schoolnet.core.config import GoogleSettings
+from schoolnet.devtools.emulator import Emulator
+from schoolnet.ingestion.google import EmulatorSession
+from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.ingestion.quota import SHEETS_READ, QuotaPacer, RequestPacer
 from schoolnet.warehouse.models import QuotaClockRow
 from tests.locks import wait_until_blocked_by
 from tests.unit.quota_workers import hammer

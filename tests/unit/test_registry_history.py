@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from schoolnet.registry import Esa, School
+from schoolnet.core.registry import Esa, School
 from schoolnet.warehouse import merge_day
 from schoolnet.warehouse.models import EsaHistoryRow, EsaRow, SchoolHistoryRow, SchoolRow
 

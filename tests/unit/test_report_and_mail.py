@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from schoolnet.mail import deliver_report
-from schoolnet.mailsink import MailSink
-from schoolnet.registry import Esa, School
-from schoolnet.report import build_report, render_report
-from schoolnet.thai import thai_date
+from schoolnet.core.registry import Esa, School
+from schoolnet.core.thai import thai_date
+from schoolnet.delivery.mail import deliver_report
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.report.daily import build_report, render_report
 from schoolnet.warehouse import EsaDay, merge_day
 
 D1, D2 = date(2018, 1, 3), date(2018, 1, 4)

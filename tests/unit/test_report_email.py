@@ -18,11 +18,11 @@ import openpyxl
 import pytest
 from sqlalchemy import Engine, func, select
 
-from schoolnet.mail import deliver_report, send_with_airflow_connection
-from schoolnet.mailsink import MailSink
-from schoolnet.pdf import pdf_text
-from schoolnet.report import build_report
-from schoolnet.reportfiles import load_email, render_files, save_files
+from schoolnet.delivery.mail import deliver_report, send_with_airflow_connection
+from schoolnet.devtools.mailsink import MailSink
+from schoolnet.report.daily import build_report
+from schoolnet.report.files import load_email, render_files, save_files
+from schoolnet.report.pdf import pdf_text
 from schoolnet.warehouse.models import FindingRow, SnapshotRow
 from tests.unit.test_report_and_mail import D2, load_two_days
 
@@ -203,7 +203,8 @@ def test_user_text_cannot_start_a_header_of_its_own(sink: MailSink) -> None:
     """An ESA name typed with a line break and a header after it stays one Subject line."""
     import smtplib
 
-    from schoolnet.mail import RenderedEmail, build_message
+    from schoolnet.core.message import RenderedEmail
+    from schoolnet.delivery.mail import build_message
 
     rendered = RenderedEmail(
         subject="ผลตรวจสอบ สพป.ลำปาง\r\nBcc: attacker@example.org\nX-Evil: 1",

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from schoolnet.demo.provinces import esa_plans
-from schoolnet.registry import Esa, School
-from schoolnet.report import build_report
-from schoolnet.reportfiles import (
+from schoolnet.core.registry import Esa, School
+from schoolnet.devtools.demo.provinces import esa_plans
+from schoolnet.report.daily import build_report
+from schoolnet.report.files import (
     GMAIL_CLIP_BYTES,
     MIN_LIST_LIMIT,
     ChartRef,

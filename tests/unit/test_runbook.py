@@ -31,7 +31,7 @@ def console_lines(markdown: str) -> list[str]:
 @cache
 def parser(program: str) -> argparse.ArgumentParser:
     if program == "schoolnet":
-        from schoolnet.cli import build_parser
+        from schoolnet.cli.main import build_parser
 
         return build_parser()
     from airflow.cli import cli_parser

@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
-from schoolnet.config import ConfigError, GoogleSettings, load_settings, parse_settings, read_toml
-from schoolnet.paths import project_root
+from schoolnet.core.config import (
+    ConfigError,
+    GoogleSettings,
+    load_settings,
+    parse_settings,
+    read_toml,
+)
+from schoolnet.core.paths import project_root
 
 pytestmark = pytest.mark.unit
 

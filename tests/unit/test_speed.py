@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from schoolnet.config import ConfigError, SpeedTarget, load_settings
-from schoolnet.speed import SpeedReport, speed_report
+from schoolnet.core.config import ConfigError, SpeedTarget, load_settings
+from schoolnet.report.speed import SpeedReport, speed_report
 from schoolnet.warehouse import merge_day
 from tests.settings import write_test_settings
 from tests.unit.test_queries import (

@@ -1,4 +1,5 @@
-"""Each ESA's standing (``schoolnet.standing``) on the world of ``test_queries``, on SQLite and
+"""Each ESA's standing (``schoolnet.report.standing``) on the world of ``test_queries``, on SQLite
+and
 PostgreSQL, and how it opens the ESA's feedback email.
 
 On 4 January: 105201 has L1 of 3 connected, 105001 C2 and C3 of 3; among the secondary ESAs
@@ -14,10 +15,10 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine
 
-from schoolnet.config import SpeedTarget
-from schoolnet.feedback import EsaFeedback, sheet_url
-from schoolnet.report import template_environment
-from schoolnet.standing import EsaStanding, esa_standings
+from schoolnet.core.config import SpeedTarget
+from schoolnet.report.daily import template_environment
+from schoolnet.report.standing import EsaStanding, esa_standings
+from schoolnet.validation.feedback import EsaFeedback, sheet_url
 from tests.unit.test_queries import D1, D2, D3, ESAS, build_world
 
 GIGA = SpeedTarget()

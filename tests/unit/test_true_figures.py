@@ -15,13 +15,13 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, select, text
 
-from schoolnet import thai
-from schoolnet.emulator import edit_cell, set_clock
-from schoolnet.feedback import EsaFeedback
-from schoolnet.pipeline import load_result
-from schoolnet.registry import Esa, School
-from schoolnet.report import build_report
-from schoolnet.validation.cli import summary_line
+from schoolnet.cli.validate import summary_line
+from schoolnet.core import thai
+from schoolnet.core.registry import Esa, School
+from schoolnet.devtools.emulator import edit_cell, set_clock
+from schoolnet.orchestration.pipeline import load_result
+from schoolnet.report.daily import build_report
+from schoolnet.validation.feedback import EsaFeedback
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
 from schoolnet.warehouse.migrate import alembic_config, upgrade_warehouse
 from schoolnet.warehouse.models import PullRow

@@ -12,9 +12,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from schoolnet.cli import main
+from schoolnet.cli.main import main
 from schoolnet.contract import load_contract
-from schoolnet.registry import School, write_csv
+from schoolnet.core.registry import School, write_csv
 from schoolnet.validation import read_sheet_file
 
 pytestmark = pytest.mark.unit

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text
 
-from schoolnet.registry import Esa, School
+from schoolnet.core.registry import Esa, School
 from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.merge import MERGED_MODELS
 from schoolnet.warehouse.models import PullRow, SnapshotRow
@@ -225,7 +225,7 @@ def test_a_warehouse_of_another_version_is_refused_with_what_to_do(tmp_path: Pat
     from sqlalchemy import text
 
     from schoolnet.warehouse import create_warehouse_engine, ensure_schema
-    from schoolnet.warehouse.engine import SchemaMismatch
+    from schoolnet.warehouse.errors import SchemaMismatch
 
     engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'old.db'}")
     with engine.begin() as conn:

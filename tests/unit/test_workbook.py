@@ -19,19 +19,19 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine, func, select
 
 from schoolnet.contract import load_contract
-from schoolnet.demo import generate
-from schoolnet.emulator.state import Bounds, read_values
-from schoolnet.registry import Esa, School, read_esas, read_schools, schools_by_code
-from schoolnet.validation import validate_sheet
-from schoolnet.warehouse import EsaDay, merge_day
-from schoolnet.warehouse.models import FindingRow, SnapshotRow
-from schoolnet.workbook import (
+from schoolnet.core.registry import Esa, School, read_esas, read_schools, schools_by_code
+from schoolnet.devtools.demo import generate
+from schoolnet.devtools.emulator.state import Bounds, read_values
+from schoolnet.report.workbook import (
     FINDINGS_SHEET,
     NO_PROVIDER_SHEET,
     SNAPSHOT_SHEET,
     build_report_workbook,
     workbook_filename,
 )
+from schoolnet.validation import validate_sheet
+from schoolnet.warehouse import EsaDay, merge_day
+from schoolnet.warehouse.models import FindingRow, SnapshotRow
 
 pytestmark = pytest.mark.unit
 

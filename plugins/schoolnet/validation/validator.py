@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any, Literal
 
 from schoolnet.contract import Column, Contract, load_contract
-from schoolnet.registry import School
+from schoolnet.core.registry import School
 from schoolnet.validation.findings import (
     Finding,
     MessageBook,

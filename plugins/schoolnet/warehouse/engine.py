@@ -43,10 +43,6 @@ def create_warehouse_engine(url: str) -> Engine:
     return engine
 
 
-class SchemaMismatch(RuntimeError):
-    """The warehouse was made by another version of schoolnet."""
-
-
 def ensure_schema(engine: Engine) -> None:
     """Bring the warehouse to this version's tables: run its migrations to the newest revision.
 

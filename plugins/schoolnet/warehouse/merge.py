@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from schoolnet.contract import load_contract
-from schoolnet.registry import Esa, School
+from schoolnet.core.registry import Esa, School
 from schoolnet.warehouse.models import (
     SNAPSHOT_VALUE_COLUMNS,
     DailyCountRow,

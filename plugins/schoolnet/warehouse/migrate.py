@@ -32,7 +32,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
-from schoolnet.warehouse.engine import SchemaMismatch
+from schoolnet.warehouse.errors import SchemaMismatch
 
 # Alembic says at INFO which database and DDL mode every migration context uses, each time a
 # command or task checks the revision; under Airflow's logging that reached the operator's

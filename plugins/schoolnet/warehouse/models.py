@@ -264,7 +264,8 @@ class QuarantineReleaseRow(Base):
 class QuotaClockRow(Base):
     """The shared schedule of one API quota: when the next request of any worker may go out.
 
-    ``schoolnet.quota.QuotaPacer`` grants each request ``max(now, next_free_at)`` and moves
+    ``schoolnet.ingestion.quota.QuotaPacer`` grants each request ``max(now, next_free_at)`` and
+    moves
     ``next_free_at`` one interval on, under the row's lock, so every process on every machine
     that shares the warehouse paces itself through this one row.
     """

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
-from schoolnet.paths import sql_dir
+from schoolnet.core.paths import sql_dir
 
 
 @cache

@@ -1,0 +1,1 @@
+"""The ``schoolnet`` command and its subcommands."""

@@ -1,0 +1,327 @@
+"""``schoolnet validate``: check one district sheet exported as ``.xlsx`` or ``.csv``.
+
+    schoolnet validate FILE --esa ESA_CODE --registry SCHOOLS_CSV [--json] [--date YYYY-MM-DD]
+                       [--previous-accepted N]
+
+The same validator as the daily pull, so a clerk or an operator sees exactly the findings the
+pipeline would report. The exit code is 0 whenever the file was read, whatever it held; it is 1
+only when the file or the registry cannot be read at all, with one line on stderr saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from schoolnet.core.cliargs import iso_date
+from schoolnet.core.registry import RegistryError, School, read_schools, schools_by_code
+from schoolnet.validation.files import SheetFileError, Uncomputed, read_sheet_file
+from schoolnet.validation.findings import Finding, column_letters
+from schoolnet.validation.quarantine import apply_quarantine
+from schoolnet.validation.validator import SheetValidation, validate_sheet
+
+COMMAND = "validate"
+# Thailand keeps UTC+7 all year (no daylight saving), so a fixed offset needs no tz database.
+BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
+OUTCOME_TEXT = {
+    "accepted": "รับข้อมูล (accepted)",
+    "rejected": "ไม่รับข้อมูลทั้งชีต (rejected)",
+    "quarantined": "พักข้อมูลทั้งชีตไว้รอผู้ดูแลระบบยืนยัน (quarantined)",
+}
+SEVERITY_TEXT = {"error": "ข้อผิดพลาด", "warning": "คำเตือน"}
+TABLE_HEADERS = ("แถว", "ช่อง", "ระดับ", "รหัสปัญหา", "ค่าที่พิมพ์", "ข้อความ")
+_VALUE_WIDTH = 24  # characters of a typed value shown in the table
+
+
+def today_in_bangkok() -> date:
+    return datetime.now(BANGKOK).date()
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``validate`` subcommand to the ``schoolnet`` command."""
+    parser = subparsers.add_parser(
+        COMMAND,
+        help="check one district sheet exported as .xlsx or .csv against the contract",
+        description=(
+            "Check one ESA's district sheet, exported as .xlsx or .csv, against the district "
+            "sheet contract and print every finding. Exit code 0 when the file was read "
+            "(whatever it held), 1 when it could not be read at all."
+        ),
+    )
+    parser.add_argument("file", type=Path, metavar="FILE", help="the exported sheet (.xlsx/.csv)")
+    parser.add_argument(
+        "--esa", required=True, metavar="ESA_CODE", help="the ESA whose sheet this is"
+    )
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        required=True,
+        metavar="SCHOOLS_CSV",
+        help="the school registry (schools.csv in the contract's shape)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the contract's JSON document instead"
+    )
+    parser.add_argument(
+        "--date",
+        type=iso_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="today for the future-date rule (default: today in Asia/Bangkok)",
+    )
+    parser.add_argument(
+        "--previous-accepted",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="rows accepted at the ESA's last accepted pull: quarantine a sheet that fell too far",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    esa_code = str(args.esa).strip()
+    try:
+        schools = schools_by_code(read_schools(args.registry))
+    except UnicodeDecodeError:
+        return _fail(f"อ่านทะเบียนโรงเรียน {args.registry} ไม่ได้: ไม่ใช่ไฟล์ CSV แบบ UTF-8")
+    except (RegistryError, csv.Error) as error:
+        return _fail(f"อ่านทะเบียนโรงเรียนไม่ได้: {error}")
+    try:
+        values, tab = read_sheet_file(args.file)
+    except SheetFileError as error:
+        return _fail(str(error))
+    if not any(school.esa_code == esa_code for school in schools.values()):
+        # Not a reason to stop: the sheet is still checked, every row as another ESA's school.
+        print(
+            f"schoolnet {COMMAND}: หมายเหตุ: ไม่มีโรงเรียนของเขตพื้นที่ {esa_code} "
+            f"ในทะเบียน {args.registry.name}",
+            file=sys.stderr,
+        )
+    validation = validate_sheet(
+        values,
+        esa_code=esa_code,
+        schools=schools,
+        today=args.date or today_in_bangkok(),
+        tab_title=tab,
+    )
+    validation = flag_uncomputed(validation, values)
+    validation = apply_quarantine(validation, args.previous_accepted)
+    if args.json:
+        json.dump(validation.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        write_table(
+            validation,
+            sys.stdout,
+            source=args.file.name,
+            tab=tab,
+            likely_esa=likely_esa(validation, schools),
+        )
+    return 0
+
+
+UNCOMPUTED_MESSAGE = (
+    "ช่องนี้เป็นสูตรที่ไฟล์ไม่ได้เก็บผลการคำนวณไว้ ระบบจึงไม่รู้ค่า (ไม่ใช่ช่องว่าง): "
+    "เปิดไฟล์ใน Excel หรือ Google Sheets แล้วบันทึกใหม่ หรือพิมพ์ค่าแทนสูตร"
+)
+
+
+def flag_uncomputed(validation: SheetValidation, values: list[list[Any]]) -> SheetValidation:
+    """Say of each formula cell the file kept no value for that it is one (an error: its value
+    is unknown), in place of what the validator made of the formula's text; its row is not
+    accepted. Only exported files have such cells: Google computes every formula."""
+    formulas = {
+        f"{column_letters(column)}{number}": (number, str(value))
+        for number, cells in enumerate(values, start=1)
+        for column, value in enumerate(cells)
+        if isinstance(value, Uncomputed)
+    }
+    if not formulas:
+        return validation
+
+    def flagged(cell: str, finding: Finding | None) -> Finding:
+        number, formula = formulas[cell]
+        return Finding(
+            esa_code=validation.esa_code,
+            row=number,
+            column=finding.column if finding else None,
+            header=finding.header if finding else None,
+            cell=cell,
+            severity="error",
+            code="formula_without_value",
+            message=UNCOMPUTED_MESSAGE,
+            value=formula,
+        )
+
+    findings: list[Finding] = []
+    done: set[str] = set()
+    for finding in validation.findings:  # each in the place of what it replaces
+        if finding.cell not in formulas:
+            findings.append(finding)
+        elif finding.cell not in done:
+            findings.append(flagged(finding.cell, finding))
+            done.add(finding.cell)
+    findings += [flagged(cell, None) for cell in formulas if cell not in done]
+    numbers = {number for number, _ in formulas.values()}
+    rows = tuple(
+        replace(result, accepted=False) if result.row in numbers else result
+        for result in validation.rows
+    )
+    return replace(validation, rows=rows, findings=tuple(findings))
+
+
+def likely_esa(validation: SheetValidation, schools: Mapping[str, School]) -> str | None:
+    """The ESA whose sheet this probably is, when it is not the one given: none of its rows'
+    schools belong to the given ESA and most belong to one other."""
+    owners = [
+        schools[row.school_code].esa_code
+        for row in validation.rows
+        if row.school_code and row.school_code in schools
+    ]
+    if not owners or validation.esa_code in owners:
+        return None
+    other, count = Counter(owners).most_common(1)[0]
+    return other if count * 2 > len(validation.rows) else None
+
+
+def _fail(reason: str) -> int:
+    print(f"schoolnet {COMMAND}: {_one_line(reason)}", file=sys.stderr)
+    return 1
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+# ---------------------------------------------------------------------------------------------
+# The readable table
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of a text: Thai vowel and tone marks take none, wide characters two."""
+    width = 0
+    for char in text:
+        if unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def table_order(findings: Sequence[Finding]) -> list[Finding]:
+    """Sheet-wide findings, then each row's top to bottom, then the schools not in the sheet."""
+
+    def key(item: tuple[int, Finding]) -> tuple[int, int, int]:
+        index, finding = item
+        if finding.code == "not_reported":
+            return (2, 0, index)
+        if finding.row is None:
+            return (0, 0, index)
+        return (1, finding.row, index)  # the validator already orders a row's cells
+
+    return [finding for _, finding in sorted(enumerate(findings), key=key)]
+
+
+def write_table(
+    validation: SheetValidation,
+    out: TextIO,
+    *,
+    source: str,
+    tab: str | None = None,
+    likely_esa: str | None = None,
+) -> None:
+    """Findings as a plain table sorted by row, and a one-line summary."""
+    where = f'แท็บ "{tab}"' if tab is not None else "CSV"
+    out.write(f"ตรวจไฟล์ {source} ({where}) ของเขตพื้นที่ {validation.esa_code}\n")
+    rows = [
+        (
+            "–" if finding.row is None else str(finding.row),
+            finding.cell or "–",
+            SEVERITY_TEXT.get(finding.severity, finding.severity),
+            finding.code,
+            _clip(finding.value or "", _VALUE_WIDTH),
+            finding.message,
+        )
+        for finding in table_order(validation.findings)
+    ]
+    if rows:
+        widths = [
+            max(display_width(row[i]) for row in [TABLE_HEADERS, *rows])
+            for i in range(len(TABLE_HEADERS) - 1)
+        ]
+        for row in [TABLE_HEADERS, *rows]:
+            cells = [_pad(text, width) for text, width in zip(row, widths, strict=False)]
+            out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
+    else:
+        out.write("ไม่พบปัญหา\n")
+    out.write(summary_line(validation, likely_esa) + "\n")
+
+
+def verdict(validation: SheetValidation, likely_esa: str | None = None) -> str:
+    """What happened to the sheet, in words: a sheet the contract accepts may still have given
+    nothing (only its header, every row rejected, or the schools of another ESA)."""
+    if validation.outcome != "accepted" or validation.accepted_rows:
+        return OUTCOME_TEXT.get(validation.outcome, validation.outcome)
+    if likely_esa is not None:
+        return (
+            f"ไม่มีข้อมูลที่รับได้ โรงเรียนในชีตเป็นของเขตพื้นที่ {likely_esa} ไม่ใช่ "
+            f"{validation.esa_code}: น่าจะระบุรหัสเขตพื้นที่ (--esa) ผิด "
+            f"(nothing accepted: probably the wrong ESA code, the schools are {likely_esa}'s)"
+        )
+    if not validation.rows:
+        return "ไม่มีข้อมูลที่รับได้ ชีตมีแต่หัวตาราง ไม่มีแถวโรงเรียน (nothing accepted: no rows)"
+    return (
+        "ไม่มีข้อมูลที่รับได้ ทุกแถวมีข้อผิดพลาด แก้ตามรายการข้างบนแล้วตรวจใหม่ "
+        "(nothing accepted: every row rejected)"
+    )
+
+
+def summary_line(validation: SheetValidation, likely_esa: str | None = None) -> str:
+    """``ผล: รับข้อมูล (accepted) · 150 แถว: รับ 148 ไม่รับ 2 · ข้อผิดพลาด 2 คำเตือน 3 · ...``"""
+    accepted = len(validation.accepted_rows)
+    rejected = len(validation.rejected_rows)
+    copies = len(validation.duplicate_copies)
+    errors = sum(1 for f in validation.findings if f.severity == "error")
+    warnings = sum(1 for f in validation.findings if f.severity == "warning")
+    rows = f"{len(validation.rows):,} แถว: ผ่าน {accepted:,} ไม่ผ่าน {rejected:,}"
+    if copies:
+        rows += f" แถวซ้ำ {copies:,}"
+    parts = [
+        f"ผล: {verdict(validation, likely_esa)}",
+        rows,
+        f"ข้อผิดพลาด {errors:,} คำเตือน {warnings:,}",
+    ]
+    if validation.not_reported:
+        parts.append(f"ไม่พบในชีต {len(validation.not_reported):,} โรงเรียน")
+    return " · ".join(parts)
+
+
+__all__ = ["register", "run", "summary_line", "today_in_bangkok", "write_table"]

@@ -1,0 +1,1 @@
+"""Settings, paths, Thai text, registries: what every stage shares; imports no stage."""

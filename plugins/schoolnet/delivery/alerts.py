@@ -1,0 +1,80 @@
+"""The operator's alert when a task of the pipeline fails for good (its retries spent).
+
+Airflow's ``SmtpNotifier`` sends it through the SMTP connection; recipients, sender and the
+connection id come from the settings when the alert fires, so building the DAG reads nothing.
+The body is rendered from ``templates/operator_alert.html.j2`` with autoescape on: exception
+text can hold anything a sheet held, and secrets Airflow knows of are masked first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AlertText:
+    subject: str
+    html: str
+
+
+def _masked(value: str) -> str:
+    """The text with every secret Airflow registered (connection passwords, keys) masked."""
+    try:
+        from airflow.sdk.log import redact
+    except ImportError:  # pragma: no cover - older task SDKs
+        return value
+    return str(redact(value))
+
+
+def alert_text(context: Any) -> AlertText:
+    """Subject and HTML body for a failed task instance's context."""
+    from schoolnet.report.daily import template_environment
+
+    ti = context.get("ti") or context.get("task_instance")
+    dag_run = context.get("dag_run")
+    task_id = getattr(ti, "task_id", "?")
+    label = getattr(ti, "rendered_map_index", None)
+    map_index = getattr(ti, "map_index", -1)
+    exception = context.get("exception")
+    details = {
+        "dag_id": getattr(ti, "dag_id", "?"),
+        "task_id": task_id,
+        "label": label or (str(map_index) if map_index not in (None, -1) else ""),
+        "run_id": getattr(dag_run, "run_id", None) or context.get("run_id", "?"),
+        "logical_date": context.get("logical_date"),
+        "try_number": getattr(ti, "try_number", None),
+        "max_tries": getattr(ti, "max_tries", None),
+        "error": _masked(f"{type(exception).__name__}: {exception}") if exception else "",
+        "log_url": getattr(ti, "log_url", None),
+    }
+    subject = f"[schoolnet] งาน {task_id} ล้มเหลว ({details['run_id']})"
+    html = template_environment().get_template("operator_alert.html.j2").render(alert=details)
+    return AlertText(subject=subject, html=html)
+
+
+class OperatorAlert(SmtpNotifier):
+    """``on_failure_callback`` of every task: one email to the operators per failed task."""
+
+    def __init__(self) -> None:
+        # Placeholders: the real values are set in notify(), from the settings.
+        super().__init__(to=[], from_email=None, subject=None, html_content=None)
+
+    def notify(self, context: Any) -> None:
+        from schoolnet.core.config import load_settings
+
+        settings = load_settings()
+        text = alert_text(context)
+        self.smtp_conn_id = settings.connections.smtp
+        self.__dict__.pop("hook", None)  # built for the placeholder connection, if at all
+        self.to = list(settings.report.alert_recipients)
+        self.from_email = settings.report.mail_from
+        self.subject = text.subject
+        self.html_content = text.html
+        super().notify(context)
+        log.info("operator alerted (%s): %s", ", ".join(self.to), text.subject)

@@ -1,0 +1,388 @@
+"""The national demo data set: registries, daily Drive snapshots of every ESA sheet, the truth.
+
+Everything is drawn from random generators seeded by (seed, ESA code, purpose), so one seed always
+gives byte-identical files, a smaller `esa_limit` gives the same ESAs as the full set, and the true
+school states do not depend on the messy rate (mistakes have their own generator).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import random
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from schoolnet.contract import Contract, load_contract
+from schoolnet.core.registry import Esa, School, write_csv
+from schoolnet.devtools.demo import names
+from schoolnet.devtools.demo.provinces import BANGKOK, EsaPlan, esa_plans
+from schoolnet.devtools.demo.sheets import (
+    EXPECTED,
+    Mark,
+    Mistake,
+    Row,
+    SheetStyle,
+    applies,
+    choose_style,
+    draw_mistake,
+    normalized,
+    render,
+    title_text,
+)
+from schoolnet.devtools.demo.state import SchoolState, check_contract, initial, step, students
+
+DEFAULT_SEED = 2018
+DEFAULT_DAYS = 14
+DEFAULT_START = date(2018, 1, 3)
+
+SHEET_TITLE = "ข้อมูลอินเทอร์เน็ตโรงเรียน {esa_name}"
+# Office hours in Bangkok (UTC+7), 08:30-16:30, written in UTC.
+OFFICE_OPENS_UTC = time(1, 30)
+OFFICE_MINUTES = 8 * 60
+EDIT_CHANCE_WEEKDAY = 0.72
+EDIT_CHANCE_WEEKEND = 0.10
+STALL_CHANCE = 0.05  # share of ESAs that stop editing for several days
+STALL_LATEST_START = 10  # day index (from 1) by which a stalled ESA has stopped
+FIX_CHANCE = 0.3  # share of a sheet's mistakes the clerk fixes on a day of edits
+GENERATED_ENTRIES = ("days", "state", "truth", "manifest.json", "esas.csv", "schools.csv")
+
+
+@dataclass(frozen=True)
+class DemoManifest:
+    seed: int
+    start: date
+    days: tuple[date, ...]
+    folder_id: str
+    messy_rate: float
+    esa_count: int
+    school_count: int
+
+
+@dataclass
+class _Office:
+    """One ESA during generation: its registry entry, sheet style, schools and sheet history."""
+
+    plan: EsaPlan
+    esa: Esa
+    style: SheetStyle
+    schools: list[SchoolState]
+    created: datetime
+    evolution: random.Random
+    messy: random.Random
+    stall: range
+    mistakes: dict[str, Mistake] = field(default_factory=dict)
+    title: str | None = None
+    last_edit: int = 0
+    rows: list[Row] | None = None
+    marks: list[Mark] = field(default_factory=list)
+    neighbours: list[int] = field(default_factory=list)
+
+
+def generate(
+    out: Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    days: int = DEFAULT_DAYS,
+    start: date = DEFAULT_START,
+    messy_rate: float = 0.0,
+    esa_limit: int | None = None,
+) -> DemoManifest:
+    """Write the demo data set into `out`, replacing any earlier one there."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    if not 0.0 <= messy_rate <= 1.0:
+        raise ValueError("messy rate must be between 0 and 1")
+    if esa_limit is not None and esa_limit < 1:
+        raise ValueError("esa limit must be at least 1")
+    contract = load_contract()
+    check_contract(contract)
+    plans = esa_plans()[:esa_limit] if esa_limit else esa_plans()
+    dates = tuple(start + timedelta(days=i) for i in range(days))
+    folder_id = _drive_id(seed, "folder", 32)
+    offices, schools = _registry(contract, plans, seed, start)
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in GENERATED_ENTRIES:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    write_csv(out / "esas.csv", [office.esa for office in offices])
+    write_csv(out / "schools.csv", schools)
+
+    for index, day in enumerate(dates):
+        folder = out / "days" / day.isoformat()
+        folder.mkdir(parents=True)
+        for office in offices:
+            if index and not _edits(office, index, day):
+                continue
+            modified = _clock(office.evolution, day - timedelta(days=1))
+            if index:
+                elapsed = index - office.last_edit
+                for state in office.schools:
+                    step(office.evolution, state, day - timedelta(days=1), elapsed)
+                office.last_edit = index
+            _update_mistakes(contract, office, offices, index, messy_rate, day)
+            rows, marks = render(
+                contract, office.style, office.schools, office.mistakes, office.title
+            )
+            if rows != office.rows:
+                office.rows, office.marks = rows, marks
+                _write_sheet(folder, contract, office, folder_id, modified)
+        _write_state(out / "state" / f"{day.isoformat()}.csv", contract, offices)
+        if messy_rate > 0:
+            _write_truth(out / "truth" / f"{day.isoformat()}.json", offices)
+
+    manifest = DemoManifest(
+        seed=seed,
+        start=start,
+        days=dates,
+        folder_id=folder_id,
+        messy_rate=float(messy_rate),
+        esa_count=len(offices),
+        school_count=len(schools),
+    )
+    _write_json(
+        out / "manifest.json",
+        {
+            "seed": manifest.seed,
+            "start": manifest.start.isoformat(),
+            "days": [d.isoformat() for d in manifest.days],
+            "folder_id": manifest.folder_id,
+            "messy_rate": manifest.messy_rate,
+            "esa_count": manifest.esa_count,
+            "school_count": manifest.school_count,
+        },
+    )
+    return manifest
+
+
+def read_manifest(out: Path) -> DemoManifest:
+    raw = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return DemoManifest(
+        seed=int(raw["seed"]),
+        start=date.fromisoformat(raw["start"]),
+        days=tuple(date.fromisoformat(d) for d in raw["days"]),
+        folder_id=str(raw["folder_id"]),
+        messy_rate=float(raw["messy_rate"]),
+        esa_count=int(raw["esa_count"]),
+        school_count=int(raw["school_count"]),
+    )
+
+
+def expected_counts(out: Path, day: date) -> dict[str, int]:
+    """Schools per status on `day`, from the true state (what the report should count)."""
+    statuses = [value.key for value in load_contract().enums["status"]]
+    with (out / "state" / f"{day.isoformat()}.csv").open(encoding="utf-8", newline="") as handle:
+        counted = Counter(row["status"] for row in csv.DictReader(handle))
+    unknown = set(counted) - set(statuses)
+    if unknown:
+        raise ValueError(f"unknown status in state file: {sorted(unknown)}")
+    return {"schools": sum(counted.values()), **{key: counted[key] for key in statuses}}
+
+
+def _drive_id(seed: int, what: str, length: int) -> str:
+    """A Drive-style id: "1" then URL-safe base64 characters, derived from the seed."""
+    digest = hashlib.sha256(f"schoolnet-demo/{seed}/{what}".encode()).digest()
+    return "1" + base64.urlsafe_b64encode(digest).decode("ascii")[:length]
+
+
+def _registry(
+    contract: Contract, plans: list[EsaPlan], seed: int, start: date
+) -> tuple[list[_Office], list[School]]:
+    offices: list[_Office] = []
+    schools: list[School] = []
+    for plan in plans:
+        rng = random.Random(f"{seed}/{plan.esa_code}/registry")
+        primary = plan.level == "primary"
+        count = round(rng.triangular(100, 200, 135) if primary else rng.triangular(30, 60, 40))
+        taken: set[str] = set()
+        model = primary and plan.zone == 1 and plan.province.name != BANGKOK
+        school_names = [f"อนุบาล{plan.province.name}"] if model else []
+        taken.update(school_names)
+        school_names += names.unique_names(rng, count - len(school_names), plan.level, taken)
+        states = []
+        for sequence, name in enumerate(school_names, start=1):
+            code = f"{plan.esa_code}{sequence:04d}"
+            size = rng.randint(900, 2600) if model and sequence == 1 else students(rng, plan.level)
+            province = plan.provinces[0]
+            if len(plan.provinces) > 1 and rng.random() < 0.4:
+                province = plan.provinces[1]
+            states.append(
+                initial(
+                    rng,
+                    code=code,
+                    name=name,
+                    size=size,
+                    remoteness=province.remoteness,
+                    start=start,
+                )
+            )
+            schools.append(School(code, name, plan.esa_code, province.name, size))
+        evolution = random.Random(f"{seed}/{plan.esa_code}/evolution")
+        # Drawn the same way whatever `days` is, so a shorter run is a prefix of a longer one.
+        stalls = evolution.random() < STALL_CHANCE
+        first, length = evolution.randint(1, STALL_LATEST_START), evolution.randint(3, 6)
+        stall = range(first, first + length) if stalls else range(0)
+        created = datetime.combine(
+            start - timedelta(days=rng.randint(5, 8)), time(2, 0)
+        ) + timedelta(minutes=rng.randint(0, 180))
+        offices.append(
+            _Office(
+                plan=plan,
+                esa=Esa(
+                    esa_code=plan.esa_code,
+                    esa_name=plan.esa_name,
+                    level=plan.level,
+                    province=plan.province.name,
+                    spreadsheet_id=_drive_id(seed, f"sheet/{plan.esa_code}", 43),
+                    contact_email=plan.contact_email,
+                ),
+                style=choose_style(rng, contract),
+                schools=states,
+                created=created,
+                evolution=evolution,
+                messy=random.Random(f"{seed}/{plan.esa_code}/messy"),
+                stall=stall,
+            )
+        )
+    by_province: dict[str, list[int]] = {}
+    for index, office in enumerate(offices):
+        for province in office.plan.provinces:
+            by_province.setdefault(province.code, []).append(index)
+    for index, office in enumerate(offices):
+        office.neighbours = sorted(
+            {i for p in office.plan.provinces for i in by_province[p.code] if i != index}
+        )
+    return offices, schools
+
+
+def _edits(office: _Office, index: int, day: date) -> bool:
+    """Whether the ESA's clerk edits the sheet on the day before `day` (weekends rarely)."""
+    edit_day = day - timedelta(days=1)
+    chance = EDIT_CHANCE_WEEKDAY if edit_day.weekday() < 5 else EDIT_CHANCE_WEEKEND
+    roll = office.evolution.random()
+    return index not in office.stall and roll < chance
+
+
+def _clock(rng: random.Random, day: date) -> datetime:
+    """A moment during Bangkok office hours of `day`, in UTC."""
+    return datetime.combine(day, OFFICE_OPENS_UTC) + timedelta(
+        minutes=rng.randrange(OFFICE_MINUTES), seconds=rng.randrange(60)
+    )
+
+
+def _update_mistakes(
+    contract: Contract,
+    office: _Office,
+    offices: list[_Office],
+    index: int,
+    rate: float,
+    day: date,
+) -> None:
+    """On the first day, give a `rate` share of rows a mistake; later, fix some and add some."""
+    if rate <= 0:
+        return
+    rng = office.messy
+    if index == 0:
+        add = rate
+        if rng.random() < min(0.25, 0.03 + rate):
+            office.title = title_text(day)
+    else:
+        add = min(1.0, FIX_CHANCE * rate / (1 - rate)) if rate < 1 else 1.0
+    for state in office.schools:
+        mistake = office.mistakes.get(state.school_code)
+        if mistake is not None:
+            fixed = index > 0 and rng.random() < FIX_CHANCE
+            if fixed or not applies(contract, office.style, mistake, state):
+                del office.mistakes[state.school_code]
+            continue
+        if rng.random() < add:
+            foreign = _foreign_school(rng, office, offices)
+            office.mistakes[state.school_code] = draw_mistake(
+                rng, contract, office.style, state, foreign
+            )
+
+
+def _foreign_school(
+    rng: random.Random, office: _Office, offices: list[_Office]
+) -> SchoolState | None:
+    """A copy of a school of another ESA, of the same province where there is one."""
+    pool = office.neighbours or [i for i in range(len(offices)) if offices[i] is not office]
+    if not pool:
+        return None
+    present = {m.other.school_code for m in office.mistakes.values() if m.other is not None}
+    for _ in range(5):  # a foreign school appears at most once, or it would be a duplicate too
+        school = rng.choice(offices[rng.choice(pool)].schools)
+        if school.school_code not in present:
+            return replace(school)
+    return None
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    path.write_text(text, encoding="utf-8")
+
+
+def _write_sheet(
+    folder: Path, contract: Contract, office: _Office, folder_id: str, modified: datetime
+) -> None:
+    esa = office.esa
+    _write_json(
+        folder / f"{esa.spreadsheet_id}.json",
+        {
+            "spreadsheetId": esa.spreadsheet_id,
+            "title": SHEET_TITLE.format(esa_name=esa.esa_name),
+            "parents": [folder_id],
+            "createdTime": _utc(office.created),
+            "modifiedTime": _utc(modified),
+            "locale": "th_TH",
+            "timeZone": "Asia/Bangkok",
+            "sheets": [{"sheetId": 0, "title": contract.data_tab, "rows": office.rows}],
+        },
+    )
+
+
+def _write_state(path: Path, contract: Contract, offices: list[_Office]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(contract.keys)
+        for office in offices:
+            writer.writerows(
+                [normalized(c, getattr(s, c.key)) for c in contract.columns] for s in office.schools
+            )
+
+
+def _write_truth(path: Path, offices: list[_Office]) -> None:
+    entries = []
+    for office in offices:
+        for mark in office.marks:
+            code, severity = EXPECTED[mark.kind]
+            entries.append(
+                {
+                    "esa_code": office.esa.esa_code,
+                    "spreadsheet_id": office.esa.spreadsheet_id,
+                    "row": mark.row,
+                    "column": mark.column,
+                    "cell": mark.cell,
+                    "kind": mark.kind,
+                    "value": mark.value,
+                    "expected_code": code,
+                    "expected_severity": severity,
+                }
+            )
+    _write_json(path, entries)

@@ -1,0 +1,248 @@
+"""``schoolnet demo``: the whole national daily run on one machine, with embedded defaults.
+
+It makes the national demo data set, serves its sheets from the local Sheets emulator, starts a
+local SMTP server that keeps what it receives, and runs the real ``schoolnet_daily`` DAG once for
+today with Airflow's ``dags test`` (a whole DagRun, in process, no scheduler). Then it stops what
+it started and says where the results are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from schoolnet.core.cliargs import iso_date
+from schoolnet.core.paths import project_root
+from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, ensure_demo_data, say
+from schoolnet.devtools.pictures import write_preview
+from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
+from schoolnet.report.files import MANIFEST
+
+
+def demo_day(days: Sequence[date], requested: date | None) -> date:
+    """The report date the demo runs: ``requested``, whose sheets the data set must hold,
+    or its last day. A date outside the data set is refused before anything starts, rather
+    than run on another day's sheets or on none."""
+    if requested is None:
+        return days[-1]
+    if requested not in days:
+        raise RuntimeError(
+            f"the demo data set has no sheets for {requested.isoformat()}: it holds "
+            f"{days[0].isoformat()} to {days[-1].isoformat()}; give --date one of those days, "
+            f"or leave --date out for {days[-1].isoformat()}"
+        )
+    return requested
+
+
+def load_demo_sheets(emulator_state: Path, demo_data: Path, day: date) -> int:
+    """Make the emulator hold the sheets as they stood on the morning of ``day``; how many.
+
+    When they already do (an earlier demo of the same day), what the runs wrote since (the
+    feedback tabs) is kept, as Google would keep it.
+    """
+    from schoolnet.devtools.emulator.state import load_day
+
+    marker = emulator_state / "loaded-day.txt"
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == day.isoformat():
+        return len(list((emulator_state / "spreadsheets").glob("*.json")))
+    loaded = load_day(emulator_state, demo_data, day)
+    marker.write_text(day.isoformat(), encoding="utf-8")
+    return loaded
+
+
+def run_dag_with_progress(
+    airflow: Any,
+    report_date: date,
+    validated_dir: Path,
+    esa_total: int,
+    log: Path,
+    conf: dict[str, Any] | None = None,
+) -> None:
+    """Run the DAG once and report how many ESAs are done while it runs."""
+    logical = datetime(
+        report_date.year, report_date.month, report_date.day, 6, tzinfo=ZoneInfo(TIMEZONE)
+    )
+    command = [
+        str(Path(sys.executable).with_name("airflow")),
+        "dags",
+        "test",
+        DAG_ID,
+        logical.isoformat(),
+    ]
+    if conf:
+        command += ["--conf", json.dumps(conf)]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as stream:
+        process = subprocess.Popen(
+            command, env=airflow.environment(), stdout=stream, stderr=subprocess.STDOUT
+        )
+        shown = -1
+        started = time.time()
+        while process.poll() is None:
+            done = sum(
+                1
+                for path in (validated_dir.glob("*.json") if validated_dir.exists() else ())
+                if path.stat().st_mtime >= started
+            )
+            if done != shown and (done == esa_total or done - shown >= 25 or shown < 0):
+                say(f"pulling and validating sheets: {done} of {esa_total} ESAs done")
+                shown = done
+            time.sleep(1.0)
+    output = log.read_text(encoding="utf-8")
+    if process.returncode != 0 or "state=failed" in output.lower():
+        tail = "\n".join(output.strip().splitlines()[-30:])
+        raise RuntimeError(f"the DAG run failed; full log in {log}\n{tail}")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "live", False):
+        from schoolnet.devtools.livedemo import run_live_demo
+
+        return run_live_demo(args)
+    from schoolnet.devtools.devenv import LocalAirflow
+    from schoolnet.devtools.emulator import Emulator
+    from schoolnet.devtools.emulator.state import morning_of, set_clock
+    from schoolnet.devtools.mailsink import MailSink
+
+    root = project_root()
+    out = root / "out"
+    demo_data = out / "demo-data"
+    started = time.monotonic()
+
+    say("stage 1/5: demo data")
+    manifest = ensure_demo_data(demo_data, args.seed)
+    # The report of the day the loaded sheets stand for, so that the days since MOENet, each
+    # sheet's days since its last update and the progress read as they would on that morning.
+    report_date = demo_day(manifest.days, args.date)
+
+    say(f"stage 2/5: loading the sheets of {report_date.isoformat()} into the Sheets emulator")
+    emulator_state = out / "emulator"
+    loaded = load_demo_sheets(emulator_state, demo_data, report_date)
+    # What the emulator stamps (the feedback tabs) falls on the report date's morning.
+    set_clock(emulator_state, morning_of(report_date))
+    history = [day for day in manifest.days if day < report_date]
+    if history:
+        from schoolnet.core.config import load_settings
+        from schoolnet.devtools.demohistory import seed_history
+        from schoolnet.warehouse import create_warehouse_engine
+
+        engine = create_warehouse_engine(f"sqlite:///{out / 'warehouse.db'}")
+        try:
+            seeded = seed_history(
+                load_settings(demo_settings(root, out)), engine, demo_data, history
+            )
+        finally:
+            engine.dispose()
+        say(
+            f"earlier mornings: the data set's {len(history)} days before "
+            f"{report_date.isoformat()} are in the warehouse ({seeded} merged now), "
+            "for the progress chart"
+        )
+    emulator = Emulator(
+        emulator_state,
+        read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
+        write_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
+    )
+    mail_dir = out / "mail"
+    sink = MailSink(mail_dir)
+    emulator_url = emulator.start()
+    try:
+        sink.start()
+        say(f"Sheets emulator at {emulator_url} serving {loaded} sheets")
+        say(f"SMTP server at 127.0.0.1:{sink.port}, keeping what it receives in {mail_dir}")
+        warehouse = out / "warehouse.db"
+        airflow = LocalAirflow(
+            home=root / ".airflow",
+            config_file=demo_settings(root, out),
+            emulator_url=emulator_url,
+            smtp_port=sink.port,
+            warehouse_url=f"sqlite:///{warehouse}",
+        )
+        say("stage 3/5: preparing the project-local Airflow (metadata database, pool)")
+        airflow.prepare()
+        say(f"stage 4/5: running DAG {DAG_ID} for {report_date.isoformat()}")
+        validated = out / "data" / "validated" / report_date.isoformat()
+        before = len(sink.messages())
+        run_dag_with_progress(
+            airflow,
+            report_date,
+            validated,
+            manifest.esa_count,
+            out / "logs" / f"dags-test-{report_date.isoformat()}.log",
+            conf={"force_resend": True} if args.resend else None,
+        )
+        stats = emulator.stats()
+    finally:
+        sink.stop()
+        emulator.stop()
+
+    say("stage 5/5: results")
+    new_mail = sink.messages()[before:]
+    report_mail = [p for p in new_mail if ".report." in p.name]
+    feedback_mail = [p for p in new_mail if ".esa-" in p.name]
+    report_folder = out / "report" / report_date.isoformat()
+    preview = write_preview(report_folder) if (report_folder / MANIFEST).exists() else None
+    say(f"report:    {preview or report_folder} (open in a browser)")
+    say(f"files:     {report_folder} (report PDF, Excel workbook, chart images)")
+    if report_mail:
+        say(f"email:     {report_mail[-1]}")
+    else:
+        say(
+            f"email:     none sent this time: the report for {report_date.isoformat()} was "
+            f"already sent (see {mail_dir}); `schoolnet demo --resend` sends it again"
+        )
+    say(
+        f"feedback:  {len(feedback_mail)} ESA feedback emails in {mail_dir}; each sheet's "
+        "findings are also in its ผลตรวจสอบ tab (out/emulator/spreadsheets/)"
+    )
+    say(f"warehouse: {warehouse}")
+    say(
+        f"Google API calls served by the emulator: {stats.get('reads', 0)} reads, "
+        f"{stats.get('writes', 0)} writes"
+    )
+    say(f"Airflow log: {out / 'logs'}; done in {time.monotonic() - started:.0f}s")
+    summary = {
+        "report_date": report_date.isoformat(),
+        "emulator": stats,
+        "emails": [str(p) for p in new_mail],
+    }
+    (out / "demo-summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return 0
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "demo", help="run the whole national daily run locally (emulator, SMTP, SQLite)"
+    )
+    parser.add_argument("--seed", type=int, default=2018, help="demo data seed (default 2018)")
+    parser.add_argument(
+        "--date",
+        type=iso_date,
+        default=None,
+        help=(
+            "report date: one of the demo data set's days, whose sheets are loaded "
+            "(default: its last day)"
+        ),
+    )
+    parser.add_argument(
+        "--resend",
+        action="store_true",
+        help=(
+            "send the report and every ESA's feedback email again, even if they were already "
+            "sent for the date"
+        ),
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="show near-live feedback: a clerk's mistake in the sheet's tab minutes later",
+    )
+    parser.set_defaults(handler=run_demo)

@@ -1,0 +1,411 @@
+"""Reading one ESA's data tab with the real gspread client, at one API call per sheet.
+
+A single ``values:batchGet`` (unformatted values, dates as serial numbers, so codes stay text and
+dates stay dates) reads the whole data tab. Only when the tab is missing do we read the
+spreadsheet's metadata to fall back to its first tab, as the contract says. Transient faults
+(429, 5xx, timeouts, dropped connections) are retried with bounded exponential backoff and
+jitter; permanent ones (403, 404) are not, and each outcome carries a Thai sentence saying what
+the ESA should do.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from google.auth.exceptions import GoogleAuthError, TransportError
+from gspread import Client
+from gspread.exceptions import APIError
+
+from schoolnet.core.config import GoogleSettings
+from schoolnet.ingestion.quota import RequestPacer
+
+log = logging.getLogger(__name__)
+
+VALUE_PARAMS: dict[str, Any] = {
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+    "majorDimension": "ROWS",
+}
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+FAILURE_BY_STATUS = {400: "bad_request", 403: "not_shared", 404: "not_found", 429: "quota"}
+SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
+DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
+DRIVE_CHANGES_URL = "https://www.googleapis.com/drive/v3/changes"
+FEEDBACK_SHEET_ID = 2018_0101  # the feedback tab's own id, so one call can add and fill it
+DEFAULT_GRID_ROWS = 1000  # a tab Sheets adds has 1,000 rows unless told otherwise
+
+
+@dataclass(frozen=True)
+class SheetRead:
+    """The data tab's cells as Google returned them, and what reading them cost."""
+
+    values: list[list[Any]]
+    tab: str
+    used_first_tab: bool
+    api_calls: int
+
+
+@dataclass(frozen=True)
+class SheetVersion:
+    """What Drive says of a spreadsheet: when it last changed, and whether we changed it."""
+
+    modified_time: str
+    modified_by_us: bool
+    version: str | None = None  # Drive's version: one more for every change, whoever made it
+
+
+@dataclass(frozen=True)
+class TabWrite:
+    """Where the feedback tab was written (its sheet id) and what writing it cost."""
+
+    sheet_id: int
+    api_calls: int
+
+
+@dataclass(frozen=True)
+class ChangeFeed:
+    """What Drive's changes feed said since a page token, and where to continue next time."""
+
+    changed: dict[str, SheetVersion | None]  # by file id; None: removed or no longer shared
+    new_start_page_token: str
+    api_calls: int
+
+
+class SheetReadError(Exception):
+    """The sheet could not be read; ``code`` is stable, ``reason`` is Thai for the ESA."""
+
+    def __init__(self, code: str, reason: str, detail: str, api_calls: int) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.reason = reason
+        self.detail = detail
+        self.api_calls = api_calls
+
+
+def quote_sheet_name(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _reason(code: str, account: str) -> str:
+    """The Thai reason a sheet could not be read, as the clerk and the report show it."""
+    from schoolnet.contract import load_contract
+
+    return load_contract().text(f"read_{code}", account=account)
+
+
+class SheetsReader:
+    """Reads data tabs through gspread, retrying only what can succeed on a retry."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        settings: GoogleSettings,
+        service_account: str = "บัญชีบริการของระบบ",
+        sleep: Callable[[float], None] = time.sleep,
+        write_session: requests.Session | None = None,
+        read_pacer: RequestPacer | None = None,
+        write_pacer: RequestPacer | None = None,
+    ) -> None:
+        # Reads go through ``session`` (read-only scopes in production); only the feedback tab
+        # is written, through ``write_session`` (the spreadsheets scope), when one is given.
+        self.client = Client(None, session=session)  # type: ignore[arg-type]
+        self.client.set_timeout(settings.request_timeout_seconds)
+        self.writer = Client(None, session=write_session or session)  # type: ignore[arg-type]
+        self.writer.set_timeout(settings.request_timeout_seconds)
+        self.settings = settings
+        self.read_pacer = read_pacer  # Sheets reads, shared by every worker (Drive has its own)
+        self.write_pacer = write_pacer
+        self.service_account = service_account
+        self.sleep = sleep
+
+    def _backoff(self, attempt: int) -> float:
+        """Truncated exponential backoff with jitter, as Google asks."""
+        ceiling = min(
+            self.settings.backoff_max_seconds,
+            self.settings.backoff_base_seconds * 2 ** (attempt - 1),
+        )
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _call(
+        self,
+        make_request: Callable[[], Any],
+        calls: list[int],
+        pacer: RequestPacer | None = None,
+    ) -> Any:
+        """One API request with bounded retries; ``calls`` counts requests actually sent.
+
+        Every attempt first waits for its slot in the shared quota (``pacer``); a 429 pushes
+        every worker's next slot back, so the whole run slows down, not just this request.
+        """
+        attempts = self.settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            if pacer is not None:
+                pacer.before_request()
+            calls[0] += 1
+            try:
+                return make_request()
+            except APIError as error:
+                status = error.response.status_code
+                if status not in TRANSIENT_STATUS:
+                    raise
+                retry_after = error.response.headers.get("Retry-After")
+                delay = (
+                    float(retry_after)
+                    if retry_after and retry_after.isdigit()
+                    else self._backoff(attempt)
+                )
+                if status == 429 and pacer is not None:
+                    pacer.penalize(delay)
+                if attempt == attempts:
+                    raise
+            except (requests.Timeout, requests.ConnectionError, TransportError):
+                # TransportError: Google's token endpoint did not answer (the first request of
+                # a service account session signs in there).
+                if attempt == attempts:
+                    raise
+                delay = self._backoff(attempt)
+            log.info("transient Google error; retry %d of %d in %.1fs", attempt, attempts, delay)
+            self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def call(self, make_request: Callable[[], Any], write: bool = True) -> Any:
+        """One request of another Google task (sheet provisioning), paced and retried alike."""
+        return self._call(make_request, [0], self.write_pacer if write else self.read_pacer)
+
+    def _batch_get(self, spreadsheet_id: str, tab: str, calls: list[int]) -> list[list[Any]]:
+        response = self._call(
+            lambda: self.client.http_client.values_batch_get(
+                spreadsheet_id, [quote_sheet_name(tab)], params=VALUE_PARAMS
+            ),
+            calls,
+            self.read_pacer,
+        )
+        ranges = response.get("valueRanges") or [{}]
+        values: list[list[Any]] = ranges[0].get("values", [])
+        return values
+
+    def read_data_tab(self, spreadsheet_id: str, tab: str) -> SheetRead:
+        calls = [0]
+        try:
+            try:
+                values = self._batch_get(spreadsheet_id, tab, calls)
+                return SheetRead(values, tab, used_first_tab=False, api_calls=calls[0])
+            except APIError as error:
+                if error.response.status_code != 400 or "parse range" not in str(error):
+                    raise
+            metadata = self._call(
+                lambda: self.client.http_client.fetch_sheet_metadata(spreadsheet_id),
+                calls,
+                self.read_pacer,
+            )
+            sheets = metadata.get("sheets") or []
+            if not sheets:
+                raise self._failure("bad_request", "spreadsheet has no tabs", calls)
+            first = sheets[0]["properties"]["title"]
+            values = self._batch_get(spreadsheet_id, first, calls)
+            return SheetRead(values, first, used_first_tab=True, api_calls=calls[0])
+        except APIError as error:
+            raise self._api_failure(error, calls) from error
+        except requests.Timeout as error:
+            detail = f"no answer within {self.settings.request_timeout_seconds:g}s"
+            raise self._failure("timeout", detail, calls) from error
+        except (requests.ConnectionError, TransportError) as error:
+            raise self._failure("google_error", f"connection failed: {error}", calls) from error
+        except GoogleAuthError as error:  # the key was refused (revoked, deleted account)
+            raise self._failure("google_error", f"Google sign-in failed: {error}", calls) from error
+
+    def list_spreadsheets(
+        self, folder_id: str | None = None
+    ) -> tuple[dict[str, SheetVersion], int]:
+        """Every spreadsheet the account can see (or those in ``folder_id``), with one Drive
+        ``files.list`` call per 1,000 files. Returns the versions by id and the calls made."""
+        query = f"mimeType = '{SPREADSHEET_MIME}' and trashed = false"
+        if folder_id:
+            query = f"'{folder_id}' in parents and {query}"
+        params: dict[str, Any] = {
+            "q": query,
+            "pageSize": 1000,
+            "fields": "nextPageToken,files(id,modifiedTime,version,lastModifyingUser(me))",
+            "supportsAllDrives": True,
+            "includeItemsFromAllDrives": True,
+        }
+        http = self.client.http_client
+        versions: dict[str, SheetVersion] = {}
+        calls = [0]
+        try:
+            while True:
+                page = self._call(
+                    lambda: http.request("get", DRIVE_FILES_URL, params=dict(params)).json(),
+                    calls,
+                )
+                for item in page.get("files", []):
+                    versions[item["id"]] = SheetVersion(
+                        modified_time=item.get("modifiedTime", ""),
+                        modified_by_us=bool((item.get("lastModifyingUser") or {}).get("me")),
+                        version=item.get("version"),
+                    )
+                token = page.get("nextPageToken")
+                if not token:
+                    return versions, calls[0]
+                params["pageToken"] = token
+        except APIError as error:
+            raise self._api_failure(error, calls, "Drive") from error
+        except (requests.RequestException, GoogleAuthError) as error:
+            raise self._failure("google_error", f"Drive listing failed: {error}", calls) from error
+
+    def write_tab(
+        self, spreadsheet_id: str, tab: str, rows: list[list[str]], *, sheet_id: int | None = None
+    ) -> TabWrite:
+        """Overwrite ``rows`` at the top of ``tab`` in one ``batchUpdate``, adding the tab in the
+        same call when it is not there yet.
+
+        ``sheet_id`` is the tab's id from the last write (None if never written): the cells go
+        to that tab. Without one, the tab is added with ``FEEDBACK_SHEET_ID`` in the same call.
+        Only when the tab turns out to be missing (a clerk deleted it) or already there under
+        another id (written before ids were kept) does it cost more: one metadata read to find
+        the tab, and the write again. Values are written as text (``stringValue``), so
+        nothing a clerk typed (even ``=...``) is ever evaluated.
+        """
+        http = self.writer.http_client
+        calls = [0]
+
+        def send(requests_: list[dict[str, Any]]) -> None:
+            body = {"requests": requests_}
+            self._call(lambda: http.batch_update(spreadsheet_id, body), calls, self.write_pacer)
+
+        try:
+            try:
+                if sheet_id is None:
+                    sheet_id = FEEDBACK_SHEET_ID
+                    send([_add_tab(tab, sheet_id, len(rows)), _update_cells(sheet_id, rows)])
+                else:
+                    send([*_grow(sheet_id, len(rows)), _update_cells(sheet_id, rows)])
+                return TabWrite(sheet_id, calls[0])
+            except APIError as error:
+                text = str(error)
+                if error.response.status_code != 400 or not (
+                    "already exists" in text or "No grid with id" in text
+                ):
+                    raise
+            metadata = self._call(
+                lambda: http.fetch_sheet_metadata(spreadsheet_id), calls, self.read_pacer
+            )
+            found = [
+                sheet["properties"]["sheetId"]
+                for sheet in metadata.get("sheets") or []
+                if sheet["properties"]["title"] == tab
+            ]
+            if found:
+                sheet_id = int(found[0])
+                send([*_grow(sheet_id, len(rows)), _update_cells(sheet_id, rows)])
+            else:
+                used = {sheet["properties"]["sheetId"] for sheet in metadata.get("sheets") or []}
+                sheet_id = FEEDBACK_SHEET_ID if FEEDBACK_SHEET_ID not in used else max(used) + 1
+                send([_add_tab(tab, sheet_id, len(rows)), _update_cells(sheet_id, rows)])
+            return TabWrite(sheet_id, calls[0])
+        except APIError as error:
+            raise self._api_failure(error, calls) from error
+        except (requests.RequestException, GoogleAuthError) as error:
+            raise self._failure("google_error", f"write failed: {error}", calls) from error
+
+    def start_page_token(self) -> tuple[str, int]:
+        """Drive's current changes position (one call): changes after it will be listed."""
+        calls = [0]
+        url = f"{DRIVE_CHANGES_URL}/startPageToken"
+        try:
+            page = self._call(
+                lambda: self.client.http_client.request(
+                    "get", url, params={"supportsAllDrives": True}
+                ).json(),
+                calls,
+            )
+        except APIError as error:
+            raise self._api_failure(error, calls, "Drive") from error
+        except requests.RequestException as error:
+            raise self._failure("google_error", f"Drive failed: {error}", calls) from error
+        return str(page["startPageToken"]), calls[0]
+
+    def list_changes(self, page_token: str) -> ChangeFeed:
+        """Every spreadsheet that changed since ``page_token``: one ``changes.list`` call per
+        1,000 changes. A file removed or no longer shared is listed with version None."""
+        params: dict[str, Any] = {
+            "pageToken": page_token,
+            "pageSize": 1000,
+            "spaces": "drive",
+            "includeRemoved": True,
+            "supportsAllDrives": True,
+            "includeItemsFromAllDrives": True,
+            "fields": "nextPageToken,newStartPageToken,"
+            "changes(fileId,removed,file(mimeType,modifiedTime,version,lastModifyingUser(me)))",
+        }
+        http = self.client.http_client
+        changed: dict[str, SheetVersion | None] = {}
+        calls = [0]
+        try:
+            while True:
+                page = self._call(
+                    lambda: http.request("get", DRIVE_CHANGES_URL, params=dict(params)).json(),
+                    calls,
+                )
+                for item in page.get("changes", []):
+                    file = item.get("file") or {}
+                    if item.get("removed") or not file:
+                        changed[item["fileId"]] = None
+                    elif file.get("mimeType", SPREADSHEET_MIME) == SPREADSHEET_MIME:
+                        changed[item["fileId"]] = SheetVersion(
+                            modified_time=file.get("modifiedTime", ""),
+                            modified_by_us=bool((file.get("lastModifyingUser") or {}).get("me")),
+                            version=file.get("version"),
+                        )
+                if "newStartPageToken" in page:
+                    return ChangeFeed(changed, str(page["newStartPageToken"]), calls[0])
+                params["pageToken"] = page["nextPageToken"]
+        except APIError as error:
+            raise self._api_failure(error, calls, "Drive") from error
+        except requests.RequestException as error:
+            raise self._failure("google_error", f"Drive failed: {error}", calls) from error
+
+    def _api_failure(
+        self, error: APIError, calls: list[int], source: str = "Google"
+    ) -> SheetReadError:
+        status = error.response.status_code
+        code = FAILURE_BY_STATUS.get(status, "google_error")
+        return self._failure(code, f"{source} answered {status}: {error}", calls)
+
+    def _failure(self, code: str, detail: str, calls: list[int]) -> SheetReadError:
+        return SheetReadError(code, _reason(code, self.service_account), detail, calls[0])
+
+
+def _add_tab(tab: str, sheet_id: int, height: int) -> dict[str, Any]:
+    grid = {"rowCount": max(height, DEFAULT_GRID_ROWS), "columnCount": 26}
+    return {"addSheet": {"properties": {"sheetId": sheet_id, "title": tab, "gridProperties": grid}}}
+
+
+def _grow(sheet_id: int, height: int) -> list[dict[str, Any]]:
+    """A longer list than the default grid needs the tab to grow first (in the same call)."""
+    if height <= DEFAULT_GRID_ROWS:
+        return []
+    properties = {"sheetId": sheet_id, "gridProperties": {"rowCount": height}}
+    return [
+        {"updateSheetProperties": {"properties": properties, "fields": "gridProperties.rowCount"}}
+    ]
+
+
+def _update_cells(sheet_id: int, rows: list[list[str]]) -> dict[str, Any]:
+    """The cells as text from the tab's top-left; an empty string clears a cell."""
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+            "rows": [
+                {"values": [{"userEnteredValue": {"stringValue": v}} if v else {} for v in row]}
+                for row in rows
+            ],
+            "fields": "userEnteredValue",
+        }
+    }

@@ -1,0 +1,1 @@
+"""The operator's work: registry edits, runs, connections, provisioning sheets."""

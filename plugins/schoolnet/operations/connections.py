@@ -1,0 +1,106 @@
+"""Secrets come from Airflow connections, looked up inside tasks only (never at parse time).
+
+- Google (``schoolnet_google``): the service account key JSON in the extra ``keyfile_dict``
+  (or ``key_path``); for the demo and tests, ``emulator_url`` sends every call to the local
+  Sheets emulator instead.
+- Warehouse (``schoolnet_warehouse``): a ``sqlite`` connection (host = file path), a ``postgres``
+  connection, or any SQLAlchemy URL in the extra ``sqlalchemy_url``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+@dataclass(frozen=True)
+class GoogleAccess:
+    session: requests.Session  # read-only scopes
+    write_session: requests.Session | None  # the spreadsheets scope, only when writing back
+    account: str  # the address an ESA must share its sheet with
+
+
+def connection(conn_id: str) -> Any:
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        # Outside a task (a `schoolnet` command on the server) the task SDK sees only the
+        # environment; connections kept in Airflow's own database are read from there.
+        from airflow.models.connection import Connection
+
+        return Connection.get_connection_from_secrets(conn_id)
+
+
+def service_account_key(extra: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The service account key a Google connection's extras hold (``keyfile_dict``) or name
+    (``key_path``); None when there is none that reads as a JSON object."""
+    keyfile = extra.get("keyfile_dict")
+    if isinstance(keyfile, str):
+        try:
+            keyfile = json.loads(keyfile)
+        except ValueError:
+            keyfile = None
+    if keyfile is None and extra.get("key_path"):
+        try:
+            keyfile = json.loads(Path(extra["key_path"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            keyfile = None
+    return keyfile if isinstance(keyfile, dict) else None
+
+
+def google_access(conn_id: str, write: bool = False) -> GoogleAccess:
+    """Sessions for the Google connection; ``write`` adds one allowed to write sheets."""
+    from schoolnet.ingestion.google import WRITE_SCOPES, EmulatorSession, service_account_session
+
+    extra = connection(conn_id).extra_dejson
+    if extra.get("emulator_url"):
+        account = extra.get("service_account", "schoolnet@schoolnet-demo.iam.gserviceaccount.com")
+        session = EmulatorSession(extra["emulator_url"])
+        return GoogleAccess(session, session if write else None, account)
+    keyfile = service_account_key(extra)
+    if keyfile is None:
+        raise ValueError(
+            f"Airflow connection {conn_id!r} has no service account key: set the extra "
+            "'keyfile_dict' (the key JSON) or 'key_path' (a file holding it)"
+        )
+    return GoogleAccess(
+        service_account_session(keyfile),
+        service_account_session(keyfile, WRITE_SCOPES) if write else None,
+        keyfile.get("client_email", ""),
+    )
+
+
+def sqlalchemy_url(conn: Any) -> str:
+    """The SQLAlchemy URL an Airflow connection describes."""
+    extra = conn.extra_dejson
+    if extra.get("sqlalchemy_url"):
+        return str(extra["sqlalchemy_url"])
+    if conn.conn_type == "sqlite":
+        return f"sqlite:///{conn.host}"
+    if conn.conn_type in ("postgres", "postgresql"):
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            "postgresql+psycopg",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        ).render_as_string(hide_password=False)
+    raise ValueError(
+        f"Airflow connection {conn.conn_id!r} of type {conn.conn_type!r} is not a database the "
+        "warehouse supports: use sqlite, postgres, or set the extra 'sqlalchemy_url'"
+    )
+
+
+def warehouse_url(conn_id: str) -> str:
+    return sqlalchemy_url(connection(conn_id))

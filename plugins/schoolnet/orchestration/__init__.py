@@ -1,0 +1,1 @@
+"""What the DAGs call: the pipeline's steps wired for Airflow tasks."""

@@ -1,0 +1,96 @@
+"""Task bodies of the ``schoolnet_feedback`` DAG: Airflow context and connections in, library out.
+
+Importing this module does no work and looks nothing up; everything happens inside a task.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from schoolnet.core.config import load_settings
+from schoolnet.orchestration.handoffs import LiveCheck, RegistryEntry
+from schoolnet.orchestration.tasks import DAG_ID as DAILY_DAG_ID
+from schoolnet.orchestration.tasks import SCHEDULE_CRON as DAILY_CRON
+from schoolnet.orchestration.tasks import TIMEZONE, _context, _engine, google_reader
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "schoolnet_feedback"
+SCHEDULE_CRON = "*/10 * * * *"  # the working hours are the settings' ([live]); see ``gate``
+INTERVAL_MINUTES = 10
+ACTIVE_STATES = ["queued", "running"]
+# A feedback run is one changes call and a read and a write per edited sheet (50 sheets: about a
+# minute at Google's quota, docs/benchmarks.md); a hung one must end before it holds the next.
+DAGRUN_TIMEOUT = timedelta(minutes=30)
+TASK_TIMEOUTS = {
+    "gate": timedelta(minutes=2),
+    "poll_changes": timedelta(minutes=10),
+    "check_sheet": timedelta(minutes=10),
+}
+
+
+def daily_at() -> tuple[int, int]:
+    """The morning run's hour and minute, from its cron expression."""
+    minute, hour = DAILY_CRON.split()[:2]
+    return int(hour), int(minute)
+
+
+def daily_active() -> bool:
+    """Whether a ``schoolnet_daily`` run is queued or running (asked of Airflow's API)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    return RuntimeTaskInstance.get_dr_count(dag_id=DAILY_DAG_ID, states=ACTIVE_STATES) > 0
+
+
+def gate() -> bool:
+    """Run only in working hours, and never beside the morning run (it has priority)."""
+    from schoolnet.orchestration.live import daily_due_soon
+
+    settings = load_settings()
+    now = datetime.now(ZoneInfo(TIMEZONE))
+    if not bool(_context()["params"].get("any_time", False)) and not settings.live.covers(now):
+        log.info("outside the working hours in the settings ([live]); nothing to do")
+        return False
+    if daily_due_soon(now, daily_at(), INTERVAL_MINUTES):
+        log.info("the morning run starts within %d minutes; skipped", INTERVAL_MINUTES)
+        return False
+    if daily_active():
+        log.info("the morning run is on; skipped (the next run catches up)")
+        return False
+    return True
+
+
+def poll_changes() -> list[RegistryEntry]:
+    """One look at Drive's changes feed; the ESAs whose sheets wait for a check."""
+    from schoolnet.orchestration.live import current_esas, poll
+    from schoolnet.warehouse import ensure_schema
+
+    settings = load_settings()
+    engine = _engine(settings)
+    ensure_schema(engine)  # the warehouse may be new, or older than this version
+    found = poll(current_esas(settings), settings, google_reader(settings), engine)
+    return [RegistryEntry(esa=esa) for esa in found.pending]
+
+
+def check_sheet(entry: RegistryEntry) -> LiveCheck:
+    """Read, validate and give feedback on one edited sheet."""
+    from schoolnet.orchestration.live import check
+    from schoolnet.orchestration.pipeline import load_school_registry
+
+    esa = entry.esa
+    context = _context()
+    context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
+    settings = load_settings()
+    result = check(
+        esa,
+        settings,
+        google_reader(settings, write=settings.feedback.write_tab),
+        load_school_registry(settings),
+        _engine(settings),
+        datetime.now(ZoneInfo(TIMEZONE)),
+        daily_active=daily_active,
+    )
+    log.info("ESA %s: %s", esa.esa_code, result)
+    return result

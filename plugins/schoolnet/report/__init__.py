@@ -1,0 +1,1 @@
+"""The ministry's report: figures, rendering, charts, map, PDF, workbook, export."""

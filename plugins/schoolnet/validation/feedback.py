@@ -1,0 +1,166 @@
+"""Each ESA's feedback: what in its sheet was accepted, rejected or suspicious, and what to type.
+
+The same list goes two ways: into the sheet's own ``ผลตรวจสอบ`` tab (rewritten only when the
+findings change) and by email to the ESA's contact (once per report date). Both are sorted by
+row, so a clerk can walk down the sheet and fix cell after cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from schoolnet.contract import load_contract
+from schoolnet.core import thai
+from schoolnet.core.registry import Esa
+
+# The tab's columns and severity labels, as the contract words them for the email and workbook.
+TAB_HEADER = tuple(load_contract().finding_headings.values())
+SEVERITY_LABEL = load_contract().severity_labels
+
+
+def sheet_url(spreadsheet_id: str) -> str:
+    return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit"
+
+
+def _row_order(finding: Mapping[str, Any]) -> tuple[int, int]:
+    """Sheet-level findings first, then by row as the sheet shows it."""
+    row = finding.get("row")
+    return (0, 0) if row is None else (1, int(row))
+
+
+OUR_SIDE = frozenset({"quota", "google_error", "timeout"})
+"""Read failures that are ours or Google's (quota, outages, timeouts), not the sheet's: the
+report and the operator get the reason; the clerk only that nothing is needed of them."""
+
+
+@dataclass(frozen=True)
+class EsaFeedback:
+    esa: Esa
+    report_date: date
+    outcome: str  # accepted | rejected | quarantined | failed
+    reason: str | None
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    findings: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    error_code: str | None = None
+    tab_current: bool = False  # the sheet's feedback tab holds this list (written or unchanged)
+
+    @classmethod
+    def from_result(cls, esa: Esa, report_date: date, result: Mapping[str, Any]) -> EsaFeedback:
+        """From an ESA's validation result as the pull step wrote it."""
+        return cls(
+            esa=esa,
+            report_date=report_date,
+            outcome=result["outcome"],
+            reason=result.get("reason"),
+            rows_read=int(result.get("rows_read", 0)),
+            rows_accepted=len(result.get("accepted", {})),
+            rows_rejected=int(result.get("rows_rejected", 0)),
+            findings=tuple(sorted(result.get("findings", []), key=_row_order)),
+            error_code=result.get("error_code"),
+            tab_current=result.get("feedback_tab") in ("written", "unchanged"),
+        )
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f["severity"] == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f["severity"] == "warning")
+
+    @property
+    def all_accepted(self) -> bool:
+        return self.outcome == "accepted" and not self.findings
+
+    @property
+    def subject(self) -> str:
+        return load_contract().text(
+            "subject", esa_name=self.esa.esa_name, date=thai.thai_date(self.report_date)
+        )
+
+    def summary_until(self, next_check: str) -> str:
+        """One Thai sentence: what happened to the sheet as a whole, and when it is checked
+        again (the contract's ``next_morning`` or ``within_minutes``)."""
+        text = load_contract().text
+        if self.outcome == "failed" and self.error_code in OUR_SIDE:
+            return text("not_read_our_side")
+        if self.outcome == "failed":
+            return text("not_read", reason=self.reason)
+        if self.outcome in ("rejected", "quarantined"):
+            return text("not_taken", reason=self.reason)
+        if self.all_accepted:
+            return text("all_accepted", rows=thai.number(self.rows_accepted))
+        return text(
+            "to_fix",
+            accepted=thai.number(self.rows_accepted),
+            rejected=thai.number(self.rows_rejected),
+            errors=thai.number(self.errors),
+            warnings=thai.number(self.warnings),
+            next_check=text(next_check),
+        )
+
+    @property
+    def summary(self) -> str:
+        """The morning's summary: a fix is checked again the next morning."""
+        return self.summary_until("next_morning")
+
+    def tab_rows(self, checked_at: datetime | None = None) -> list[list[str]]:
+        """The feedback tab's cells: a title, when it was checked, the summary, then one line
+        per finding. ``checked_at`` (Bangkok time) is given by the near-live check, which
+        also tells the clerk that a fix is checked within minutes, not the next morning."""
+        text = load_contract().text
+        if checked_at is None:
+            when = text("tab_updated", date=thai.thai_date(self.report_date))
+            summary = self.summary
+        else:
+            when = text(
+                "tab_checked", date=thai.thai_date(checked_at.date()), time=f"{checked_at:%H:%M}"
+            )
+            summary = self.summary_until("within_minutes")
+        rows = [
+            [text("tab_title")],
+            [when],
+            [summary],
+            [],
+        ]
+        if self.findings:
+            rows.append(list(TAB_HEADER))
+            for finding in self.findings:
+                rows.append(
+                    [
+                        "" if finding.get("row") is None else str(finding["row"]),
+                        finding.get("cell") or "",
+                        finding.get("header") or "",
+                        SEVERITY_LABEL.get(finding["severity"], finding["severity"]),
+                        finding["message"],
+                        "" if finding.get("value") is None else str(finding["value"]),
+                        finding["code"],
+                    ]
+                )
+        return rows
+
+    def digest(self) -> str:
+        """Changes when what the clerk should read changes, not when only the date does."""
+        payload = {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "rows": [self.rows_accepted, self.rows_rejected],
+            "findings": list(self.findings),
+        }
+        return hashlib.sha256(
+            json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str).encode()
+        ).hexdigest()
+
+
+def padded(rows: Sequence[Sequence[str]], height: int, width: int) -> list[list[str]]:
+    """``rows`` filled with blanks to ``height`` × ``width``, so a rewrite also clears old lines."""
+    grid = [list(row) + [""] * (width - len(row)) for row in rows]
+    grid += [[""] * width for _ in range(height - len(grid))]
+    return grid
