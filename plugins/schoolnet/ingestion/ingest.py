@@ -23,6 +23,7 @@ from gspread import Client
 from gspread.exceptions import APIError
 
 from schoolnet.core.config import GoogleSettings
+from schoolnet.core.text import fold
 from schoolnet.ingestion.quota import RequestPacer
 
 log = logging.getLogger(__name__)
@@ -93,19 +94,10 @@ def quote_sheet_name(title: str) -> str:
 
 
 def _reason(code: str, account: str) -> str:
-    reasons = {
-        "not_shared": (
-            f"ระบบเปิดชีตของเขตไม่ได้ เพราะชีตยังไม่ได้แชร์ให้บัญชีของระบบ กรุณาแชร์ชีตให้ {account} (สิทธิ์ผู้แก้ไข)"
-        ),
-        "not_found": (
-            "ไม่พบชีตตามรหัสที่ลงทะเบียนไว้ (ชีตอาจถูกลบหรือรหัสไม่ถูกต้อง) กรุณาส่งลิงก์ชีตที่ถูกต้องให้ผู้ดูแลระบบ"
-        ),
-        "quota": "อ่านชีตไม่ได้เพราะเกินโควตาการเรียกใช้ของ Google ระบบจะอ่านใหม่ในรอบถัดไป",
-        "google_error": "ระบบของ Google ขัดข้องชั่วคราวขณะอ่านชีต ระบบจะอ่านใหม่ในรอบถัดไป",
-        "timeout": "อ่านชีตไม่ทันเวลาที่กำหนด ระบบจะอ่านใหม่ในรอบถัดไป",
-        "bad_request": "ชีตมีรูปแบบที่ระบบอ่านไม่ได้ กรุณาตรวจสอบว่าเป็น Google Sheets ตามแบบฟอร์ม",
-    }
-    return reasons[code]
+    """The Thai reason a sheet could not be read, as the clerk and the report show it."""
+    from schoolnet.contract import load_contract
+
+    return load_contract().text(f"read_{code}", account=account)
 
 
 class SheetsReader:
@@ -216,7 +208,15 @@ class SheetsReader:
             sheets = metadata.get("sheets") or []
             if not sheets:
                 raise self._failure("bad_request", "spreadsheet has no tabs", calls)
-            first = sheets[0]["properties"]["title"]
+            # A tab named like the data tab but for spaces or a look-alike character (what a
+            # clerk cannot see) is the data tab, as the contract's headers are.
+            wanted = fold(tab)
+            titles = [sheet["properties"]["title"] for sheet in sheets]
+            alike = next((title for title in titles if fold(title) == wanted), None)
+            if alike is not None:
+                values = self._batch_get(spreadsheet_id, alike, calls)
+                return SheetRead(values, alike, used_first_tab=False, api_calls=calls[0])
+            first = titles[0]
             values = self._batch_get(spreadsheet_id, first, calls)
             return SheetRead(values, first, used_first_tab=True, api_calls=calls[0])
         except APIError as error:
