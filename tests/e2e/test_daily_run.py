@@ -92,7 +92,9 @@ class World:
 
     def feedback_tab(self, spreadsheet_id: str) -> list[list[Any]]:
         doc = json.loads((self.state / "spreadsheets" / f"{spreadsheet_id}.json").read_text())
-        tabs = {sheet["title"]: sheet["rows"] for sheet in doc["sheets"]}
+        tabs: dict[str, list[list[Any]]] = {
+            sheet["title"]: sheet["rows"] for sheet in doc["sheets"]
+        }
         return tabs.get("ผลตรวจสอบ", [])
 
 

@@ -71,7 +71,7 @@ class RemoteResourceRefused(ValueError):
     """A document asked for a resource that is not a local file or inline data."""
 
 
-class LocalOnlyFetcher(URLFetcher):
+class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint ships no type information
     """WeasyPrint's URL fetcher limited to ``file:`` and ``data:`` URLs.
 
     The report is rendered on a worker from the project's own templates and data: anything else
