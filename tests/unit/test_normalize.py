@@ -242,7 +242,7 @@ def test_units_and_thousands_read_back(
         43103,
         43103.75,
         241430,
-        datetime(2018, 1, 3, 9, 0),
+        datetime(2018, 1, 3, 9, 0),  # noqa: DTZ001 - a sheet cell: naive wall-clock
         date(2018, 1, 3),
     ],
 )

@@ -561,7 +561,7 @@ def rotate_key(conn_id: str, key_file: Path) -> Rotation:
                 Connection(
                     conn_id=backup_id,
                     conn_type=current.conn_type,
-                    description=f"{conn_id} before the key rotation of {date.today()}",
+                    description=f"{conn_id} before the key rotation of {datetime.now(UTC).date()}",
                     extra=current.extra,
                 )
             )

@@ -23,7 +23,8 @@ from typing import Any
 
 from schoolnet.contract import load_contract
 
-SERIAL_EPOCH = datetime(1899, 12, 30)
+# Spreadsheet serials count days from here on the sheet's wall clock, no zone: naive on purpose.
+SERIAL_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file (.xls, encrypted)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")

@@ -415,7 +415,8 @@ def format_number(value: float | int, fmt: str) -> str:
 def serial_to_datetime(serial: float) -> datetime:
     days = math.floor(serial)
     seconds = round((serial - days) * 86400)
-    start = datetime(SERIAL_EPOCH.year, SERIAL_EPOCH.month, SERIAL_EPOCH.day)
+    # A serial is a wall-clock date and time in the spreadsheet, with no zone: naive on purpose.
+    start = datetime(SERIAL_EPOCH.year, SERIAL_EPOCH.month, SERIAL_EPOCH.day)  # noqa: DTZ001
     return start + timedelta(days=days, seconds=seconds)
 
 
