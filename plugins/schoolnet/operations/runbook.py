@@ -159,7 +159,7 @@ class MergeClock:
                     "schools": schools,
                 },
             )
-        except Exception as error:  # timings must never fail the merge
+        except Exception as error:  # noqa: BLE001 - timings never fail the merge; logged
             log.warning("timings of %s not recorded: %s", report_date, error)
 
 
