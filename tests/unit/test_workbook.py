@@ -310,7 +310,7 @@ def test_same_warehouse_and_date_give_the_same_bytes(warehouse: Engine, day: Day
     assert properties.creator == "schoolnet"
 
 
-def test_a_day_without_data_gives_header_rows_only(warehouse: Engine, day: Day) -> None:
+def test_a_day_without_data_gives_header_rows_only(warehouse: Engine) -> None:
     book = opened(build(warehouse, date(2017, 12, 31)))
     assert [sheet.max_row for sheet in book.worksheets] == [1, 1, 1]
     assert header(book[FINDINGS_SHEET])[0] == "รหัสเขตพื้นที่"

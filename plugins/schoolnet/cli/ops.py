@@ -402,7 +402,7 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rollback(args: argparse.Namespace) -> int:
+def _rollback(_args: argparse.Namespace) -> int:
     from schoolnet.core.config import load_settings
     from schoolnet.operations.runbook import rollback_key
 

@@ -47,7 +47,7 @@ class _SaveHandler:
         return None
 
     async def handle_MAIL(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+        self, _server: Any, _session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         refusal = self._refusal("MAIL")
         if refusal is not None:
@@ -56,7 +56,7 @@ class _SaveHandler:
         envelope.mail_options.extend(options)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, _session: Any, envelope: Any) -> str:
         refusal = self._refusal("DATA")
         if refusal is not None:
             return refusal
@@ -110,7 +110,7 @@ class MailSink:
         self._controller = _Controller(self._handler, hostname=host, port=self.port, **auth)
 
     def _authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        self, _server: Any, _session: Any, _envelope: Any, mechanism: str, data: Any
     ) -> AuthResult:
         if not isinstance(data, LoginPassword) or self.credentials is None:
             return AuthResult(success=False, handled=False)

@@ -179,7 +179,7 @@ def _type0_fonts(pdf: pydyf.PDF) -> Iterator[tuple[pydyf.Stream, bytes]]:
         yield _objects(pdf, obj["ToUnicode"]), b"".join(program_stream.stream)
 
 
-def _repair_thai_text_layer(document: Any, pdf: pydyf.PDF) -> None:
+def _repair_thai_text_layer(_document: Any, pdf: pydyf.PDF) -> None:
     """WeasyPrint finisher: map each Thai glyph of a shipped face to its own characters."""
     for to_unicode, program in _type0_fonts(pdf):
         texts = _glyph_texts_for(program)

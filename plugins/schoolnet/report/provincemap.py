@@ -147,7 +147,7 @@ def province_map_figure(shares: Iterable[ProvinceShare], report_date: date) -> F
             fontproperties=font_properties(size=SHARE_PT, bold=True),
         )
     _title(axes, cols, report_date)
-    _legend(axes, cols, rows)
+    _legend(axes, cols)
     missing = sum(
         line.schools for line in by_province.values() if line.province not in mapped_provinces()
     )
@@ -177,7 +177,7 @@ def _title(axes: Axes, cols: int, report_date: date) -> None:
     )
 
 
-def _legend(axes: Axes, cols: int, rows: int) -> None:
+def _legend(axes: Axes, cols: int) -> None:
     """Classes from the fewest connected, then no data, in the grid's empty south-east."""
     left, top, step = cols - 4.6, 11.0, 0.62
     axes.text(

@@ -466,7 +466,7 @@ def _check_rows(
         row: _Row,
         code: str,
         plan: _Plan,
-        raw: Any = None,
+        raw: Any = None,  # noqa: ARG001 - callers pass it; the validator's split settles it
         variant: str | None = None,
         **params: str,
     ) -> None:

@@ -332,7 +332,7 @@ def _term_check(name: str, found: re.Match[str]) -> Callable[[dict[str, Any]], b
     if name == "trashed":
         wanted = found.group("v").lower() == "true"
         negate = found.group("op") == "!="
-        return lambda f: (wanted is False) != negate
+        return lambda _f: (wanted is False) != negate
     field, op, value = found.group("f"), found.group("op").strip(), _unescape(found.group("v"))
     if field in ("modifiedTime", "createdTime"):
         if op == "contains":
@@ -462,7 +462,7 @@ _ORDER_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "modifiedTime": lambda f: state.parse_rfc3339(f["modifiedTime"]),
     "recency": lambda f: state.parse_rfc3339(f["modifiedTime"]),
     "createdTime": lambda f: state.parse_rfc3339(f["createdTime"]),
-    "folder": lambda f: 0,
+    "folder": lambda _f: 0,
 }
 
 
@@ -744,7 +744,7 @@ class BatchUpdate:
         state.tidy(sheet)
         return {}
 
-    def _updateSpreadsheetProperties(self, number: int, body: dict[str, Any]) -> dict[str, Any]:
+    def _updateSpreadsheetProperties(self, _number: int, body: dict[str, Any]) -> dict[str, Any]:
         given = dict(body.get("properties") or {})
         fields = body.get("fields") or ""
         names = list(given) if fields.strip() == "*" else [f.strip() for f in fields.split(",")]
@@ -1054,7 +1054,7 @@ class Emulator:
 
     # Sheets: spreadsheets ------------------------------------------------------------------
 
-    def _op_spreadsheets_get(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_spreadsheets_get(self, found: Route, _query: Query, _body: Any) -> tuple[int, Any]:
         return 200, spreadsheet_resource(self._doc(found.spreadsheet_id))
 
     def _create(self, title: str, parents: list[str], sheets: list[Any], props: Any) -> Doc:
@@ -1076,7 +1076,7 @@ class Emulator:
         self.store.save(doc, touch=False)
         return doc
 
-    def _op_spreadsheets_create(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_spreadsheets_create(self, _found: Route, _query: Query, body: Any) -> tuple[int, Any]:
         props = body.get("properties") or {}
         doc = self._create(
             props.get("title") or "Untitled spreadsheet", [], body.get("sheets") or [], props
@@ -1084,7 +1084,7 @@ class Emulator:
         return 200, spreadsheet_resource(doc)
 
     def _op_spreadsheets_batchUpdate(
-        self, found: Route, query: Query, body: Any
+        self, found: Route, _query: Query, body: Any
     ) -> tuple[int, Any]:
         requests = body.get("requests")
         if not isinstance(requests, list) or not requests:
@@ -1101,10 +1101,10 @@ class Emulator:
 
     # Sheets: values --------------------------------------------------------------------------
 
-    def _op_values_get(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_get(self, found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         return 200, value_range(self._doc(found.spreadsheet_id), found.range or "", query)
 
-    def _op_values_batchGet(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_batchGet(self, found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         doc = self._doc(found.spreadsheet_id)
         ranges = [value_range(doc, text, query) for text in query.all("ranges")]
         return 200, {"spreadsheetId": found.spreadsheet_id, "valueRanges": ranges}
@@ -1124,7 +1124,7 @@ class Emulator:
 
         return 200, self._change(found.spreadsheet_id, change)
 
-    def _op_values_batchUpdate(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_batchUpdate(self, found: Route, _query: Query, body: Any) -> tuple[int, Any]:
         option = body.get("valueInputOption")
         if not option:
             raise invalid_argument("'valueInputOption' is required but not specified")
@@ -1170,12 +1170,12 @@ class Emulator:
         state.clear_values(sheet, resolved.bounds)
         return state.a1_text(sheet["title"], *state.concrete(sheet, resolved.bounds))
 
-    def _op_values_clear(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_clear(self, found: Route, _query: Query, _body: Any) -> tuple[int, Any]:
         text = found.range or ""
         cleared = self._change(found.spreadsheet_id, lambda doc: self._clear(doc, text))
         return 200, {"spreadsheetId": found.spreadsheet_id, "clearedRange": cleared}
 
-    def _op_values_batchClear(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_batchClear(self, found: Route, _query: Query, body: Any) -> tuple[int, Any]:
         ranges = body.get("ranges") or []
         cleared = self._change(
             found.spreadsheet_id, lambda doc: [self._clear(doc, text) for text in ranges]
@@ -1221,7 +1221,7 @@ class Emulator:
         fault = self._fault_of(doc["spreadsheetId"])
         return fault is None or str(fault["mode"]) not in ("403", "404")
 
-    def _op_drive_files_list(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_files_list(self, _found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         size_text = query.get("pageSize") or "100"
         try:
             size = int(size_text)
@@ -1250,7 +1250,7 @@ class Emulator:
             response = select(response, {k: {} for k in tree})
         return 200, response
 
-    def _op_drive_files_get(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_files_get(self, found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         doc = self.store.get(found.spreadsheet_id or "")
         if doc is None:
             message = f"File not found: {found.spreadsheet_id}."
@@ -1259,7 +1259,7 @@ class Emulator:
         tree = parse_fields(fields) if fields else _default_file_tree()
         return 200, select(drive_file(doc), tree)
 
-    def _op_drive_files_create(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_files_create(self, _found: Route, query: Query, body: Any) -> tuple[int, Any]:
         if body.get("mimeType") != state.SPREADSHEET_MIME:
             raise drive_error(400, "Only spreadsheets can be created here.", "invalid")
         doc = self._create(
@@ -1269,7 +1269,7 @@ class Emulator:
         tree = parse_fields(fields) if fields else _default_file_tree()
         return 200, select(drive_file(doc), tree)
 
-    def _op_drive_files_delete(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_files_delete(self, found: Route, _query: Query, _body: Any) -> tuple[int, Any]:
         if not self.store.delete(found.spreadsheet_id or ""):
             message = f"File not found: {found.spreadsheet_id}."
             raise drive_error(404, message, "notFound", "fileId")
@@ -1283,14 +1283,14 @@ class Emulator:
             return self._change_log.sync(doc for doc in self.store.all() if self._visible(doc))
 
     def _op_drive_changes_getStartPageToken(
-        self, found: Route, query: Query, body: Any
+        self, _found: Route, query: Query, _body: Any
     ) -> tuple[int, Any]:
         token = str(self._sync_changes())
         response = {"kind": "drive#startPageToken", "startPageToken": token}
         fields = query.get("fields")
         return 200, select(response, parse_fields(fields)) if fields else response
 
-    def _op_drive_changes_list(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_changes_list(self, _found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         size_text = query.get("pageSize") or "100"
         if not size_text.isdigit() or not 1 <= int(size_text) <= 1000:
             raise drive_error(
@@ -1341,7 +1341,7 @@ def serve_forever(
     emulator = Emulator(state_dir, host, port, read_quota_per_minute, write_quota_per_minute)
     done = threading.Event()
 
-    def stop(signum: int, frame: FrameType | None) -> None:
+    def stop(_signum: int, _frame: FrameType | None) -> None:
         done.set()
 
     previous: dict[signal.Signals, Any] = {}
