@@ -441,7 +441,7 @@ def _result(
     )
 
 
-def _check_rows(
+def _check_rows(  # noqa: C901 - the row checks are being split on another branch
     values: Sequence[Sequence[Any]],
     header_index: int,
     matched: dict[int, int],

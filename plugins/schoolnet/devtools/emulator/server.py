@@ -178,33 +178,42 @@ def route(method: str, path: str) -> Route | None:
     if path == "/_emulator/reset" and method == "POST":
         return Route("admin.reset", "admin")
     if path.startswith("/v4/spreadsheets"):
-        rest = path[len("/v4/spreadsheets") :]
-        if rest in ("", "/"):
-            return Route("spreadsheets.create", kind) if method == "POST" else None
-        found = re.match(r"^/" + _ID, rest)
-        if not found:
-            return None
-        sid = found.group(1)
-        after = rest[found.end() :]
-        simple = {
-            ("GET", ""): "spreadsheets.get",
-            ("POST", ":batchUpdate"): "spreadsheets.batchUpdate",
-            ("GET", "/values:batchGet"): "values.batchGet",
-            ("POST", "/values:batchUpdate"): "values.batchUpdate",
-            ("POST", "/values:batchClear"): "values.batchClear",
-        }
-        if (method, after) in simple:
-            return Route(simple[(method, after)], kind, sid)
-        if after.startswith("/values/") and len(after) > len("/values/"):
-            raw = after[len("/values/") :]
-            for suffix, endpoint in ((":append", "values.append"), (":clear", "values.clear")):
-                if method == "POST" and raw.endswith(suffix):
-                    return Route(endpoint, kind, sid, unquote(raw[: -len(suffix)]))
-            if method == "GET":
-                return Route("values.get", kind, sid, unquote(raw))
-            if method == "PUT":
-                return Route("values.update", kind, sid, unquote(raw))
+        return _sheets_route(method, path[len("/v4/spreadsheets") :], kind)
+    return _drive_route(method, path, kind)
+
+
+def _sheets_route(method: str, rest: str, kind: str) -> Route | None:
+    """A Sheets API endpoint, from the path after ``/v4/spreadsheets``."""
+    if rest in ("", "/"):
+        return Route("spreadsheets.create", kind) if method == "POST" else None
+    found = re.match(r"^/" + _ID, rest)
+    if not found:
         return None
+    sid = found.group(1)
+    after = rest[found.end() :]
+    simple = {
+        ("GET", ""): "spreadsheets.get",
+        ("POST", ":batchUpdate"): "spreadsheets.batchUpdate",
+        ("GET", "/values:batchGet"): "values.batchGet",
+        ("POST", "/values:batchUpdate"): "values.batchUpdate",
+        ("POST", "/values:batchClear"): "values.batchClear",
+    }
+    if (method, after) in simple:
+        return Route(simple[(method, after)], kind, sid)
+    if after.startswith("/values/") and len(after) > len("/values/"):
+        raw = after[len("/values/") :]
+        for suffix, endpoint in ((":append", "values.append"), (":clear", "values.clear")):
+            if method == "POST" and raw.endswith(suffix):
+                return Route(endpoint, kind, sid, unquote(raw[: -len(suffix)]))
+        if method == "GET":
+            return Route("values.get", kind, sid, unquote(raw))
+        if method == "PUT":
+            return Route("values.update", kind, sid, unquote(raw))
+    return None
+
+
+def _drive_route(method: str, path: str, kind: str) -> Route | None:
+    """A Drive API endpoint (files and the changes feed)."""
     if path == "/drive/v3/changes/startPageToken" and method == "GET":
         return Route("drive.changes.getStartPageToken", kind)
     if path in ("/drive/v3/changes", "/drive/v3/changes/") and method == "GET":

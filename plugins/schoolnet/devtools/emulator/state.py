@@ -16,7 +16,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as dt_time
@@ -424,6 +424,23 @@ def date_to_serial(value: date) -> int:
     return (value - SERIAL_EPOCH).days
 
 
+# The date tokens that read the moment alone; m and mm (month, or minute after an hour) and
+# the hour, which decides that, stay in format_date.
+_DATE_FIELDS: dict[str, Callable[[datetime], str]] = {
+    "yyyy": lambda moment: f"{moment.year:04d}",
+    "yy": lambda moment: f"{moment.year % 100:02d}",
+    "mmmm": lambda moment: _MONTHS[moment.month - 1],
+    "mmm": lambda moment: _MONTHS[moment.month - 1][:3],
+    "dddd": lambda moment: _DAYS[moment.weekday()],
+    "ddd": lambda moment: _DAYS[moment.weekday()][:3],
+    "dd": lambda moment: f"{moment.day:02d}",
+    "d": lambda moment: str(moment.day),
+    "ss": lambda moment: f"{moment.second:02d}",
+    "s": lambda moment: str(moment.second),
+    "am/pm": lambda moment: "AM" if moment.hour < 12 else "PM",
+}
+
+
 def format_date(serial: float, fmt: str) -> str:
     """Render a date serial with tokens d dd m mm yy yyyy (and names, times) plus literals."""
     moment = serial_to_datetime(serial)
@@ -436,34 +453,16 @@ def format_date(serial: float, fmt: str) -> str:
             out.append(token[1:-1])
         elif token.startswith("\\"):
             out.append(token[1:])
-        elif low == "yyyy":
-            out.append(f"{moment.year:04d}")
-        elif low == "yy":
-            out.append(f"{moment.year % 100:02d}")
-        elif low == "mmmm":
-            out.append(_MONTHS[moment.month - 1])
-        elif low == "mmm":
-            out.append(_MONTHS[moment.month - 1][:3])
+        elif low in _DATE_FIELDS:
+            out.append(_DATE_FIELDS[low](moment))
         elif low in ("mm", "m"):
             number = moment.minute if after_hour else moment.month
             out.append(f"{number:02d}" if low == "mm" else str(number))
             after_hour = False
-        elif low == "dddd":
-            out.append(_DAYS[moment.weekday()])
-        elif low == "ddd":
-            out.append(_DAYS[moment.weekday()][:3])
-        elif low == "dd":
-            out.append(f"{moment.day:02d}")
-        elif low == "d":
-            out.append(str(moment.day))
         elif low in ("hh", "h"):
             out.append(f"{moment.hour:02d}" if low == "hh" else str(moment.hour))
             after_hour = True
             continue
-        elif low in ("ss", "s"):
-            out.append(f"{moment.second:02d}" if low == "ss" else str(moment.second))
-        elif low == "am/pm":
-            out.append("AM" if moment.hour < 12 else "PM")
         else:
             out.append(token)
             if token == ":":
