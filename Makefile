@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-celery bench-history bench-live pictures clean
+.PHONY: audit audit-if-reachable demo test lint typecheck install lock lock-check bench bench-celery bench-history bench-live pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
@@ -20,7 +20,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	@$(BIN)/schoolnet demo
 
-test: $(STAMP) audit-if-reachable
+test: $(STAMP) lock-check audit-if-reachable
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
@@ -74,9 +74,33 @@ pictures: $(STAMP)
 	  { echo "Chromium is needed: apt-get install chromium, then make pictures again"; exit 1; }
 	@$(BIN)/schoolnet pictures
 
+# The lock's one command: `make lock` writes requirements.lock with it, lock-check compares.
+LOCK_COMPILE = $(BIN)/uv pip compile requirements-dev.in --python-version 3.11 --generate-hashes --no-header
+# The index uv resolves from: its own settings, else PyPI.
+LOCK_INDEX = $${UV_DEFAULT_INDEX:-$${UV_INDEX_URL:-https://pypi.org/simple}}
+
 # Re-resolve every pinned version (needs the registry); commit the result.
 lock: $(STAMP)
-	@$(BIN)/uv pip compile requirements-dev.in --python-version 3.11 --generate-hashes --no-header -o requirements.lock
+	@$(LOCK_COMPILE) -o requirements.lock
+
+# Run by `make test`: requirements.lock is what `make lock` makes of the .in files (uv keeps the
+# lock's pins as preferences, so a new release upstream is not drift). Resolves from uv's cache
+# first, offline; then from the package index, which a stale or empty cache (a fresh machine)
+# needs; says plainly when it could not check.
+lock-check: $(STAMP)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cp requirements.lock "$$tmp/offline.lock"; cp requirements.lock "$$tmp/online.lock"; \
+	if $(LOCK_COMPILE) --offline -o "$$tmp/offline.lock" >"$$tmp/log" 2>&1 && \
+	   cmp -s requirements.lock "$$tmp/offline.lock"; then \
+	  echo "lock-check: requirements.lock re-resolves to itself (from uv's cache)"; exit 0; fi; \
+	if $(LOCK_COMPILE) -o "$$tmp/online.lock" >"$$tmp/log" 2>&1; then \
+	  if diff -u requirements.lock "$$tmp/online.lock"; then \
+	    echo "lock-check: requirements.lock re-resolves to itself (from $(LOCK_INDEX))"; exit 0; fi; \
+	  echo "lock-check: FAILED - requirements.lock is not what requirements*.in resolve to (diff above): run make lock and commit requirements.lock"; exit 1; fi; \
+	if ! $(BIN)/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1].rstrip('/') + '/pip/', timeout=10)" "$(LOCK_INDEX)" 2>/dev/null; then \
+	  echo "lock-check: NOT RUN - uv's cache cannot resolve the lock and the package index ($(LOCK_INDEX)) did not answer; the lock was NOT checked (make lock-check)"; exit 0; fi; \
+	cat "$$tmp/log"; \
+	echo "lock-check: FAILED - requirements*.in do not resolve (uv's message above): fix them, then make lock"; exit 1
 
 clean:
 	rm -rf out .airflow
