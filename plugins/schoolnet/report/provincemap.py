@@ -21,6 +21,7 @@ from datetime import date
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -94,12 +95,13 @@ def _grid_size(tiles: Iterable[Tile]) -> tuple[int, int]:
 
 
 def _fitted_text(
-    figure: Figure, axes: Axes, x: float, y: float, text: str, width_px: float, **style: object
+    figure: Figure, axes: Axes, x: float, y: float, text: str, width_px: float, **style: Any
 ) -> float:
     """Draw ``text`` centred at (x, y) at ``LABEL_PT``, shrunk until it fits ``width_px``;
     returns the size used (never under ``LABEL_MIN_PT``)."""
     size = LABEL_PT
-    artist = axes.text(x, y, text, ha="center", va="center", **style)  # type: ignore[arg-type]
+    artist = axes.text(x, y, text, ha="center", va="center", **style)
+    # Matplotlib's stubs know get_renderer on the Agg canvas only, which is the one used here.
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     while True:
         artist.set_fontproperties(font_properties(size=size))
