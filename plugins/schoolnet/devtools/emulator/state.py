@@ -367,6 +367,21 @@ _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 _DATE_TOKEN = re.compile(
     r'"[^"]*"|\\.|yyyy|yy|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm|.', re.IGNORECASE
 )
+# The date tokens that read the moment alone; m and mm (month, or minute after an hour) and
+# the hour, which decides that, stay in format_date.
+_DATE_FIELDS: dict[str, Callable[[datetime], str]] = {
+    "yyyy": lambda moment: f"{moment.year:04d}",
+    "yy": lambda moment: f"{moment.year % 100:02d}",
+    "mmmm": lambda moment: _MONTHS[moment.month - 1],
+    "mmm": lambda moment: _MONTHS[moment.month - 1][:3],
+    "dddd": lambda moment: _DAYS[moment.weekday()],
+    "ddd": lambda moment: _DAYS[moment.weekday()][:3],
+    "dd": lambda moment: f"{moment.day:02d}",
+    "d": lambda moment: str(moment.day),
+    "ss": lambda moment: f"{moment.second:02d}",
+    "s": lambda moment: str(moment.second),
+    "am/pm": lambda moment: "AM" if moment.hour < 12 else "PM",
+}
 
 
 def is_empty(cell: Any) -> bool:
@@ -422,23 +437,6 @@ def serial_to_datetime(serial: float) -> datetime:
 
 def date_to_serial(value: date) -> int:
     return (value - SERIAL_EPOCH).days
-
-
-# The date tokens that read the moment alone; m and mm (month, or minute after an hour) and
-# the hour, which decides that, stay in format_date.
-_DATE_FIELDS: dict[str, Callable[[datetime], str]] = {
-    "yyyy": lambda moment: f"{moment.year:04d}",
-    "yy": lambda moment: f"{moment.year % 100:02d}",
-    "mmmm": lambda moment: _MONTHS[moment.month - 1],
-    "mmm": lambda moment: _MONTHS[moment.month - 1][:3],
-    "dddd": lambda moment: _DAYS[moment.weekday()],
-    "ddd": lambda moment: _DAYS[moment.weekday()][:3],
-    "dd": lambda moment: f"{moment.day:02d}",
-    "d": lambda moment: str(moment.day),
-    "ss": lambda moment: f"{moment.second:02d}",
-    "s": lambda moment: str(moment.second),
-    "am/pm": lambda moment: "AM" if moment.hour < 12 else "PM",
-}
 
 
 def format_date(serial: float, fmt: str) -> str:
