@@ -5,13 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-# `make` alone lists the targets; each target's `## ` comment is its line in that list.
-.DEFAULT_GOAL := help
-
-.PHONY: help audit audit-if-reachable demo test lint typecheck install lock lock-check bench bench-celery bench-history bench-live pictures clean
-
-help: ## List every target with what it does
-	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / { printf "  %-20s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+.PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-celery bench-history bench-live pictures clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
@@ -20,6 +14,13 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
+
+# `make` alone lists the targets; each target's `## ` comment is its line in that list.
+.DEFAULT_GOAL := help
+.PHONY: help lock-check
+
+help: ## List every target with what it does
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / { printf "  %-20s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 install: $(STAMP) ## Install the locked dependencies and schoolnet into .venv (other targets do it first)
 

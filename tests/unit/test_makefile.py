@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _phony() -> list[str]:
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
-    found = re.search(r"^\.PHONY:(.*)$", text, re.MULTILINE)
-    assert found, "the Makefile declares its targets .PHONY"
-    return found.group(1).split()
+    declared = re.findall(r"^\.PHONY:(.*)$", text, re.MULTILINE)
+    assert declared, "the Makefile declares its targets .PHONY"
+    return [name for line in declared for name in line.split()]
 
 
 def _make(*words: str) -> str:

@@ -97,8 +97,7 @@ def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
     try:
         # Not read-only mode: it trusts the file's stated size, which some programs write wrong.
         workbook = openpyxl.load_workbook(path, data_only=True)
-    # openpyxl raises many kinds of exception on a damaged file; the clerk gets one plain answer.
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file: one answer
         raise SheetFileError(
             f"เปิดไฟล์ {path.name} ไม่ได้ ไฟล์อาจเสียหายหรือไม่ใช่ไฟล์ Excel: ดาวน์โหลดจาก Google Sheets ใหม่"
         ) from None
