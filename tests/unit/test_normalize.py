@@ -268,7 +268,7 @@ def test_be_serial_is_read_as_be() -> None:
         2561,
         "3/1/561",
         "1/1/1800",
-        "3 มกรา 61",
+        "3 มกร 61",  # not a month name (the spoken "มกรา" is one: test_spoken_month_names)
         "3/1-2561",
         "2018-1-2561",
         True,

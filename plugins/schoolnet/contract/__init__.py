@@ -50,6 +50,11 @@ class Column:
     def rule(self, name: str, default: Any = None) -> Any:
         return self.rules.get(name, default)
 
+    @property
+    def header_aliases(self) -> tuple[str, ...]:
+        """Other spellings of the header that clerks commonly type (``อัพโหลด``)."""
+        return tuple(self.rules.get("header_aliases", ()))
+
 
 @dataclass(frozen=True)
 class Contract:
@@ -65,6 +70,8 @@ class Contract:
     school_registry_columns: tuple[str, ...]
     # Thai message templates keyed by finding code, or `code.variant` for one situation.
     messages: dict[str, str] = field(default_factory=dict)
+    # Cells holding only one of these read as empty (a dash for "nothing to report").
+    empty_marks: tuple[str, ...] = ()
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -143,6 +150,7 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         esa_registry_columns=tuple(raw["registries"]["esas"]),
         school_registry_columns=tuple(raw["registries"]["schools"]),
         messages={str(k): str(v) for k, v in (raw.get("messages") or {}).items()},
+        empty_marks=tuple(str(mark) for mark in raw.get("empty_marks") or ()),
     )
 
 

@@ -42,9 +42,30 @@ def _rules(column: Column) -> str:
         parts.append("units read: " + ", ".join(f"`{u}`" for u in column.rule("units")))
     if column.rule("future") == "error":
         parts.append("in the future an error")
+    if column.header_aliases:
+        parts.append("header also read as: " + ", ".join(f"`{a}`" for a in column.header_aliases))
     if column.rule("hint"):
         parts.append(f"hint: {column.rule('hint')}")
     return "; ".join(parts)
+
+
+def _forms(contract: Contract) -> list[str]:
+    """Each column's typed forms and what they read as, and the near-misses and their codes."""
+    lines = [
+        "## Forms read",
+        "",
+        "What a clerk may type and what it reads as; each near-miss gets the finding shown "
+        "(its Thai message is in the last table). Every row here is checked by the tests.",
+        "",
+        "| column | typed | reads as |",
+        "|---|---|---|",
+    ]
+    for column in contract.columns:
+        for typed, value in (column.rule("examples") or {}).items():
+            lines.append(f"| `{column.key}` | `{typed}` | `{value}` |")
+        for typed, code in (column.rule("near_misses") or {}).items():
+            lines.append(f"| `{column.key}` | `{typed}` | finding `{code}` |")
+    return [*lines, ""]
 
 
 def contract_markdown(contract: Contract | None = None) -> str:
@@ -61,6 +82,17 @@ def contract_markdown(contract: Contract | None = None) -> str:
         f"least {contract.header_min_match_share:.0%} of the headers (Thai header or key).",
         f"- A sheet whose accepted rows fall by more than {contract.quarantine_drop_share:.0%} "
         "is held back until an operator accepts it.",
+        "- Text that renders alike reads alike in headers, tab names, enum cells, codes and "
+        "numbers: Unicode NFC; a Thai tone mark typed before its vowel; `ํ`+`า` for `ำ`; "
+        "`เ`+`เ` for `แ`; zero-width and no-break spaces; Thai (`๐`-`๙`) and full-width "
+        "(`０`-`９`) digits.",
+        "- A cell holding only "
+        + ", ".join(f"`{mark}`" for mark in contract.empty_marks)
+        + ' reads as empty ("nothing to report"): in an optional column it is empty, in a '
+        "required one a missing value.",
+        "- A number with one dot and three digits after it (`1.290`) reads two ways (thousands "
+        "or a fraction) and is an error saying what to type instead; `1,290.-` (no satang) "
+        "reads 1290. A cell showing a failed formula (`#N/A`, `#REF!` ...) is an error.",
         "",
         "## Columns",
         "",
@@ -73,7 +105,7 @@ def contract_markdown(contract: Contract | None = None) -> str:
             f"| `{column.key}` | {column.header} | {kind} | {_required(column)} | "
             f"{_rules(column)} |"
         )
-    lines += ["", "## Enums", ""]
+    lines += ["", *_forms(contract), "## Enums", ""]
     for name, values in contract.enums.items():
         lines += [f"### `{name}`", "", "| key | Thai label | also accepted |", "|---|---|---|"]
         for value in values:

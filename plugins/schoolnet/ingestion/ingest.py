@@ -23,6 +23,7 @@ from gspread import Client
 from gspread.exceptions import APIError
 
 from schoolnet.core.config import GoogleSettings
+from schoolnet.core.text import fold
 from schoolnet.ingestion.quota import RequestPacer
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,15 @@ class SheetsReader:
             sheets = metadata.get("sheets") or []
             if not sheets:
                 raise self._failure("bad_request", "spreadsheet has no tabs", calls)
-            first = sheets[0]["properties"]["title"]
+            # A tab named like the data tab but for spaces or a look-alike character (what a
+            # clerk cannot see) is the data tab, as the contract's headers are.
+            wanted = fold(tab)
+            titles = [sheet["properties"]["title"] for sheet in sheets]
+            alike = next((title for title in titles if fold(title) == wanted), None)
+            if alike is not None:
+                values = self._batch_get(spreadsheet_id, alike, calls)
+                return SheetRead(values, alike, used_first_tab=False, api_calls=calls[0])
+            first = titles[0]
             values = self._batch_get(spreadsheet_id, first, calls)
             return SheetRead(values, first, used_first_tab=True, api_calls=calls[0])
         except APIError as error:

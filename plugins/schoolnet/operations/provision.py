@@ -389,6 +389,8 @@ def inspect_layout(values: Sequence[Sequence[Any]], contract: Contract) -> Layou
     for order, column in enumerate(columns):
         lookup[fold(column.header)] = order
         lookup.setdefault(fold(column.key), order)
+        for alias in column.header_aliases:  # as the validator reads headers
+            lookup.setdefault(fold(alias), order)
 
     def match(cell: Any) -> int | None:
         return None if is_blank(cell) else lookup.get(fold(cell_text(cell)))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from schoolnet.contract import load_contract
+from schoolnet.validation.normalize import THAI_MONTHS, DateSerial, DateTimeSerial, fold
 
 # Spreadsheet serials count days from here on the sheet's wall clock, no zone: naive on purpose.
 SERIAL_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
@@ -50,6 +51,13 @@ def read_sheet_file(path: Path, data_tab: str | None = None) -> tuple[list[list[
     if not path.is_file():
         raise SheetFileError(f"{path} ไม่ใช่ไฟล์")
     suffix = path.suffix.lower()
+    if suffix == ".xls":
+        # Often not the old format at all: a web page or a workbook under the wrong name.
+        kind = _sniff(path)
+        if kind == "zip":
+            suffix = ".xlsx"
+        elif kind in ("ole", "html"):
+            _refuse(path, kind)
     if suffix not in XLSX_SUFFIXES + TEXT_SUFFIXES:
         raise SheetFileError(
             f"อ่านได้เฉพาะไฟล์ .xlsx หรือ .csv ไม่ใช่ {path.name}: "
@@ -73,12 +81,23 @@ class Uncomputed(str):
     without calculating them): its text is the formula, not an empty cell."""
 
 
-def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
-    import openpyxl  # imported here: only this command needs it
-
+def _sniff(path: Path) -> str:
+    """What a workbook file really is by its first bytes: ole, zip, html or other."""
     with path.open("rb") as stream:
-        head = stream.read(len(OLE_MAGIC))
-    if head == OLE_MAGIC:
+        head = stream.read(1024)
+    if head.startswith(OLE_MAGIC):
+        return "ole"
+    if head.startswith(b"PK"):
+        return "zip"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<table" in text:
+        return "html"
+    return "other"
+
+
+def _refuse(path: Path, kind: str) -> None:
+    """One Thai line for a workbook that is not one this command can read."""
+    if kind == "ole":
         # Excel saves a workbook with a password to open as an OLE compound file holding an
         # "EncryptedPackage" stream; an OLE file without one is the old .xls format.
         if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
@@ -90,13 +109,27 @@ def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
             f"ไฟล์ {path.name} เป็นไฟล์ Excel รุ่นเก่า (.xls): บันทึกเป็น .xlsx "
             "หรือดาวน์โหลดจาก Google Sheets เป็น Microsoft Excel (.xlsx) แล้วตรวจอีกครั้ง"
         )
-    if not zipfile.is_zipfile(path):
+    if kind == "html":
         raise SheetFileError(
-            f"ไฟล์ {path.name} ไม่ใช่ไฟล์ Excel (.xlsx) ที่สมบูรณ์: ดาวน์โหลดจาก Google Sheets ใหม่"
+            f"ไฟล์ {path.name} เป็นหน้าเว็บ (HTML) ที่ตั้งชื่อเหมือนไฟล์ Excel ไม่ใช่ไฟล์ Excel จริง: "
+            "เปิดใน Excel แล้วบันทึกเป็น Excel Workbook (.xlsx) "
+            "หรือดาวน์โหลดจาก Google Sheets เป็น Microsoft Excel (.xlsx) แล้วตรวจอีกครั้ง"
         )
+    raise SheetFileError(
+        f"ไฟล์ {path.name} ไม่ใช่ไฟล์ Excel (.xlsx) ที่สมบูรณ์: ดาวน์โหลดจาก Google Sheets ใหม่"
+    )
+
+
+def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
+    import openpyxl  # imported here: only this command needs it
+
+    kind = _sniff(path)
+    if kind != "zip" or not zipfile.is_zipfile(path):
+        _refuse(path, kind)
     try:
         # Not read-only mode: it trusts the file's stated size, which some programs write wrong.
-        workbook = openpyxl.load_workbook(path, data_only=True)
+        # Read from the bytes, not the name: a workbook saved as ``.xls`` is still read.
+        workbook = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file: one answer
         raise SheetFileError(
             f"เปิดไฟล์ {path.name} ไม่ได้ ไฟล์อาจเสียหายหรือไม่ใช่ไฟล์ Excel: ดาวน์โหลดจาก Google Sheets ใหม่"
@@ -105,9 +138,14 @@ def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
         sheets = workbook.worksheets
         if not sheets:
             raise SheetFileError(f"ไฟล์ {path.name} ไม่มีแท็บตาราง")
-        titles = [sheet.title for sheet in sheets]
-        sheet = sheets[titles.index(data_tab)] if data_tab in titles else sheets[0]
-        values = [[_xlsx_cell(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+        # Tab names match as headers do: "โรงเรียน " or one typed with a look-alike is the tab.
+        titles = [fold(sheet.title) for sheet in sheets]
+        wanted = fold(data_tab)
+        sheet = sheets[titles.index(wanted)] if wanted in titles else sheets[0]
+        values = [
+            [_xlsx_cell(cell.value, cell.number_format) for cell in row]
+            for row in sheet.iter_rows()
+        ]
         if any(cell == "" for row in values for cell in row):
             _mark_uncomputed(path, sheet.title, values)
         return _trim(values), sheet.title
@@ -119,7 +157,7 @@ def _mark_uncomputed(path: Path, title: str, values: list[list[Any]]) -> None:
     """Give the empty cells that hold a formula their formula as an :class:`Uncomputed`."""
     import openpyxl
 
-    formulas = openpyxl.load_workbook(path, data_only=False)
+    formulas = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), data_only=False)
     try:
         rows = formulas[title].iter_rows(values_only=True)
         for row_values, row in zip(values, rows, strict=False):
@@ -130,8 +168,9 @@ def _mark_uncomputed(path: Path, title: str, values: list[list[Any]]) -> None:
         formulas.close()
 
 
-def _xlsx_cell(value: Any) -> Any:
-    """One cell as the Sheets API's UNFORMATTED_VALUE + SERIAL_NUMBER would give it."""
+def _xlsx_cell(value: Any, number_format: str = "General") -> Any:
+    """One cell as the Sheets API's UNFORMATTED_VALUE + SERIAL_NUMBER would give it; a date
+    cell's serial number remembers how the cell showed the date (``DateSerial``)."""
     if value is None:
         return ""
     if isinstance(value, bool | str):
@@ -143,14 +182,39 @@ def _xlsx_cell(value: Any) -> Any:
             return int(value)
         return value
     if isinstance(value, datetime):
-        return _serial(value - SERIAL_EPOCH.replace(tzinfo=value.tzinfo))
+        serial = _serial(value - SERIAL_EPOCH.replace(tzinfo=value.tzinfo))
+        shown = shown_date(value, number_format)
+        if isinstance(serial, int):
+            return DateSerial(serial, shown)
+        return DateTimeSerial(serial, shown)
     if isinstance(value, date):
-        return (value - SERIAL_EPOCH.date()).days
+        return DateSerial((value - SERIAL_EPOCH.date()).days, shown_date(value, number_format))
     if isinstance(value, time):
         return _serial(timedelta(hours=value.hour, minutes=value.minute, seconds=value.second))
     if isinstance(value, timedelta):
         return _serial(value)
     return str(value)
+
+
+_BE_FORMATS = ("bb", "b2", ",107]", "-th-th")  # Excel's Buddhist-era year codes
+
+
+def shown_date(value: date, number_format: str) -> str:
+    """A date cell as the clerk saw it, near enough: the format's order (ISO when the year
+    comes first, else day/month/year), its month name, its BE or CE year, its time of day."""
+    fmt = number_format.lower()
+    year = value.year + (543 if any(code in fmt for code in _BE_FORMATS) else 0)
+    bare = fmt.split("]")[-1].removeprefix("b2").removeprefix("b1")  # locale, colour, calendar
+    if bare.startswith(("y", "e", "bb")):
+        text = f"{year:04d}-{value.month:02d}-{value.day:02d}"
+    elif "mmm" in bare:
+        full = "mmmm" in bare
+        text = f"{value.day} {THAI_MONTHS[value.month - 1][0 if full else 1]} {year}"
+    else:
+        text = f"{value.day}/{value.month}/{year}"
+    if isinstance(value, datetime) and (value.hour or value.minute) and "h" in bare:
+        text += f" {value.hour:02d}:{value.minute:02d}"
+    return text
 
 
 def _serial(span: timedelta) -> int | float:

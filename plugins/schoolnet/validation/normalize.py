@@ -20,24 +20,22 @@ from functools import lru_cache
 from typing import Any
 
 from schoolnet.contract import EnumValue
+from schoolnet.core.text import FULLWIDTH_DIGITS as FULLWIDTH_DIGITS
+from schoolnet.core.text import SPACES as _SPACES
+from schoolnet.core.text import TABLE as _TABLE
+from schoolnet.core.text import THAI_DIGITS as THAI_DIGITS
+from schoolnet.core.text import canonical as canonical
+from schoolnet.core.text import fold as fold
 
-THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
-# Characters that are invisible in a cell yet break matching: zero-width spaces (Thai text often
-# carries them as word breaks), word joiner and byte-order mark.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-_TABLE = str.maketrans(
-    {
-        **{thai: str(number) for number, thai in enumerate(THAI_DIGITS)},
-        **dict.fromkeys(_INVISIBLE),
-        "\u00a0": " ",  # no-break space
-        "\u2212": "-",  # minus sign
-        "\u2013": "-",  # en dash
-        "\u2010": "-",  # hyphen
-        "\u2011": "-",  # non-breaking hyphen
-    }
-)
-_SPACES = re.compile(r"\s+")
 _LOOSE_DROP = re.compile(r"[\s.\-_]+")
+
+# A cell holding only a dash says "nothing here": it reads as an empty cell (docs/contract.md).
+EMPTY_MARKS = frozenset({"-", "--", "---", "\u2013", "\u2014", "\u2212", "\uff0d"})
+# What a spreadsheet shows in a formula cell whose formula failed (Excel and Google Sheets).
+FORMULA_ERRORS = frozenset(
+    {"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!", "#SPILL!"}
+    | {"#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+)
 
 BE_OFFSET = 543
 BE_YEAR_ABOVE = 2400  # a year over this is Buddhist Era
@@ -67,22 +65,62 @@ def ascii_digits(text: str) -> str:
 
 
 def is_blank(value: Any) -> bool:
-    """An empty cell: None, "" or only (possibly invisible) whitespace."""
+    """An empty cell: None, "" or only (possibly invisible) whitespace, or only a dash.
+
+    A lone ``-`` is how clerks write "nothing to report": it reads as an empty cell, so in an
+    optional column it is simply empty and in a required one it is a missing value.
+    """
     if value is None or value == "":
         return True
     if type(value) is not str:
         return False
     stripped = value.strip()
-    if not stripped:
+    if not stripped or stripped in EMPTY_MARKS:
         return True
     # Fast path: zero-width characters are not printable, so a printable cell has content.
-    return not stripped.isprintable() and not stripped.translate(_TABLE).strip()
+    if stripped.isprintable():
+        return False
+    plain = stripped.translate(_TABLE).strip()
+    return not plain or plain in EMPTY_MARKS
+
+
+class DateSerial(int):
+    """A date cell of an exported file as the serial number the Sheets API would give, which
+    remembers how the cell showed the date (``shown``), for "the value as typed"."""
+
+    shown: str
+
+    def __new__(cls, serial: int, shown: str) -> DateSerial:
+        value = super().__new__(cls, serial)
+        value.shown = shown
+        return value
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+class DateTimeSerial(float):
+    """:class:`DateSerial` of a date cell with a time of day (a fractional serial)."""
+
+    shown: str
+
+    def __new__(cls, serial: float, shown: str) -> DateTimeSerial:
+        value = super().__new__(cls, serial)
+        value.shown = shown
+        return value
+
+    def __str__(self) -> str:
+        return self.shown
 
 
 def cell_text(value: Any) -> str:
     """The cell as the clerk typed it, for messages and the finding's ``value``."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
+    if isinstance(value, DateSerial | DateTimeSerial):
+        return value.shown
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
@@ -93,22 +131,12 @@ def cell_text(value: Any) -> str:
 
 
 def normalize_text(value: Any) -> str | None:
-    """Free text: trimmed, whitespace runs collapsed to one space; blank is None."""
-    text = _SPACES.sub(" ", cell_text(value).translate(_TABLE)).strip()
+    """Free text in its :func:`canonical` spelling: trimmed, whitespace runs collapsed to one
+    space; blank is None. A spreadsheet's error value (``#N/A``) is not text anyone typed."""
+    text = _SPACES.sub(" ", canonical(cell_text(value))).strip()
+    if text in FORMULA_ERRORS:
+        raise NormalizeError("missing_value", "formula")
     return text or None
-
-
-def fold(text: str) -> str:
-    """Matching key of a header or enum cell: no whitespace, case folded, Thai spellings unified.
-
-    Two Thai typing habits are unified: ``ํ`` + ``า`` typed for ``ำ``, and two ``เ`` for ``แ``.
-    """
-    folded = _SPACES.sub("", text.translate(_TABLE)).casefold()
-    if "\u0e4d" in folded:
-        folded = folded.replace("\u0e4d\u0e32", "\u0e33")
-    if "เเ" in folded:
-        folded = folded.replace("เเ", "แ")
-    return folded
 
 
 def loose_fold(text: str) -> str:
@@ -124,8 +152,13 @@ def _prefix_keys(prefixes: tuple[str, ...]) -> tuple[str, ...]:
 
 def name_key(name: str, prefixes: Sequence[str] = ("โรงเรียน", "รร.")) -> str:
     """Comparable form of a school name: one leading ``โรงเรียน``/``รร.`` and all spaces dropped."""
+    return _name_key(name, tuple(prefixes))
+
+
+@lru_cache(maxsize=65_536)  # a national day compares ~29,000 typed names with registry names
+def _name_key(name: str, prefixes: tuple[str, ...]) -> str:
     key = fold(name)
-    for prefix in _prefix_keys(tuple(prefixes)):
+    for prefix in _prefix_keys(prefixes):
         if key.startswith(prefix) and len(key) > len(prefix):
             return key[len(prefix) :]
     return key
@@ -135,10 +168,19 @@ def name_key(name: str, prefixes: Sequence[str] = ("โรงเรียน", "
 # School code
 
 _CODE_DROP = re.compile(r"[\s\-.']+")
+# A code a spreadsheet turned into a number and printed back: ``1052010001.0`` or
+# ``1.052010001E9`` / ``1.05201E+09`` (scientific notation, maybe with digits lost).
+_CODE_AS_FLOAT = re.compile(r"([0-9]+)\.0+", re.ASCII)
+_CODE_SCIENTIFIC = re.compile(r"([0-9])(?:\.([0-9]*))?[eE]\+?([0-9]{1,2})", re.ASCII)
 
 
 def normalize_school_code(value: Any, digits: int = 10) -> str:
-    """A school code as ``digits`` ASCII digits; Thai digits, spaces and dashes are dropped."""
+    """A school code as ``digits`` ASCII digits; Thai digits, spaces and dashes are dropped.
+
+    A code a spreadsheet made into a number comes back whole (``1052010001.0``,
+    ``1.052010001E9``); scientific notation that lost digits (``1.05201E+09``) cannot be
+    trusted to name the right school and is an error of its own.
+    """
     if isinstance(value, bool):
         raise NormalizeError("invalid_school_code")
     if isinstance(value, int):
@@ -148,10 +190,31 @@ def normalize_school_code(value: Any, digits: int = 10) -> str:
             raise NormalizeError("invalid_school_code")
         text = str(int(value))
     else:
-        text = _CODE_DROP.sub("", str(value).translate(_TABLE))
+        raw = str(value).translate(_TABLE).strip()
+        whole = _CODE_AS_FLOAT.fullmatch(raw)
+        if whole is not None:
+            text = whole.group(1)
+        elif (scientific := _CODE_SCIENTIFIC.fullmatch(raw)) is not None:
+            first, fraction, exponent = scientific.groups()
+            text = _code_from_scientific(first, fraction, exponent, digits)
+        else:
+            text = _CODE_DROP.sub("", raw)
     if len(text) != digits or not text.isascii() or not text.isdigit():
         raise NormalizeError("invalid_school_code")
     return text
+
+
+def _code_from_scientific(first: str, fraction: str | None, exponent: str, digits: int) -> str:
+    """The digits of ``1.052010001E9``; an error if the notation dropped any of them."""
+    fraction = fraction or ""
+    places = int(exponent)
+    if places + 1 != digits:
+        raise NormalizeError("invalid_school_code")
+    if len(fraction) < places:  # shown rounded: the missing digits are unknown
+        raise NormalizeError("invalid_school_code", "scientific")
+    if len(fraction) > places and fraction[places:].strip("0"):
+        raise NormalizeError("invalid_school_code")
+    return first + fraction[:places]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,16 +241,37 @@ def _strip_unit(text: str, units: Sequence[str]) -> str:
     return text
 
 
-def _numeric_text(value: str, units: Sequence[str]) -> tuple[str, str] | None:
-    """(sign, digits[.fraction]) of a number typed as text, or None if it is not one."""
+# ``1.290``: one thousand two hundred ninety with a dot between thousands (as many European
+# and some Thai programs write it), or one point two nine? Neither reading can be assumed.
+_AMBIGUOUS = re.compile(r"[1-9][0-9]{0,2}\.[0-9]{3}", re.ASCII)
+
+
+def _numeric_text(value: str, units: Sequence[str], code: str) -> tuple[str, str] | None:
+    """(sign, digits[.fraction]) of a number typed as text, or None if it is not one; ``code``
+    names the error of a number that reads two ways."""
     text = value.translate(_TABLE).strip()
     if units:
         text = _strip_unit(text, units)
+    if text.endswith(".-"):  # ``1,290.-``: Thai for "and no satang", before or after the unit
+        text = text[:-2].rstrip()
+        if units:
+            text = _strip_unit(text, units)
     text = text.replace(" ", "") if text[:1] in "+-" else text
     match = _NUMBER.fullmatch(text)
     if match is None:
         return None
-    return match.group(1), match.group(2).replace(",", "")
+    number = match.group(2)
+    if _AMBIGUOUS.fullmatch(number):
+        whole, fraction = number.split(".")
+        decimal = f"{whole}.{fraction.rstrip('0')}".rstrip(".")
+        raise NormalizeError(
+            code,
+            "ambiguous",
+            thousands=f"{whole},{fraction}",
+            plain=whole + fraction,
+            decimal=decimal,
+        )
+    return match.group(1), number.replace(",", "")
 
 
 def normalize_integer(value: Any, units: Iterable[str] = ()) -> int:
@@ -199,7 +283,7 @@ def normalize_integer(value: Any, units: Iterable[str] = ()) -> int:
 
 
 def _integer(value: Any, units: Sequence[str]) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, bool | DateSerial | DateTimeSerial):  # a date cell is not a count
         raise NormalizeError("invalid_integer")
     if isinstance(value, int):
         return value
@@ -212,7 +296,7 @@ def _integer(value: Any, units: Sequence[str]) -> int:
     text = str(value)
     if _PLAIN_INT.fullmatch(text):
         return int(text)
-    parsed = _numeric_text(text, units)
+    parsed = _numeric_text(text, units, "invalid_integer")
     if parsed is None:
         raise NormalizeError("invalid_integer")
     sign, number = parsed
@@ -229,7 +313,7 @@ def normalize_number(value: Any, units: Iterable[str] = ()) -> float:
 
 
 def _number(value: Any, units: Sequence[str]) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, bool | DateSerial | DateTimeSerial):  # a date cell is not an amount
         raise NormalizeError("invalid_number")
     if isinstance(value, int):
         return float(value)
@@ -240,7 +324,7 @@ def _number(value: Any, units: Sequence[str]) -> float:
     text = str(value)
     if _PLAIN_INT.fullmatch(text):
         return float(text)
-    parsed = _numeric_text(text, units)
+    parsed = _numeric_text(text, units, "invalid_number")
     if parsed is None:
         raise NormalizeError("invalid_number")
     sign, number = parsed
@@ -283,6 +367,11 @@ THAI_MONTHS = (
     ("พฤศจิกายน", "พ.ย."),
     ("ธันวาคม", "ธ.ค."),
 )
+# How months are said and often typed: the full name without its ``คม``/``ยน``/``พันธ์`` ending.
+THAI_MONTHS_SPOKEN = (
+    *("มกรา", "กุมภา", "มีนา", "เมษา", "พฤษภา", "มิถุนา"),
+    *("กรกฎา", "สิงหา", "กันยา", "ตุลา", "พฤศจิกา", "ธันวา"),
+)
 _ENGLISH_MONTHS = (
     *("january", "february", "march", "april", "may", "june"),
     *("july", "august", "september", "october", "november", "december"),
@@ -291,10 +380,12 @@ _MONTHS: dict[str, int] = {}
 for _month, (_full, _abbr) in enumerate(THAI_MONTHS, start=1):
     _MONTHS[loose_fold(_full)] = _month
     _MONTHS[loose_fold(_abbr)] = _month
+for _month, _spoken in enumerate(THAI_MONTHS_SPOKEN, start=1):
+    _MONTHS[loose_fold(_spoken)] = _month
 for _month, _name in enumerate(_ENGLISH_MONTHS, start=1):
     _MONTHS[_name] = _month
     _MONTHS[_name[:3]] = _month
-_MONTHS["กรกฏาคม"] = 7  # a common misspelling (ฏ for ฎ)
+_MONTHS["กรกฏาคม"] = _MONTHS["กรกฏา"] = 7  # a common misspelling (ฏ for ฎ)
 _MONTHS["sept"] = 9
 
 _NUMERIC_DATE = re.compile(r"([0-9]{1,4})\s*([/.\-])\s*([0-9]{1,2})\s*\2\s*([0-9]{1,4})", re.ASCII)
@@ -350,7 +441,7 @@ def _parse_date_text(text: str) -> date:
     match = _WORD_DATE.fullmatch(text)
     if match:
         day, month_text, year = match.groups()
-        word = loose_fold(month_text).replace(",", "")
+        word = loose_fold(month_text).replace(",", "").removeprefix("เดือน")
         ce = False
         for era in _ERA_BE + _ERA_CE:
             if word.endswith(era) and len(word) > len(era):

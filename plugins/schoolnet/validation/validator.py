@@ -26,6 +26,8 @@ from schoolnet.validation.findings import (
     thai_date,
 )
 from schoolnet.validation.normalize import (
+    EMPTY_MARKS,
+    FORMULA_ERRORS,
     EnumLookup,
     NormalizeError,
     cell_text,
@@ -195,8 +197,8 @@ class _Compiled:
         self.by_key = {plan.key: plan for plan in self.plans}
         self.header_lookup: dict[str, int] = {}
         for plan in self.plans:
-            self.header_lookup[fold(plan.header)] = plan.order
-            self.header_lookup[fold(plan.key)] = plan.order
+            for spelling in (plan.header, plan.key, *plan.column.header_aliases):
+                self.header_lookup[fold(spelling)] = plan.order
         self.min_match = contract.header_min_match_share * len(self.plans)
         self.code_key = next(p.key for p in self.plans if p.column.type == "school_code")
         name_plans = [p for p in self.plans if p.column.rule("strip_prefixes") is not None]
@@ -314,7 +316,7 @@ def validate_sheet(
     sheet: list[tuple[int, int, Finding]] = []  # (row sort, column sort, finding)
     values = _without_nul(values)
 
-    if tab_title is not None and tab_title != compiled.contract.data_tab:
+    if tab_title is not None and fold(tab_title) != fold(compiled.contract.data_tab):
         sheet.append(
             (
                 -1,
@@ -383,13 +385,7 @@ def validate_sheet(
     _check_duplicates(rows, matched, compiled, esa_code)
 
     seen = {row.code for row in rows if row.code is not None}
-    not_reported = tuple(
-        sorted(
-            school.school_code
-            for school in schools.values()
-            if school.esa_code == esa_code and school.school_code not in seen
-        )
-    )
+    not_reported = tuple(code for code in _codes_of_esa(schools, esa_code) if code not in seen)
     code_plan = compiled.by_key[compiled.code_key]
     for code in not_reported:
         sheet.append(
@@ -408,6 +404,25 @@ def validate_sheet(
             )
         )
     return _result(esa_code, "accepted", rows, sheet, not_reported)
+
+
+_BY_ESA: list[tuple[Mapping[str, School], int, dict[str, list[str]]]] = []
+
+
+def _codes_of_esa(schools: Mapping[str, School], esa_code: str) -> list[str]:
+    """The registry's school codes of one ESA, sorted. The registry is grouped by ESA once per
+    registry (a morning validates 245 sheets against one), not scanned whole for every sheet;
+    a registry is read whole for the day and never changed while sheets are checked."""
+    entry = _BY_ESA[0] if _BY_ESA else None
+    if entry is None or entry[0] is not schools or entry[1] != len(schools):
+        grouped: dict[str, list[str]] = {}
+        for school in schools.values():
+            grouped.setdefault(school.esa_code, []).append(school.school_code)
+        for codes in grouped.values():
+            codes.sort()
+        entry = (schools, len(schools), grouped)
+        _BY_ESA[:] = [entry]
+    return entry[2].get(esa_code, [])
 
 
 def _result(
@@ -441,7 +456,7 @@ def _result(
     )
 
 
-def _check_rows(  # noqa: C901 - the row checks are being split on another branch
+def _check_rows(
     values: Sequence[Sequence[Any]],
     header_index: int,
     matched: dict[int, int],
@@ -451,34 +466,66 @@ def _check_rows(  # noqa: C901 - the row checks are being split on another branc
     today: date,
 ) -> list[_Row]:
     """Read and check every non-blank row below the header, one cell at a time."""
-    book = compiled.book
-    present = [(compiled.plans[order], position) for order, position in sorted(matched.items())]
-    positions = [position for _, position in present]
-    where = {plan.key: position for plan, position in present}
-    slot = {plan.key: index for index, (plan, _) in enumerate(present)}
-    code_slot = slot[compiled.code_key]
-    code_key = compiled.code_key
-    name_key_column = compiled.name_key
-    prefixes = compiled.name_prefixes
+    checker = _RowChecker(matched, compiled, esa_code, schools, today)
     rows: list[_Row] = []
+    for index in range(header_index + 1, len(values)):
+        cells = values[index]
+        if not cells:
+            continue
+        row = checker.read_cells(index + 1, cells)
+        if row is None:
+            continue  # a blank row (findings are only made for non-blank cells)
+        rows.append(row)
+        checker.check_school(row)
+        checker.check_required(row)
+        checker.check_cross(row)
+    return rows
+
+
+class _RowChecker:
+    """The checks of one row, in the order a clerk would fix them: each cell alone, the school
+    it names, the cells its status or amounts make required, and numbers compared."""
+
+    def __init__(
+        self,
+        matched: dict[int, int],
+        compiled: _Compiled,
+        esa_code: str,
+        schools: Mapping[str, School],
+        today: date,
+    ) -> None:
+        self.compiled = compiled
+        self.book = compiled.book
+        self.esa_code = esa_code
+        self.schools = schools
+        self.today = today
+        self.present = [
+            (compiled.plans[order], position) for order, position in sorted(matched.items())
+        ]
+        self.positions = [position for _, position in self.present]
+        self.where = {plan.key: position for plan, position in self.present}
+        self.slot = {plan.key: index for index, (plan, _) in enumerate(self.present)}
+        self.code_plan = compiled.by_key[compiled.code_key]
 
     def add(
+        self,
         row: _Row,
         code: str,
         plan: _Plan,
-        raw: Any = None,  # noqa: ARG001 - callers pass it; the validator's split settles it
+        raw: Any = None,  # noqa: ARG002 - unused (the value is read from row.raws); callers pass it
         variant: str | None = None,
         **params: str,
     ) -> None:
-        position = where.get(plan.key)
-        finding = book.finding(
+        """One finding about ``plan``'s cell of ``row``; an error rejects the row."""
+        position = self.where.get(plan.key)
+        finding = self.book.finding(
             code,
-            esa_code=esa_code,
+            esa_code=self.esa_code,
             row=row.number,
             column=plan.key,
             header=plan.header,
             cell=None if position is None else a1(position, row.number),
-            value=None if position is None else cell_text(row.raws[slot[plan.key]]),
+            value=None if position is None else cell_text(row.raws[self.slot[plan.key]]),
             variant=variant,
             hint=plan.hint,
             **params,
@@ -487,16 +534,15 @@ def _check_rows(  # noqa: C901 - the row checks are being split on another branc
         if finding.severity == "error":
             row.rejected = True
 
-    for index in range(header_index + 1, len(values)):
-        cells = values[index]
-        if not cells:
-            continue
+    def read_cells(self, number: int, cells: Sequence[Any]) -> _Row | None:
+        """The row with each cell parsed and checked alone, or None if every cell is blank."""
         width = len(cells)
-        raws = [cells[p] if p < width else None for p in positions]
-        row = _Row(index + 1, raws)
+        raws = [cells[p] if p < width else None for p in self.positions]
+        row = _Row(number, raws)
         row_values = row.values
         filled = False
-        for (plan, _), raw in zip(present, raws, strict=True):
+        add = self.add
+        for (plan, _), raw in zip(self.present, raws, strict=True):
             if raw is None or raw == "" or (type(raw) is str and is_blank(raw)):
                 row_values[plan.key] = None
                 continue
@@ -506,66 +552,74 @@ def _check_rows(  # noqa: C901 - the row checks are being split on another branc
             except NormalizeError as error:
                 row_values[plan.key] = None
                 row.failed.add(plan.key)
-                add(row, error.code, plan, raw, error.variant, **error.params)
+                variant = error.variant
+                if type(raw) is str and raw.strip() in FORMULA_ERRORS:
+                    variant = "formula"  # the cell shows a failed formula, not what was typed
+                add(row, error.code, plan, raw, variant, **error.params)
                 continue
             row_values[plan.key] = value
             if plan.numeric:
                 _check_bounds(row, plan, value, raw, add)
-            elif plan.future_error and value > today:
+            elif plan.future_error and value > self.today:
                 add(row, "future_date", plan, raw, date=thai_date(value))
-        if not filled:
-            continue  # a blank row (findings are only made for non-blank cells)
-        rows.append(row)
+        return row if filled else None
 
-        # The school: code, registry, name.
-        code = row_values.get(code_key)
-        code_plan = compiled.by_key[code_key]
+    def check_school(self, row: _Row) -> None:
+        """The school of the row: its code given, registered, of this ESA, and its name."""
+        compiled = self.compiled
+        code_plan = self.code_plan
+        code = row.values.get(code_plan.key)
         if code is None:
-            if code_key not in row.failed:
-                add(row, "missing_school_code", code_plan)
-        else:
-            row.code = code
-            school = schools.get(code)
-            if school is None:
-                add(row, "unknown_school", code_plan, raws[code_slot], school_code=code)
-            elif school.esa_code != esa_code:
-                add(
+            if code_plan.key not in row.failed:
+                self.add(row, "missing_school_code", code_plan)
+            return
+        row.code = code
+        code_raw = row.raws[self.slot[code_plan.key]]
+        school = self.schools.get(code)
+        if school is None:
+            self.add(row, "unknown_school", code_plan, code_raw, school_code=code)
+        elif school.esa_code != self.esa_code:
+            self.add(
+                row,
+                "school_of_other_esa",
+                code_plan,
+                code_raw,
+                school_code=code,
+                school_name=school.school_name,
+                other_esa=school.esa_code,
+            )
+        elif compiled.name_key is not None:
+            name = row.values.get(compiled.name_key)
+            prefixes = compiled.name_prefixes
+            if name is not None and name_key(name, prefixes) != name_key(
+                school.school_name, prefixes
+            ):
+                self.add(
                     row,
-                    "school_of_other_esa",
-                    code_plan,
-                    raws[code_slot],
-                    school_code=code,
-                    school_name=school.school_name,
-                    other_esa=school.esa_code,
+                    "name_mismatch",
+                    compiled.by_key[compiled.name_key],
+                    row.raws[self.slot[compiled.name_key]],
+                    registry_name=school.school_name,
                 )
-            elif name_key_column is not None:
-                name = row_values.get(name_key_column)
-                if name is not None and name_key(name, prefixes) != name_key(
-                    school.school_name, prefixes
-                ):
-                    name_plan = compiled.by_key[name_key_column]
-                    add(
-                        row,
-                        "name_mismatch",
-                        name_plan,
-                        raws[slot[name_key_column]],
-                        registry_name=school.school_name,
-                    )
 
-        # Cells required always or under a condition on other cells.
+    def check_required(self, row: _Row) -> None:
+        """Cells required always, or under a condition on the row's status or an amount."""
+        compiled = self.compiled
+        row_values = row.values
         for plan in compiled.checked:
-            if plan.key == code_key or plan.key in row.failed:
+            if plan.key == compiled.code_key or plan.key in row.failed:
                 continue
             if row_values.get(plan.key) is not None:
                 continue
             required = plan.column.required
-            absent = plan.key not in where
+            absent = plan.key not in self.where
             if required.always:
-                add(row, "missing_value", plan)
+                dash = not absent and _is_dash(row.raws[self.slot[plan.key]])
+                self.add(row, "missing_value", plan, variant="dash" if dash else None)
                 continue
             status = row_values.get("status")
             if status is not None and status in required.when_status:
-                add(
+                self.add(
                     row,
                     "missing_value",
                     plan,
@@ -576,7 +630,7 @@ def _check_rows(  # noqa: C901 - the row checks are being split on another branc
             if required.when_positive is not None:
                 amount = row_values.get(required.when_positive)
                 if isinstance(amount, int | float) and amount > 0:
-                    add(
+                    self.add(
                         row,
                         "missing_value",
                         plan,
@@ -584,24 +638,29 @@ def _check_rows(  # noqa: C901 - the row checks are being split on another branc
                         amount=format_number(amount),
                     )
 
-        # One number above another it should not exceed.
-        for plan in compiled.cross:
+    def check_cross(self, row: _Row) -> None:
+        """One number above another it should not exceed (upload above download)."""
+        for plan in self.compiled.cross:
             assert plan.warn_column is not None
             if plan.key in row.failed or plan.warn_column in row.failed:
                 continue
-            value = row_values.get(plan.key)
-            other = row_values.get(plan.warn_column)
+            value = row.values.get(plan.key)
+            other = row.values.get(plan.warn_column)
             if value is not None and other is not None and value > other:
-                other_raw = raws[slot[plan.warn_column]]
-                add(
+                other_raw = row.raws[self.slot[plan.warn_column]]
+                self.add(
                     row,
                     plan.warn_column_code,
                     plan,
-                    raws[slot[plan.key]],
+                    row.raws[self.slot[plan.key]],
                     other=cell_text(other_raw).strip(),
-                    other_header=compiled.by_key[plan.warn_column].header,
+                    other_header=self.compiled.by_key[plan.warn_column].header,
                 )
-    return rows
+
+
+def _is_dash(raw: Any) -> bool:
+    """A cell typed as a dash, which reads as empty: its message says so."""
+    return type(raw) is str and raw.strip() in EMPTY_MARKS
 
 
 def _check_bounds(row: _Row, plan: _Plan, value: float, raw: Any, add: Callable[..., None]) -> None:
