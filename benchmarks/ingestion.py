@@ -26,6 +26,7 @@ from schoolnet.devtools.emulator import Emulator, edit_cell, load_day, set_flaky
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.ingestion.quota import SHEETS_READ, QuotaPacer
+from schoolnet.orchestration.handoffs import PullPlan
 from schoolnet.orchestration.pipeline import obtain_sheet, plan_pulls
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, ensure_schema, merge_day
 
@@ -65,7 +66,7 @@ def _pull(
         )
 
     plan, _ = plan_pulls(esas, day, settings, reader(), engine, full_pull=full)
-    work: queue.Queue[tuple[Esa, dict[str, Any]]] = queue.Queue()
+    work: queue.Queue[tuple[Esa, PullPlan]] = queue.Queue()
     for esa, entry in zip(esas, plan, strict=True):
         work.put((esa, entry))
     outcomes: list[Any] = []
@@ -78,14 +79,13 @@ def _pull(
                 esa, entry = work.get_nowait()
             except queue.Empty:
                 return
-            reuse = entry["reuse_from"]
             sheet = obtain_sheet(
                 esa,
                 day,
                 settings,
                 mine,
-                entry["modified_time"],
-                date.fromisoformat(reuse) if reuse else None,
+                entry.modified_time,
+                entry.reuse_from,
             )
             with lock:
                 outcomes.append(sheet)

@@ -40,13 +40,22 @@ lives in the `schoolnet` package; this file only wires the tasks.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from schoolnet.delivery.alerts import OperatorAlert
-from schoolnet.orchestration import tasks
+from schoolnet.orchestration import handoffs, tasks
+from schoolnet.orchestration.handoffs import (
+    FeedbackDelivery,
+    MergedDay,
+    PullPlan,
+    PullSummary,
+    RegistryEntry,
+    RenderedReport,
+    ReportDelivery,
+)
+
+handoffs.allow_in_xcom()
 
 
 @dag(
@@ -76,11 +85,11 @@ from schoolnet.orchestration import tasks
 )
 def schoolnet_daily() -> None:
     @task(execution_timeout=tasks.TASK_TIMEOUTS["load_registry"])
-    def load_registry() -> list[dict[str, str]]:
+    def load_registry() -> list[RegistryEntry]:
         return tasks.load_registry()
 
     @task(pool=tasks.GOOGLE_POOL, execution_timeout=tasks.TASK_TIMEOUTS["plan_pulls"])
-    def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
+    def plan_pulls(esas: list[RegistryEntry]) -> list[PullPlan]:
         return tasks.plan_pulls(esas)
 
     @task(
@@ -88,17 +97,17 @@ def schoolnet_daily() -> None:
         map_index_template="{{ esa_label }}",
         execution_timeout=tasks.TASK_TIMEOUTS["pull_sheet"],
     )
-    def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
+    def pull_sheet(entry: PullPlan) -> PullSummary:
         return tasks.pull_sheet(entry)
 
     # Runs when every pull has ended, even if one crashed: that ESA is reported as not read
     # and its schools keep their last accepted values; the others still reach the ministry.
     @task(trigger_rule="all_done", execution_timeout=tasks.TASK_TIMEOUTS["merge_day"])
-    def merge_day() -> dict[str, Any]:
+    def merge_day() -> MergedDay:
         return tasks.merge_results()
 
     @task(execution_timeout=tasks.TASK_TIMEOUTS["render_report"])
-    def render_report(merged: dict[str, Any]) -> dict[str, str]:
+    def render_report(merged: MergedDay) -> RenderedReport:
         return tasks.render_report(merged)
 
     # Mail servers recover slowly: each wait doubles from the configured delay
@@ -108,7 +117,7 @@ def schoolnet_daily() -> None:
         retry_exponential_backoff=2.0,
         execution_timeout=tasks.TASK_TIMEOUTS["send_report"],
     )
-    def send_report(rendered: dict[str, str]) -> dict[str, Any]:
+    def send_report(rendered: RenderedReport) -> ReportDelivery:
         return tasks.send_report(rendered)
 
     @task(
@@ -116,7 +125,7 @@ def schoolnet_daily() -> None:
         retry_exponential_backoff=2.0,
         execution_timeout=tasks.TASK_TIMEOUTS["send_esa_feedback"],
     )
-    def send_esa_feedback(merged: dict[str, Any]) -> dict[str, int]:
+    def send_esa_feedback(merged: MergedDay) -> FeedbackDelivery:
         return tasks.send_esa_feedback(merged)
 
     # Last, whatever happened before it: the run ends failed if the Drive listing failed.

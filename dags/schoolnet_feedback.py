@@ -25,14 +25,17 @@ Param `any_time` runs the checks outside working hours (for a demonstration). Ru
 
 from __future__ import annotations
 
-from typing import Any
-
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from schoolnet.delivery.alerts import OperatorAlert
-from schoolnet.orchestration import live_tasks
+from schoolnet.orchestration import handoffs, live_tasks
+from schoolnet.orchestration.handoffs import LiveCheck, RegistryEntry
 from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
+
+handoffs.allow_in_xcom()
+
+handoffs.allow_in_xcom()
 
 
 @dag(
@@ -59,7 +62,7 @@ def schoolnet_feedback() -> None:
         return live_tasks.gate()
 
     @task(pool=GOOGLE_POOL, execution_timeout=live_tasks.TASK_TIMEOUTS["poll_changes"])
-    def poll_changes() -> list[dict[str, Any]]:
+    def poll_changes() -> list[RegistryEntry]:
         return live_tasks.poll_changes()
 
     @task(
@@ -67,7 +70,7 @@ def schoolnet_feedback() -> None:
         map_index_template="{{ esa_label }}",
         execution_timeout=live_tasks.TASK_TIMEOUTS["check_sheet"],
     )
-    def check_sheet(entry: dict[str, Any]) -> dict[str, Any]:
+    def check_sheet(entry: RegistryEntry) -> LiveCheck:
         return live_tasks.check_sheet(entry)
 
     polled = poll_changes()

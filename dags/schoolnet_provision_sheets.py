@@ -23,8 +23,13 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from schoolnet.delivery.alerts import OperatorAlert
-from schoolnet.orchestration import provision_tasks
+from schoolnet.orchestration import handoffs, provision_tasks
+from schoolnet.orchestration.handoffs import RegistryEntry
 from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
+
+handoffs.allow_in_xcom()
+
+handoffs.allow_in_xcom()
 
 
 @dag(
@@ -58,7 +63,7 @@ from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
 )
 def schoolnet_provision_sheets() -> None:
     @task(execution_timeout=provision_tasks.TASK_TIMEOUTS["choose_esas"])
-    def choose_esas() -> list[dict[str, str]]:
+    def choose_esas() -> list[RegistryEntry]:
         return provision_tasks.load_selection()
 
     @task(
@@ -66,10 +71,10 @@ def schoolnet_provision_sheets() -> None:
         map_index_template="{{ esa_label }}",
         execution_timeout=provision_tasks.TASK_TIMEOUTS["provision_sheet"],
     )
-    def provision_sheet(esa: dict[str, str]) -> dict[str, Any]:
-        return provision_tasks.provision_esa(esa)
+    def provision_sheet(entry: RegistryEntry) -> dict[str, Any]:
+        return provision_tasks.provision_esa(entry)
 
-    provision_sheet.expand(esa=choose_esas())
+    provision_sheet.expand(entry=choose_esas())
 
 
 schoolnet_provision_sheets()

@@ -573,7 +573,7 @@ def test_every_figure_of_every_morning_equals_the_second_computation(world: Worl
     settings = load_settings(world.parts.config)
     engine = create_warehouse_engine(world.parts.warehouse_url)
     try:
-        folder = Path(render(d2, settings, engine)["folder"])
+        folder = Path(render(d2, settings, engine).folder)
     finally:
         engine.dispose()
     assert_figures(world, d2, (folder / "report.html").read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ from schoolnet.devtools.demo import generate
 from schoolnet.devtools.emulator import Emulator, load_day
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.orchestration.handoffs import PullSummary
 from schoolnet.orchestration.pipeline import (
     load_school_registry,
     merge,
@@ -88,19 +89,19 @@ class Day:
             EmulatorSession(self.emulator.base_url), settings, service_account="sa@x.iam"
         )
 
-    def pull(self, day: date, reader: SheetsReader | None = None) -> dict[str, dict[str, Any]]:
+    def pull(self, day: date, reader: SheetsReader | None = None) -> dict[str, PullSummary]:
         """Plan and pull every ESA of ``day`` (every sheet read), without merging."""
         reader = reader or self.reader()
         schools = load_school_registry(self.settings)
         plan, _ = plan_pulls(self.esas, day, self.settings, reader, self.engine, full_pull=True)
         return {
             esa.esa_code: pull_and_validate(
-                esa, day, self.settings, reader, schools, self.engine, entry["modified_time"]
+                esa, day, self.settings, reader, schools, self.engine, entry.modified_time
             )
             for entry, esa in zip(plan, self.esas, strict=True)
         }
 
-    def run(self, day: date, reader: SheetsReader | None = None) -> dict[str, dict[str, Any]]:
+    def run(self, day: date, reader: SheetsReader | None = None) -> dict[str, PullSummary]:
         results = self.pull(day, reader)
         merge(day, self.settings, self.engine)
         return results

@@ -46,9 +46,9 @@ def test_a_sheet_failing_mid_run_is_named_and_its_schools_keep_their_last_values
     set_fault(day.state, hit.spreadsheet_id, mode, seconds=3600 if mode == "hang" else None)
     results = day.run(second, reader)
 
-    assert results[hit.esa_code]["outcome"] == "failed"
-    assert results[hit.esa_code]["error_code"] == code
-    assert all(results[esa.esa_code]["outcome"] == "accepted" for esa in others)
+    assert results[hit.esa_code].outcome == "failed"
+    assert results[hit.esa_code].error_code == code
+    assert all(results[esa.esa_code].outcome == "accepted" for esa in others)
     recorded = pulls(day, second)
     assert words in recorded[hit.esa_code].reason
     assert recorded[hit.esa_code].last_good_date == first
@@ -77,9 +77,9 @@ def test_a_passing_storm_of_429s_or_5xxs_is_absorbed_by_the_retries(
     results = day.run(day.days[0], day.reader(max_attempts=10))
     stats = day.emulator.stats()
     assert stats["faulted"] > 0
-    assert all(result["outcome"] == "accepted" for result in results.values())
+    assert all(result.outcome == "accepted" for result in results.values())
     # The storm did reach the reads: some took more than their one call.
-    assert sum(result["api_calls"] for result in results.values()) > len(results), results
+    assert sum(result.api_calls for result in results.values()) > len(results), results
 
 
 def test_a_429_storm_that_outlasts_the_retries_fails_every_sheet_and_keeps_the_data(
@@ -92,10 +92,8 @@ def test_a_429_storm_that_outlasts_the_retries_fails_every_sheet_and_keeps_the_d
     load_day(day.state, day.demo, second)
     set_flaky(day.state, 1.0, (429,))
     results = day.run(second)
-    assert {result["error_code"] for result in results.values()} == {"quota"}
-    assert all(
-        result["api_calls"] == day.settings.google.max_attempts for result in results.values()
-    )
+    assert {result.error_code for result in results.values()} == {"quota"}
+    assert all(result.api_calls == day.settings.google.max_attempts for result in results.values())
     recorded = pulls(day, second)
     assert all("เกินโควตาการเรียกใช้ของ Google" in pull.reason for pull in recorded.values())
     today = snapshot(day.engine, second)

@@ -29,6 +29,7 @@ from schoolnet.devtools.emulator import (
 )
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
+from schoolnet.orchestration.handoffs import LiveCheck
 from schoolnet.orchestration.live import CURSOR, Poll, check, poll
 from schoolnet.orchestration.pipeline import load_school_registry
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow, PullRow, SnapshotRow
@@ -49,7 +50,7 @@ class Live:
     reader: SheetsReader
     esas: list[Esa]
 
-    def run(self) -> tuple[Poll, list[dict[str, Any]], dict[str, int]]:
+    def run(self) -> tuple[Poll, list[LiveCheck], dict[str, int]]:
         """One feedback run: the poll, then a check of every waiting sheet; and its calls."""
         self.emulator.reset()
         found = poll(self.esas, self.settings, self.reader, self.engine)
@@ -101,7 +102,7 @@ def live(tmp_path: Path, warehouse_engine: Engine) -> Iterator[Live]:
         world = Live(tmp_path, state, settings, warehouse_engine, emulator, reader, esas)
         first, results, _ = world.run()  # no token yet: one listing, every sheet checked once
         assert first.source == "listing" and len(first.pending) == len(esas)
-        assert all(r["feedback_tab"] == "written" for r in results)
+        assert all(r.feedback_tab == "written" for r in results)
         yield world
 
 
@@ -122,7 +123,7 @@ def test_a_clerks_mistake_reaches_the_tab_with_one_read_and_one_write(live: Live
         "values.batchGet": 1,
         "spreadsheets.batchUpdate": 1,
     }
-    assert results[0]["feedback_tab"] == "written" and results[0]["errors"] >= 1
+    assert results[0].feedback_tab == "written" and results[0].errors >= 1
     tab = live.tab(esa)
     assert any(row[:1] == ["5"] and "negative_value" in row for row in tab)
     assert tab[1][0].startswith("ตรวจเมื่อ 16 มกราคม 2561 เวลา 10:20 น.")
@@ -144,7 +145,7 @@ def test_an_edit_that_changes_no_finding_is_read_but_not_written(live: Live) -> 
     note = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("หมายเหตุ")]
     edit_cell(live.state, esa.spreadsheet_id, f"'โรงเรียน'!{note}3", "โทรยืนยันแล้ว")
     _, results, calls = live.run()
-    assert results[0]["feedback_tab"] == "unchanged"
+    assert results[0].feedback_tab == "unchanged"
     assert calls == {"drive.changes.list": 1, "values.batchGet": 1}
 
 
@@ -157,7 +158,7 @@ def test_a_restart_after_the_poll_checks_what_waited_without_reading_the_rest(
     assert [e.esa_code for e in first.pending] == [esa.esa_code]
     found, results, calls = live.run()  # the next run: nothing new, the waiting sheet checked
     assert found.marked == 0 and [e.esa_code for e in found.pending] == [esa.esa_code]
-    assert results[0]["feedback_tab"] == "written"
+    assert results[0].feedback_tab == "written"
     assert calls["values.batchGet"] == 1
 
 
@@ -188,7 +189,7 @@ def test_a_429_storm_loses_nothing_and_the_next_run_catches_up(live: Live) -> No
     live.type_students(esa, 6, "-2")
     set_flaky(live.state, 1.0, (429,))  # every Sheets request refused
     _, results, _ = live.run()
-    assert results[0]["outcome"] == "failed" and results[0]["error_code"] == "quota"
+    assert results[0].outcome == "failed" and results[0].error_code == "quota"
     assert not any("negative_value" in row for row in live.tab(esa))
     # The changes call itself refused too: the poll fails, the saved position stands.
     set_flaky(live.state, 0)
@@ -201,7 +202,7 @@ def test_a_429_storm_loses_nothing_and_the_next_run_catches_up(live: Live) -> No
     set_quota(live.state, read=0)
     found, results, _ = live.run()
     assert [e.esa_code for e in found.pending] == [esa.esa_code]
-    assert results[0]["feedback_tab"] == "written"
+    assert results[0].feedback_tab == "written"
     assert any(row[:1] == ["6"] and "negative_value" in row for row in live.tab(esa))
 
 
@@ -210,13 +211,13 @@ def test_an_unshared_sheet_is_reported_and_checked_again_once_shared(live: Live)
     set_fault(live.state, esa.spreadsheet_id, "403")
     found, results, _ = live.run()
     assert [e.esa_code for e in found.pending] == [esa.esa_code]
-    assert results[0]["outcome"] == "failed" and results[0]["error_code"] == "not_shared"
+    assert results[0].outcome == "failed" and results[0].error_code == "not_shared"
     assert live.run()[0].pending == []  # not read again every ten minutes
     live.type_students(esa, 3, "-4")  # edited while unshared
     set_fault(live.state, esa.spreadsheet_id, None)
     found, results, _ = live.run()
     assert [e.esa_code for e in found.pending] == [esa.esa_code]
-    assert results[0]["feedback_tab"] == "written"
+    assert results[0].feedback_tab == "written"
     assert any(row[:1] == ["3"] and "negative_value" in row for row in live.tab(esa))
 
 
@@ -226,14 +227,14 @@ def test_a_deleted_sheet_is_reported_and_checked_again_once_restored(live: Live)
     kept = path.read_bytes()
     path.unlink()
     found, results, _ = live.run()
-    assert results[0]["outcome"] == "failed" and results[0]["error_code"] == "not_found"
+    assert results[0].outcome == "failed" and results[0].error_code == "not_found"
     with live.engine.connect() as conn:
         row = conn.execute(select(LiveSheetRow).where(LiveSheetRow.esa_code == esa.esa_code)).one()
     assert row.pending is False and row.outcome == "failed"
     path.write_bytes(kept)  # restored from the bin, as it was
     found, results, _ = live.run()
     assert [e.esa_code for e in found.pending] == [esa.esa_code]
-    assert results[0]["outcome"] != "failed"
+    assert results[0].outcome != "failed"
 
 
 class ClerkTypesBeforeTheWrite:
@@ -259,7 +260,7 @@ def test_an_edit_made_while_the_run_reads_the_sheet_is_checked_by_the_next_run(
     live.type_students(esa, 5, "-3")
     live.reader.write_pacer = ClerkTypesBeforeTheWrite(live, esa)
     _, results, _ = live.run()
-    assert results[0]["feedback_tab"] == "written"
+    assert results[0].feedback_tab == "written"
     tab = live.tab(esa)
     assert any(row[:1] == ["5"] and "negative_value" in row for row in tab)
     assert not any(row[:1] == ["7"] for row in tab)  # typed after the read

@@ -24,6 +24,7 @@ from schoolnet.devtools.emulator import Emulator, load_day, set_fault
 from schoolnet.devtools.mailsink import MailSink
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
+from schoolnet.orchestration.handoffs import PullSummary
 from schoolnet.orchestration.pipeline import (
     NothingLanded,
     load_school_registry,
@@ -60,7 +61,7 @@ class Setup:
         path = self.root / "state" / "spreadsheets" / f"{esa.spreadsheet_id}.json"
         path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
-    def run(self, day: date, full_pull: bool = True) -> dict[str, dict[str, Any]]:
+    def run(self, day: date, full_pull: bool = True) -> dict[str, PullSummary]:
         """One daily run without Airflow: plan, pull every ESA, merge."""
         schools = load_school_registry(self.settings)
         plan, _ = plan_pulls(
@@ -68,7 +69,6 @@ class Setup:
         )
         results = {}
         for entry, esa in zip(plan, self.esas, strict=True):
-            reuse = entry["reuse_from"]
             results[esa.esa_code] = pull_and_validate(
                 esa,
                 day,
@@ -76,8 +76,8 @@ class Setup:
                 self.reader,
                 schools,
                 self.engine,
-                modified_time=entry["modified_time"],
-                reuse_from=date.fromisoformat(reuse) if reuse else None,
+                modified_time=entry.modified_time,
+                reuse_from=entry.reuse_from,
             )
         merge(day, self.settings, self.engine)
         return results
@@ -127,7 +127,7 @@ def test_a_truncated_sheet_is_quarantined_until_the_operator_accepts_it(setup: S
     setup.save(esa, doc)
 
     results = setup.run(second)
-    assert results[esa.esa_code]["outcome"] == "quarantined"
+    assert results[esa.esa_code].outcome == "quarantined"
     assert snapshot_dates(setup.engine, second, esa) == {first}  # nothing wiped
     with setup.engine.connect() as conn:
         pull = conn.execute(
@@ -142,7 +142,7 @@ def test_a_truncated_sheet_is_quarantined_until_the_operator_accepts_it(setup: S
     url = f"sqlite:///{setup.root / 'warehouse.db'}"
     code = main(["quarantine", "accept", esa.esa_code, "--date", second.isoformat(), "--url", url])
     assert code == 0
-    assert setup.run(second)[esa.esa_code]["outcome"] == "accepted"
+    assert setup.run(second)[esa.esa_code].outcome == "accepted"
     assert second in snapshot_dates(setup.engine, second, esa)
 
 
@@ -199,7 +199,7 @@ def test_only_changed_sheets_are_read_and_a_replay_rebuilds_the_same_warehouse(
     setup.emulator.reset()
     results = setup.run(days[1], full_pull=False)  # nothing changed (our tab writes aside)
     assert setup.emulator.stats()["reads"] == listing
-    assert all(r["api_calls"] == 0 and r["outcome"] == "accepted" for r in results.values())
+    assert all(r.api_calls == 0 and r.outcome == "accepted" for r in results.values())
     # The unchanged read is validated anew: its schools' values count as today's.
     assert snapshot_dates(setup.engine, days[1], setup.esas[0]) == {days[1]}
 
@@ -213,8 +213,8 @@ def test_only_changed_sheets_are_read_and_a_replay_rebuilds_the_same_warehouse(
     setup.save(clerk, doc)
     results = setup.run(days[2], full_pull=False)
     assert setup.emulator.stats()["reads"] == listing + 1
-    assert results[clerk.esa_code]["api_calls"] == 1
-    assert sum(r["api_calls"] for r in results.values()) == 1
+    assert results[clerk.esa_code].api_calls == 1
+    assert sum(r.api_calls for r in results.values()) == 1
 
     # Replay every day from the raw landing into a fresh warehouse: the same state, no call.
     tables = ("esa", "school", "pull", "finding", "snapshot")
@@ -357,8 +357,8 @@ def test_esa_emails_of_failed_reads_point_to_no_tab_and_spare_the_clerk_our_outa
         EmulatorSession(setup.emulator.base_url), replace(setup.settings.google, max_attempts=1)
     )
     run = replace(setup, reader=quick).run(day)
-    assert run[ours.esa_code]["error_code"] == "google_error"
-    assert run[theirs.esa_code]["error_code"] == "not_shared"
+    assert run[ours.esa_code].error_code == "google_error"
+    assert run[theirs.esa_code].error_code == "not_shared"
     with MailSink(setup.root / "mail") as sink:
         monkeypatch.setenv(
             "AIRFLOW_CONN_SMTP_DEFAULT",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from schoolnet.operations.provision import (
     input_hint,
     provision_sheet,
 )
+from schoolnet.orchestration.handoffs import RegistryEntry
 from schoolnet.orchestration.provision_tasks import requested_codes, select_esas
 
 pytestmark = pytest.mark.unit
@@ -501,15 +503,15 @@ def test_the_dag_task_labels_the_esa_returns_the_report_and_fails_when_a_person_
     monkeypatch.setattr(provision_tasks, "_context", lambda: context)
     write_doc(state, [{"sheetId": 0, "title": TAB, "rows": []}])
 
-    result = provision_tasks.provision_esa(dict(ESA.__dict__))
+    result = provision_tasks.provision_esa(RegistryEntry(esa=ESA))
 
     assert context["esa_label"] == "105201 สพป.ลำปาง เขต 1"
     assert result["schools_added"] == [s.school_code for s in OURS] and result["changed"]
     json.dumps(result)  # an XCom
     write_doc(state, [{"sheetId": 0, "title": TAB, "rows": [["1052010001", "บ้านหนองบัว"]]}])
     with pytest.raises(AirflowFailException, match="NEEDS ATTENTION"):
-        provision_tasks.provision_esa(dict(ESA.__dict__))
-    gone = {**ESA.__dict__, "spreadsheet_id": "1" + "x" * 43}
+        provision_tasks.provision_esa(RegistryEntry(esa=ESA))
+    gone = RegistryEntry(esa=replace(ESA, spreadsheet_id="1" + "x" * 43))
     with pytest.raises(AirflowFailException, match="404"):
         provision_tasks.provision_esa(gone)
 

@@ -73,7 +73,7 @@ def test_our_feedback_tab_write_is_not_an_update(setup: Setup) -> None:
     # The next mornings see the sheet "modified" by our tab write, with the same data.
     for later in (first + timedelta(days=1), first + timedelta(days=3)):
         results = setup.run(later)
-        assert results[esa.esa_code]["outcome"] == "accepted"
+        assert results[esa.esa_code].outcome == "accepted"
         assert ages(setup.engine, later)[esa.esa_code] == (later - first).days + 10
         assert flags(setup.engine, later)[esa.esa_code] == (
             f"ชีตไม่ได้ปรับปรุงมา {(later - first).days + 10} วัน"
@@ -126,11 +126,11 @@ def test_a_past_date_run_reads_a_sheet_we_wrote_to_after_a_clerks_edit(setup: Se
     column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("จำนวนนักเรียน")]
     edit_cell(setup.root / "state", esa.spreadsheet_id, f"'โรงเรียน'!{column}3", "-3")
     set_clock(setup.root / "state", datetime.fromisoformat(f"{later}T06:00+07:00"))
-    assert setup.run(later, full_pull=False)[esa.esa_code]["errors"] == 1  # tab rewritten
+    assert setup.run(later, full_pull=False)[esa.esa_code].errors == 1  # tab rewritten
     assert setup.sheet(esa)["lastModifyingUser"]["me"] is True
 
     caught_up = setup.run(past, full_pull=False)[esa.esa_code]
-    assert (caught_up["api_calls"], caught_up["errors"]) == (1, 1)
+    assert (caught_up.api_calls, caught_up.errors) == (1, 1)
 
 
 D1, D2, D3 = date(2018, 1, 3), date(2018, 1, 4), date(2018, 1, 5)
@@ -197,8 +197,8 @@ def test_an_identical_copy_of_a_row_is_one_row_and_a_warning_everywhere(setup: S
     setup.save(esa, doc)
 
     summary = setup.run(first)[esa.esa_code]
-    assert (summary["rows_accepted"], summary["rows_rejected"]) == (schools, 0)
-    assert (summary["errors"], summary["warnings"]) == (0, 1)
+    assert (summary.rows_accepted, summary.rows_rejected) == (schools, 0)
+    assert (summary.errors, summary.warnings) == (0, 1)
     with setup.engine.connect() as conn:
         pull = conn.execute(
             select(PullRow.rows_read, PullRow.rows_accepted, PullRow.rows_rejected).where(

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from schoolnet.core.cliargs import iso_date
 from schoolnet.core.registry import Esa, RegistryError
+from schoolnet.core.schedule import TIMEZONE
 
-TIMEZONE = ZoneInfo("Asia/Bangkok")
+LOCAL = ZoneInfo(TIMEZONE)
 
 
 def _engine(url: str | None) -> Any:
@@ -34,7 +35,7 @@ def _local(moment: datetime | None) -> str:
         return "-"
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _seconds(value: float | None) -> str:
@@ -294,7 +295,7 @@ def _runs_show(args: argparse.Namespace) -> int:
     if merged:
         print(
             f"merge: {merged['seconds']:.2f} s, {_local(merged['started_at'])} to "
-            f"{_local(merged['finished_at'])} (Asia/Bangkok), {merged['schools']:,} schools, "
+            f"{_local(merged['finished_at'])} ({TIMEZONE}), {merged['schools']:,} schools, "
             f"run {merged['run_id'] or '-'}"
         )
     print(
@@ -331,7 +332,7 @@ def _report_status(args: argparse.Namespace) -> int:
         )
     for row in sent:
         print(
-            f"{row['kind']}: sent {_local(row['sent_at'])} (Asia/Bangkok), "
+            f"{row['kind']}: sent {_local(row['sent_at'])} ({TIMEZONE}), "
             f"{row['sent_count']} time(s), to {row['recipients']}, message id {row['message_id']}"
         )
     reports = [row["sent_at"] for row in sent if row["kind"] == "report"]
@@ -360,7 +361,7 @@ def _rendered_after(report_date: Any, sent_at: datetime) -> str | None:
     if written <= sent_at:
         return None
     return (
-        f"files: {folder} were written again {_local(written)} (Asia/Bangkok), after the report "
+        f"files: {folder} were written again {_local(written)} ({TIMEZONE}), after the report "
         "was last sent: they are not what was sent (to send them: run the date with force_resend)"
     )
 

@@ -72,6 +72,12 @@ class Contract:
     messages: dict[str, str] = field(default_factory=dict)
     # Cells holding only one of these read as empty (a dash for "nothing to report").
     empty_marks: tuple[str, ...] = ()
+    # A finding's column headings (by finding field, in the feedback tab's order) and its
+    # severity labels, as the tab, the ESA's email and the workbook show them.
+    finding_headings: dict[str, str] = field(default_factory=dict)
+    severity_labels: dict[str, str] = field(default_factory=dict)
+    # What the clerk reads about the sheet as a whole, with {placeholders} (see :meth:`text`).
+    sheet_texts: dict[str, str] = field(default_factory=dict)
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -92,6 +98,10 @@ class Contract:
             if value.key == key:
                 return value.label
         raise KeyError(f"{enum}.{key}")
+
+    def text(self, name: str, **values: object) -> str:
+        """One of the contract's Thai sentences about a sheet, its placeholders filled in."""
+        return self.sheet_texts[name].format(**values)
 
     def message_template(self, code: str, variant: str | None = None) -> str:
         """The Thai template of a finding code: the variant's if the contract has one."""
@@ -151,6 +161,9 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         school_registry_columns=tuple(raw["registries"]["schools"]),
         messages={str(k): str(v) for k, v in (raw.get("messages") or {}).items()},
         empty_marks=tuple(str(mark) for mark in raw.get("empty_marks") or ()),
+        finding_headings={str(k): str(v) for k, v in raw["findings"]["headings"].items()},
+        severity_labels={str(k): str(v) for k, v in raw["findings"]["severity"].items()},
+        sheet_texts={str(k): str(v) for k, v in raw["sheet_texts"].items()},
     )
 
 

@@ -1,38 +1,105 @@
-"""Typed settings, parsed once from a TOML file.
+"""Typed settings, parsed once from a TOML file by pydantic.
 
 The file is ``$SCHOOLNET_CONFIG`` or, by default, ``config/schoolnet.toml`` in the project.
 Relative paths in it are resolved against the project root. Secrets are never in this file:
 they live in Airflow connections, named here by id.
+
+Every value is checked strictly against its type (``"false"`` is not a bool, ``"20"`` not a
+number) and an unknown key is refused, so a typo never silently falls back to a default; the
+error names the file, the section and key, and what to write instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails
 
 from schoolnet.core.paths import project_root
+from schoolnet.core.schedule import TIMEZONE
 
 
 class ConfigError(ValueError):
     """The settings file is missing a value or holds one of the wrong kind."""
 
 
-@dataclass(frozen=True)
+# Every settings type refuses keys it does not know; scalars are strict (no "false" for a bool).
+SECTION = ConfigDict(extra="forbid")
+StrictFloat = Annotated[float, Strict()]  # an int is a float too (60 seconds = 60.0)
+
+
+def _project_path(value: Any, info: ValidationInfo) -> Any:
+    """A path in the file, resolved against the project root (given as validation context)."""
+    if isinstance(value, str):
+        value = Path(value)
+    root = (info.context or {}).get("root")
+    if isinstance(value, Path) and root is not None and not value.is_absolute():
+        return root / value
+    return value
+
+
+def _optional_path(value: Any, info: ValidationInfo) -> Any:
+    """``""`` stands for no path (the documented default)."""
+    return None if value == "" else _project_path(value, info)
+
+
+def _list_to_tuple(value: Any) -> Any:
+    """TOML arrays are lists; settings keep tuples (immutable)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _schedule_timezone(value: str) -> str:
+    """The report date's timezone is the schedule's, which the DAG files fix when parsed."""
+    if value != TIMEZONE:
+        raise ValueError(
+            f"must be {TIMEZONE!r}, not {value!r}: the morning schedule and every report date "
+            f"are in {TIMEZONE} (leave the key out)"
+        )
+    return value
+
+
+def _email(value: str) -> str:
+    if "@" not in value:
+        raise ValueError(f"must be an email address, not {value!r}")
+    return value
+
+
+ProjectPath = Annotated[Path, BeforeValidator(_project_path)]
+Email = Annotated[StrictStr, AfterValidator(_email)]
+Emails = Annotated[tuple[Email, ...], BeforeValidator(_list_to_tuple)]
+
+
+@dataclass(frozen=True, config=SECTION)
 class RegistrySettings:
-    esas: Path
-    schools: Path
-    esas_sheet: str = ""  # keep the ESA registry in this Google Sheet instead of the file
-    esas_sheet_tab: str = "esas"
+    esas: ProjectPath
+    schools: ProjectPath
+    esas_sheet: StrictStr = ""  # keep the ESA registry in this Google Sheet instead of the file
+    esas_sheet_tab: StrictStr = "esas"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class StorageSettings:
-    data_dir: Path
-    report_dir: Path
+    data_dir: ProjectPath
+    report_dir: ProjectPath
 
     def raw_dir(self, report_date: str) -> Path:
         return self.data_dir / "raw" / report_date
@@ -44,26 +111,26 @@ class StorageSettings:
         return self.report_dir / report_date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class ConnectionIds:
-    google: str
-    warehouse: str
-    smtp: str
+    google: StrictStr
+    warehouse: StrictStr
+    smtp: StrictStr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class GoogleSettings:
-    request_timeout_seconds: float
-    max_attempts: int
-    backoff_base_seconds: float
-    backoff_max_seconds: float
-    folder_id: str = ""  # list only this Drive folder's sheets ("" = every sheet shared with us)
-    read_requests_per_minute: float = 55  # Sheets reads, for all workers together (0 = unpaced)
-    write_requests_per_minute: float = 55
-    full_pull_every_days: int = 7  # read every sheet on these days whatever Drive says (0 = never)
+    request_timeout_seconds: StrictFloat
+    max_attempts: Annotated[StrictInt, Field(ge=1)]
+    backoff_base_seconds: StrictFloat
+    backoff_max_seconds: StrictFloat
+    folder_id: StrictStr = ""  # list only this Drive folder's sheets ("" = every sheet shared)
+    read_requests_per_minute: StrictFloat = 55  # Sheets reads, for all workers (0 = unpaced)
+    write_requests_per_minute: StrictFloat = 55
+    full_pull_every_days: StrictInt = 7  # read every sheet on these days whatever Drive says
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class SpeedTarget:
     """The download speed a connected school needs to teach online.
 
@@ -71,9 +138,10 @@ class SpeedTarget:
     50 kbps per student for a school with more than 400 students (20 Mbps = 400 × 50 kbps).
     """
 
-    min_mbps: float = 20.0
-    kbps_per_student: float = 50.0
-    per_student_over: int = 400  # the per-student rule applies above this many students
+    min_mbps: Annotated[StrictFloat, Field(gt=0)] = 20.0
+    kbps_per_student: Annotated[StrictFloat, Field(ge=0)] = 50.0
+    # the per-student rule applies above this many students
+    per_student_over: Annotated[StrictInt, Field(ge=0)] = 400
 
     def required_mbps(self, students: int | None) -> float:
         """The target of a school with ``students`` (the SQL in ``sql/speed_*.sql`` agrees)."""
@@ -89,38 +157,43 @@ class SpeedTarget:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class ReportSettings:
-    timezone: str
-    mail_from: str
-    to: tuple[str, ...]
-    cc: tuple[str, ...]
-    stale_after_days: int
-    support_policy: Path | None = None  # the top-up policy file (None: the documented default)
-    operators: tuple[str, ...] = ()  # who is alerted when a task fails (default: report.to)
-    pace_window_days: int = 14  # days of progress the full-coverage estimate is drawn from
-    email_list_limit: int = 20  # longest list in the email body; the PDF and XLSX hold all
-    speed_target: SpeedTarget = SpeedTarget()  # fast enough to teach with ([speed_target])
+    mail_from: StrictStr
+    to: Annotated[Emails, Field(min_length=1)]
+    stale_after_days: StrictInt
+    # the schedule's (schoolnet.schedule); accepted for files written when it was a setting
+    timezone: Annotated[StrictStr, AfterValidator(_schedule_timezone)] = TIMEZONE
+    cc: Emails = ()
+    # the top-up policy file (None or "": the documented default)
+    support_policy: Annotated[Path | None, BeforeValidator(_optional_path)] = None
+    operators: Emails = ()  # who is alerted when a task fails (default: report.to)
+    # days of progress the full-coverage estimate is drawn from
+    pace_window_days: Annotated[StrictInt, Field(ge=1)] = 14
+    # longest list in the email body; the PDF and XLSX hold all
+    email_list_limit: Annotated[StrictInt, Field(ge=1)] = 20
+    # fast enough to teach with: the file's own [speed_target] section
+    speed_target: SpeedTarget = SpeedTarget()
 
     @property
     def alert_recipients(self) -> tuple[str, ...]:
         return self.operators or self.to
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class FeedbackSettings:
-    write_tab: bool  # write findings to each ESA's own feedback tab
-    email_esas: bool  # email each ESA's contact its findings every day
+    write_tab: StrictBool = True  # write findings to each ESA's own feedback tab
+    email_esas: StrictBool = True  # email each ESA's contact its findings every day
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=SECTION)
 class LiveSettings:
-    """When the near-live feedback DAG checks edited sheets (in ``report.timezone``)."""
+    """When the near-live feedback DAG checks edited sheets (in ``schedule.TIMEZONE``)."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     start: time = time(8, 0)  # first check of the day
     end: time = time(17, 0)  # no check starts at or after this
     days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0, as ESAs work Monday to Friday
@@ -134,7 +207,45 @@ class LiveSettings:
         )
 
 
-@dataclass(frozen=True)
+def _hours(value: str) -> tuple[time, time]:
+    try:
+        first, _, last = value.partition("-")
+        start, end = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+    except ValueError:
+        raise ValueError(f'must look like "08:00-17:00", not {value!r}') from None
+    if not start < end:
+        raise ValueError(f"{value!r} must start before they end")
+    return start, end
+
+
+def _check_hours(value: str) -> str:
+    _hours(value)
+    return value
+
+
+def _weekdays(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value or any(day not in WEEKDAYS for day in value):
+        raise ValueError(f"must be a list of {', '.join(WEEKDAYS)}")
+    return value
+
+
+@dataclass(frozen=True, config=SECTION)
+class LiveSection:
+    """``[live]`` as written: ``hours = "08:00-17:00"``, ``days = ["mon", ...]``, ``enabled``."""
+
+    enabled: StrictBool = True
+    hours: Annotated[StrictStr, AfterValidator(_check_hours)] = "08:00-17:00"
+    days: Annotated[
+        tuple[StrictStr, ...], BeforeValidator(_list_to_tuple), AfterValidator(_weekdays)
+    ] = WEEKDAYS[:5]
+
+    def settings(self) -> LiveSettings:
+        start, end = _hours(self.hours)
+        days = tuple(sorted({WEEKDAYS.index(day) for day in self.days}))
+        return LiveSettings(enabled=self.enabled, start=start, end=end, days=days)
+
+
+@dataclass(frozen=True, config=SECTION)
 class Settings:
     registry: RegistrySettings
     storage: StorageSettings
@@ -146,143 +257,126 @@ class Settings:
     live: LiveSettings = LiveSettings()
 
 
+@dataclass(frozen=True, config=SECTION)
+class SettingsFile:
+    """The file's sections as written; :meth:`settings` gives the settings the code reads."""
+
+    registry: RegistrySettings
+    storage: StorageSettings
+    connections: ConnectionIds
+    google: GoogleSettings
+    report: ReportSettings
+    feedback: FeedbackSettings = FeedbackSettings()
+    speed_target: SpeedTarget = SpeedTarget()
+    live: LiveSection = LiveSection()
+
+    def settings(self, source: Path) -> Settings:
+        return Settings(
+            registry=self.registry,
+            storage=self.storage,
+            connections=self.connections,
+            google=self.google,
+            report=dataclasses.replace(self.report, speed_target=self.speed_target),
+            feedback=self.feedback,
+            source=source,
+            live=self.live.settings(),
+        )
+
+
+_SECTIONS: dict[str, Any] = {
+    "registry": RegistrySettings,
+    "storage": StorageSettings,
+    "connections": ConnectionIds,
+    "google": GoogleSettings,
+    "report": ReportSettings,
+    "feedback": FeedbackSettings,
+    "speed_target": SpeedTarget,
+    "live": LiveSection,
+}
+
+# What each kind of value looks like in the file, for the error's "write ..." part.
+_WRITE = {
+    "bool_type": "true or false, without quotes",
+    "int_type": "a whole number without quotes, e.g. 7",
+    "int_from_float": "a whole number without quotes, e.g. 7",
+    "float_type": "a number without quotes, e.g. 20 or 20.5",
+    "string_type": 'text in double quotes, e.g. "…"',
+    "tuple_type": 'a list in brackets, e.g. ["ict-report@obec.go.th"]',
+    "dataclass_type": "a [section] table",
+    "time_type": 'a time such as "08:00"',
+}
+_KIND = {
+    "bool_type": "bool",
+    "int_type": "int",
+    "int_from_float": "int",
+    "float_type": "float",
+    "string_type": "str",
+    "tuple_type": "list",
+    "dataclass_type": "table",
+}
+
+
+def _known_keys(section: str) -> str:
+    """The keys a section takes (every section's name when ``section`` is not one)."""
+    if section not in _SECTIONS:
+        return ", ".join(f"[{name}]" for name in _SECTIONS)
+    names = [field.name for field in dataclasses.fields(_SECTIONS[section])]
+    return ", ".join(name for name in names if not (section == "report" and name == "speed_target"))
+
+
+def _explain(error: ErrorDetails) -> str:
+    """One pydantic error as a sentence an operator can act on."""
+    loc = [str(part) for part in error["loc"]]
+    kind = error["type"]
+    if len(loc) == 1:
+        if kind == "missing":
+            return f"section [{loc[0]}] is missing"
+        if kind == "unexpected_keyword_argument":
+            return f"section [{loc[0]}] is not a settings section (they are {_known_keys('')})"
+        return f"[{loc[0]}] must be a table: write it as a [{loc[0]}] section"
+    where = f"[{loc[0]}] {loc[1]}" + (f" (item {int(loc[2]) + 1})" if len(loc) > 2 else "")
+    given = error.get("input")
+    if kind == "missing":
+        return f"{where} is missing"
+    if kind == "unexpected_keyword_argument":
+        return (
+            f"{where} is not a setting of [{loc[0]}]: remove it or correct its spelling "
+            f"(the keys are {_known_keys(loc[0])})"
+        )
+    if kind in _KIND:
+        return f"{where} must be a {_KIND[kind]}, not {given!r}: write {_WRITE[kind]}"
+    context = error.get("ctx") or {}
+    if kind == "greater_than":
+        return f"{where} must be above {context['gt']}, not {given!r}"
+    if kind == "greater_than_equal":
+        return f"{where} must be {context['ge']} or more, not {given!r}"
+    if kind == "too_short":
+        return f'{where} must name at least one address: write e.g. {loc[1]} = ["…@obec.go.th"]'
+    if kind == "value_error":
+        return f"{where} {context.get('error', error['msg'])}"
+    return f"{where}: {error['msg']}, not {given!r}"
+
+
+_SETTINGS_FILE = TypeAdapter(SettingsFile)
+
+
 def default_config_path() -> Path:
     return Path(os.environ.get("SCHOOLNET_CONFIG") or project_root() / "config" / "schoolnet.toml")
 
 
-def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
-    value = raw.get(name)
-    if not isinstance(value, dict):
-        raise ConfigError(f"settings: section [{name}] is missing")
-    return value
-
-
-def _get(section: dict[str, Any], name: str, kind: type, where: str) -> Any:
-    if name not in section:
-        raise ConfigError(f"settings: [{where}] {name} is missing")
-    value = section[name]
-    if kind is float and isinstance(value, int):
-        value = float(value)
-    if not isinstance(value, kind):
-        raise ConfigError(f"settings: [{where}] {name} must be a {kind.__name__}")
-    return value
-
-
-def _emails(section: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
-    values = section.get(name, [])
-    if not isinstance(values, list) or not all(isinstance(v, str) and "@" in v for v in values):
-        raise ConfigError(f"settings: [{where}] {name} must be a list of email addresses")
-    return tuple(values)
-
-
-def _speed_target(section: dict[str, Any]) -> SpeedTarget:
-    """``[speed_target]``, every key optional (Giga's 2030 target by default)."""
-    values = {**vars(SpeedTarget()), **section}
-    target = SpeedTarget(
-        min_mbps=_get(values, "min_mbps", float, "speed_target"),
-        kbps_per_student=_get(values, "kbps_per_student", float, "speed_target"),
-        per_student_over=_get(values, "per_student_over", int, "speed_target"),
-    )
-    if target.min_mbps <= 0 or target.kbps_per_student < 0 or target.per_student_over < 0:
-        raise ConfigError(
-            "settings: [speed_target] min_mbps must be above 0, kbps_per_student and "
-            "per_student_over 0 or more"
-        )
-    return target
-
-
 def parse_settings(raw: dict[str, Any], source: Path, root: Path | None = None) -> Settings:
-    base = root or project_root()
-
-    def path(section: dict[str, Any], name: str, where: str) -> Path:
-        value = Path(_get(section, name, str, where))
-        return value if value.is_absolute() else base / value
-
-    registry = _section(raw, "registry")
-    storage = _section(raw, "storage")
-    connections = _section(raw, "connections")
-    google = _section(raw, "google")
-    report = _section(raw, "report")
-    feedback = raw.get("feedback", {})
-    settings = Settings(
-        registry=RegistrySettings(
-            esas=path(registry, "esas", "registry"),
-            schools=path(registry, "schools", "registry"),
-            esas_sheet=str(registry.get("esas_sheet", "")),
-            esas_sheet_tab=str(registry.get("esas_sheet_tab", "esas")),
-        ),
-        storage=StorageSettings(
-            data_dir=path(storage, "data_dir", "storage"),
-            report_dir=path(storage, "report_dir", "storage"),
-        ),
-        connections=ConnectionIds(
-            google=_get(connections, "google", str, "connections"),
-            warehouse=_get(connections, "warehouse", str, "connections"),
-            smtp=_get(connections, "smtp", str, "connections"),
-        ),
-        google=GoogleSettings(
-            request_timeout_seconds=_get(google, "request_timeout_seconds", float, "google"),
-            max_attempts=_get(google, "max_attempts", int, "google"),
-            backoff_base_seconds=_get(google, "backoff_base_seconds", float, "google"),
-            backoff_max_seconds=_get(google, "backoff_max_seconds", float, "google"),
-            folder_id=str(google.get("folder_id", "")),
-            full_pull_every_days=int(google.get("full_pull_every_days", 7)),
-            read_requests_per_minute=float(google.get("read_requests_per_minute", 55)),
-            write_requests_per_minute=float(google.get("write_requests_per_minute", 55)),
-        ),
-        report=ReportSettings(
-            timezone=_get(report, "timezone", str, "report"),
-            mail_from=_get(report, "mail_from", str, "report"),
-            to=_emails(report, "to", "report"),
-            cc=_emails(report, "cc", "report"),
-            stale_after_days=_get(report, "stale_after_days", int, "report"),
-            support_policy=path(report, "support_policy", "report")
-            if report.get("support_policy")
-            else None,
-            operators=_emails(report, "operators", "report"),
-            pace_window_days=int(report.get("pace_window_days", 14)),
-            email_list_limit=int(report.get("email_list_limit", 20)),
-            speed_target=_speed_target(raw.get("speed_target", {})),
-        ),
-        feedback=FeedbackSettings(
-            write_tab=bool(feedback.get("write_tab", True)),
-            email_esas=bool(feedback.get("email_esas", True)),
-        ),
-        source=source,
-        live=_live(raw.get("live", {})),
-    )
-    if not settings.report.to:
-        raise ConfigError("settings: [report] to must name at least one recipient")
-    if settings.report.pace_window_days < 1 or settings.report.email_list_limit < 1:
-        raise ConfigError("settings: [report] pace_window_days and email_list_limit must be ≥ 1")
-    if settings.google.max_attempts < 1:
-        raise ConfigError("settings: [google] max_attempts must be at least 1")
-    return settings
-
-
-def _live(section: Any) -> LiveSettings:
-    """``[live]``: ``hours = "08:00-17:00"``, ``days = ["mon", ...]``, ``enabled``."""
-    if not isinstance(section, dict):
-        raise ConfigError("settings: [live] must be a table")
-    hours = str(section.get("hours", "08:00-17:00"))
-    try:
-        first, _, last = hours.partition("-")
-        start, end = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
-    except ValueError:
+    """The settings of a file's tables, or a ConfigError naming every mistake in it."""
+    if isinstance(raw.get("report"), dict) and "speed_target" in raw["report"]:
         raise ConfigError(
-            f'settings: [live] hours must look like "08:00-17:00", not {hours!r}'
-        ) from None
-    if not start < end:
-        raise ConfigError(f"settings: [live] hours {hours!r} must start before they end")
-    days = section.get("days", list(WEEKDAYS[:5]))
-    if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
-        raise ConfigError(f"settings: [live] days must be a list of {', '.join(WEEKDAYS)}")
-    return LiveSettings(
-        enabled=bool(section.get("enabled", True)),
-        start=start,
-        end=end,
-        days=tuple(sorted(WEEKDAYS.index(d) for d in set(days))),
-    )
+            f"settings file {source}: [report] speed_target is not a setting of [report]: "
+            "write it as its own [speed_target] section"
+        )
+    try:
+        parsed = _SETTINGS_FILE.validate_python(raw, context={"root": root or project_root()})
+    except ValidationError as error:
+        problems = "\n  ".join(_explain(detail) for detail in error.errors())
+        raise ConfigError(f"settings file {source}:\n  {problems}") from None
+    return parsed.settings(source)
 
 
 def read_toml(source: Path, what: str) -> dict[str, Any]:

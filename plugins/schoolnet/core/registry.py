@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -108,15 +109,17 @@ def read_schools(path: Path) -> list[School]:
 
 
 def write_csv(path: Path, records: Iterable[Esa | School]) -> None:
+    """The registry in the contract's CSV shape, written whole (an empty file for no records)."""
+    from schoolnet.core.files import write_atomically
+
     records = list(records)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        if not records:
-            return
-        writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(records[0])])
+    buffer = io.StringIO(newline="")
+    if records:
+        writer = csv.DictWriter(buffer, fieldnames=[f.name for f in fields(records[0])])
         writer.writeheader()
         for record in records:
             writer.writerow(asdict(record))
+    write_atomically(path, buffer.getvalue())
 
 
 def schools_by_code(schools: Iterable[School]) -> Mapping[str, School]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schoolnet.contract import load_contract
 from schoolnet.core.registry import Esa
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import edit_cell
@@ -38,13 +39,14 @@ def type_mistake(state: Path, esa: Esa, row: int, typed: str) -> str:
     the cell's A1 address."""
     header = load_spreadsheet(state, esa.spreadsheet_id)["sheets"][0]["rows"][0]
     cell = f"{column_letters(header.index(STUDENTS))}{row}"
-    edit_cell(state, esa.spreadsheet_id, f"'โรงเรียน'!{cell}", typed)
+    edit_cell(state, esa.spreadsheet_id, f"'{load_contract().data_tab}'!{cell}", typed)
     return cell
 
 
 def tab_rows(state: Path, esa: Esa) -> list[list[Any]]:
     doc = load_spreadsheet(state, esa.spreadsheet_id)
-    rows: list[list[Any]] = {s["title"]: s["rows"] for s in doc["sheets"]}.get("ผลตรวจสอบ", [])
+    tabs = {sheet["title"]: sheet["rows"] for sheet in doc["sheets"]}
+    rows: list[list[Any]] = tabs.get(load_contract().feedback_tab, [])
     return rows
 
 

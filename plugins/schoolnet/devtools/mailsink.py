@@ -17,6 +17,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from schoolnet.core.files import write_atomically
+
 
 class _Controller(Controller):
     """aiosmtpd's controller, able to listen on port 0: it learns the port the system gave
@@ -75,8 +77,7 @@ class _SaveHandler:
             label = re.sub(r"[^A-Za-z0-9._-]", "_", match.group(1).decode()) if match else "message"
             existing = len(list(self.folder.glob("*.eml")))
             path = self.folder / f"{existing + 1:04d}-{label}.eml"
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            write_atomically(path, data)
         return "250 Message accepted for delivery"
 
 

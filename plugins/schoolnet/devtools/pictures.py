@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from schoolnet.core.files import replacing, write_atomically
 from schoolnet.core.paths import project_root
 from schoolnet.report.files import MANIFEST
 from schoolnet.report.fonts import font_face_css
@@ -49,7 +50,7 @@ def write_preview(folder: Path) -> Path:
     # project's own Sarabun, as the PDF has.
     html = html.replace("</head>", f"<style>{font_face_css()}</style></head>", 1)
     preview = folder / "preview.html"
-    preview.write_text(html, encoding="utf-8")
+    write_atomically(preview, html)
     return preview
 
 
@@ -62,7 +63,7 @@ def write_section_preview(folder: Path, heading: str, name: str) -> Path:
     end = html.find("<h2", start + 1)
     section = html[start : end if end >= 0 else html.rindex("</div>")]
     preview = folder / name
-    preview.write_text(html[:opening] + section + "</div></body></html>", encoding="utf-8")
+    write_atomically(preview, html[:opening] + section + "</div></body></html>")
     return preview
 
 
@@ -88,9 +89,8 @@ def write_feedback_preview(mail_dir: Path, folder: Path) -> Path | None:
     if best is None:
         return None
     preview = folder / "feedback-preview.html"
-    preview.write_text(
-        best[1].replace("</head>", f"<style>{font_face_css()}</style></head>", 1),
-        encoding="utf-8",
+    write_atomically(
+        preview, best[1].replace("</head>", f"<style>{font_face_css()}</style></head>", 1)
     )
     return preview
 
@@ -103,7 +103,8 @@ def trim_bottom(picture: Path, margin: int = 24) -> None:
         rgb = image.convert("RGB")
     box = ImageChops.difference(rgb, Image.new("RGB", rgb.size, "white")).getbbox()
     if box is not None and box[3] + margin < rgb.height:
-        rgb.crop((0, 0, rgb.width, box[3] + margin)).save(picture)
+        with replacing(picture) as temporary:
+            rgb.crop((0, 0, rgb.width, box[3] + margin)).save(temporary, format="PNG")
 
 
 def find_browser() -> str:
@@ -146,7 +147,8 @@ def pdf_first_page(pdf: Path, out: Path, scale: float = 1.5) -> None:
 
     document = pypdfium2.PdfDocument(pdf)
     try:
-        document[0].render(scale=scale).to_pil().save(out)
+        with replacing(out) as temporary:
+            document[0].render(scale=scale).to_pil().save(temporary, format="PNG")
     finally:
         document.close()
 

@@ -94,19 +94,10 @@ def quote_sheet_name(title: str) -> str:
 
 
 def _reason(code: str, account: str) -> str:
-    reasons = {
-        "not_shared": (
-            f"ระบบเปิดชีตของเขตไม่ได้ เพราะชีตยังไม่ได้แชร์ให้บัญชีของระบบ กรุณาแชร์ชีตให้ {account} (สิทธิ์ผู้แก้ไข)"
-        ),
-        "not_found": (
-            "ไม่พบชีตตามรหัสที่ลงทะเบียนไว้ (ชีตอาจถูกลบหรือรหัสไม่ถูกต้อง) กรุณาส่งลิงก์ชีตที่ถูกต้องให้ผู้ดูแลระบบ"
-        ),
-        "quota": "อ่านชีตไม่ได้เพราะเกินโควตาการเรียกใช้ของ Google ระบบจะอ่านใหม่ในรอบถัดไป",
-        "google_error": "ระบบของ Google ขัดข้องชั่วคราวขณะอ่านชีต ระบบจะอ่านใหม่ในรอบถัดไป",
-        "timeout": "อ่านชีตไม่ทันเวลาที่กำหนด ระบบจะอ่านใหม่ในรอบถัดไป",
-        "bad_request": "ชีตมีรูปแบบที่ระบบอ่านไม่ได้ กรุณาตรวจสอบว่าเป็น Google Sheets ตามแบบฟอร์ม",
-    }
-    return reasons[code]
+    """The Thai reason a sheet could not be read, as the clerk and the report show it."""
+    from schoolnet.contract import load_contract
+
+    return load_contract().text(f"read_{code}", account=account)
 
 
 class SheetsReader:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from schoolnet.core.config import Settings
-from schoolnet.core.files import write_atomically
+from schoolnet.core.files import GROUP_READABLE, write_atomically
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,9 @@ class RawSheet:
 
 
 def write_json(path: Path, payload: Any) -> None:
-    """Write JSON atomically (see :func:`write_atomically`)."""
+    """Write JSON whole or not at all, readable by the operator's group (see ``atomicfile``)."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-    write_atomically(path, text.encode("utf-8"))
+    write_atomically(path, text, mode=GROUP_READABLE)
 
 
 def raw_path(settings: Settings, report_date: date, esa_code: str) -> Path:

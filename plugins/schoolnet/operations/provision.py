@@ -53,6 +53,7 @@ from gspread.urls import SPREADSHEETS_API_V4_BASE_URL
 
 from schoolnet.contract import Column, Contract, load_contract
 from schoolnet.core.registry import Esa, School
+from schoolnet.core.schedule import TIMEZONE
 from schoolnet.ingestion.ingest import VALUE_PARAMS, SheetsReader, quote_sheet_name
 from schoolnet.validation.findings import column_letters
 from schoolnet.validation.normalize import (
@@ -624,67 +625,22 @@ def plan_provision(  # noqa: C901 - being split into named steps on another bran
     """Decide every request from the metadata and the values read.
 
     ``data_values`` are those of :func:`pipeline_tab` (empty when that tab is one of ours);
-    ``instruction_values`` are None when there is no instructions tab.
+    ``instruction_values`` are None when there is no instructions tab. The requests come in
+    the order they are sent: the data tab, its header, missing schools, its size, the
+    instructions, then the template's formatting.
     """
     plan = Plan()
     tabs = tabs_of(metadata)
     if not tabs:
         raise ProvisionError("bad_spreadsheet", "the spreadsheet has no tabs")
-    columns = contract.columns
     next_id = max(tab.sheet_id for tab in tabs) + 1
-    data = next((tab for tab in tabs if tab.title == contract.data_tab), None)
-    fresh = False
-    if data is None:
-        first = tabs[0]
-        if first.title in (INSTRUCTIONS_TAB, contract.feedback_tab) or not _trimmed(data_values):
-            fresh = True
-            data_values = []
-        else:
-            plan.blocked = True
-            plan.problems.append(
-                f'there is no tab named "{contract.data_tab}", so the pipeline reads the first '
-                f'tab "{first.title}", which holds data: if it is the schools\' data, rename it '
-                f'to "{contract.data_tab}" and run again'
-            )
-            return plan
-        if first.title in (INSTRUCTIONS_TAB, contract.feedback_tab):
-            data = Tab(next_id, contract.data_tab, 0, DEFAULT_ROWS, DEFAULT_COLUMNS, 1)
-            next_id += 1
-            plan.structure.append(
-                {
-                    "addSheet": {
-                        "properties": {
-                            "sheetId": data.sheet_id,
-                            "title": data.title,
-                            "index": 0,
-                            "gridProperties": {
-                                "rowCount": DEFAULT_ROWS,
-                                "columnCount": max(DEFAULT_COLUMNS, len(columns)),
-                                "frozenRowCount": 1,
-                            },
-                        }
-                    }
-                }
-            )
-            plan.tabs_added.append(data.title)
-        else:
-            plan.structure.append(
-                {
-                    "updateSheetProperties": {
-                        "properties": {"sheetId": first.sheet_id, "title": contract.data_tab},
-                        "fields": "title",
-                    }
-                }
-            )
-            plan.tab_renamed = first.title
-            data = Tab(
-                first.sheet_id,
-                contract.data_tab,
-                first.index,
-                first.row_count,
-                first.column_count,
-                first.frozen_rows,
-            )
+    chosen = _plan_data_tab(plan, tabs, data_values, contract, next_id)
+    if chosen is None:
+        return plan
+    data, fresh = chosen
+    if fresh:
+        data_values = []
+    next_id = max(next_id, data.sheet_id + 1)  # past a data tab just added
 
     layout = inspect_layout(data_values, contract)
     plan.problems.extend(layout.problems)
@@ -697,23 +653,102 @@ def plan_provision(  # noqa: C901 - being split into named steps on another bran
         return plan
 
     tab_range = quote_sheet_name(data.title)
-    if layout.writes:
-        last = max(layout.writes)
-        plan.values.append(
+    _plan_header(plan, layout, tab_range)
+    needed_rows = _add_missing_schools(plan, data_values, layout, tab_range, esa, schools, contract)
+    _plan_grid(plan, data, needed_rows, layout, len(contract.columns))
+    instructions_now = _plan_instructions(
+        plan, tabs, data, layout, instruction_values, contract, next_id
+    )
+    if layout.kind == "template":
+        _plan_formatting(plan, data, instructions_now, contract, refresh=reformat or fresh)
+    return plan
+
+
+def _plan_data_tab(
+    plan: Plan,
+    tabs: Sequence[Tab],
+    data_values: Sequence[Sequence[Any]],
+    contract: Contract,
+    new_id: int,
+) -> tuple[Tab, bool] | None:
+    """The tab the schools' data goes in, and whether it starts empty: the contract's data tab
+    as it is; else the first tab renamed to it, or a new tab (``new_id``) in front when the
+    first tab is one of ours. None, with the plan blocked, when the first tab holds data under
+    another name (the pipeline reads it, so a person must say what it is)."""
+    data = next((tab for tab in tabs if tab.title == contract.data_tab), None)
+    if data is not None:
+        return data, False
+    first = tabs[0]
+    ours = first.title in (INSTRUCTIONS_TAB, contract.feedback_tab)
+    if not ours and _trimmed(data_values):
+        plan.blocked = True
+        plan.problems.append(
+            f'there is no tab named "{contract.data_tab}", so the pipeline reads the first '
+            f'tab "{first.title}", which holds data: if it is the schools\' data, rename it '
+            f'to "{contract.data_tab}" and run again'
+        )
+        return None
+    if ours:
+        plan.structure.append(
             {
-                "range": f"{tab_range}!A1:{_letter(last)}1",
-                "majorDimension": "ROWS",
-                "values": [[layout.writes.get(p) for p in range(last + 1)]],
+                "addSheet": {
+                    "properties": {
+                        "sheetId": new_id,
+                        "title": contract.data_tab,
+                        "index": 0,
+                        "gridProperties": {
+                            "rowCount": DEFAULT_ROWS,
+                            "columnCount": max(DEFAULT_COLUMNS, len(contract.columns)),
+                            "frozenRowCount": 1,
+                        },
+                    }
+                }
             }
         )
-        plan.header_cells = [f"{_letter(p)}1" for p in sorted(layout.writes)]
+        plan.tabs_added.append(contract.data_tab)
+        return Tab(new_id, contract.data_tab, 0, DEFAULT_ROWS, DEFAULT_COLUMNS, 1), True
+    plan.structure.append(
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": first.sheet_id, "title": contract.data_tab},
+                "fields": "title",
+            }
+        }
+    )
+    plan.tab_renamed = first.title
+    renamed = Tab(
+        first.sheet_id,
+        contract.data_tab,
+        first.index,
+        first.row_count,
+        first.column_count,
+        first.frozen_rows,
+    )
+    return renamed, True
 
-    needed_rows = _add_missing_schools(plan, data_values, layout, tab_range, esa, schools, contract)
+
+def _plan_header(plan: Plan, layout: Layout, tab_range: str) -> None:
+    """Write the header cells the layout found missing or wrong, in one range of row 1."""
+    if not layout.writes:
+        return
+    last = max(layout.writes)
+    plan.values.append(
+        {
+            "range": f"{tab_range}!A1:{_letter(last)}1",
+            "majorDimension": "ROWS",
+            "values": [[layout.writes.get(p) for p in range(last + 1)]],
+        }
+    )
+    plan.header_cells = [f"{_letter(p)}1" for p in sorted(layout.writes)]
+
+
+def _plan_grid(plan: Plan, data: Tab, needed_rows: int, layout: Layout, columns: int) -> None:
+    """Grow the data tab to hold every row planned, and a template's every column."""
     grid: dict[str, int] = {}
     if needed_rows > data.row_count:
         grid["rowCount"] = needed_rows
-    if layout.kind == "template" and len(columns) > data.column_count:
-        grid["columnCount"] = len(columns)
+    if layout.kind == "template" and columns > data.column_count:
+        grid["columnCount"] = columns
     if grid:
         plan.structure.append(
             {
@@ -724,12 +759,23 @@ def plan_provision(  # noqa: C901 - being split into named steps on another bran
             }
         )
 
-    # The instructions: with the fingerprint line only where the template's formatting applies.
+
+def _plan_instructions(
+    plan: Plan,
+    tabs: Sequence[Tab],
+    data: Tab,
+    layout: Layout,
+    instruction_values: Sequence[Sequence[Any]] | None,
+    contract: Contract,
+    new_id: int,
+) -> list[list[Any]]:
+    """Add the instructions tab (``new_id``) if missing and rewrite it if it differs; with the
+    fingerprint line only where the template's formatting applies. Returns what the tab held
+    before (nothing when it is new)."""
     if layout.kind == "template":
         expected = instruction_rows(data.sheet_id, contract)
     else:
         expected = instruction_lines(contract, layout.header_row, layout.positions)
-    mark = fingerprint(data.sheet_id, contract)
     instructions = next((tab for tab in tabs if tab.title == INSTRUCTIONS_TAB), None)
     existing = _trimmed(instruction_values or [])
     if instructions is None:
@@ -737,7 +783,7 @@ def plan_provision(  # noqa: C901 - being split into named steps on another bran
             {
                 "addSheet": {
                     "properties": {
-                        "sheetId": next_id,
+                        "sheetId": new_id,
                         "title": INSTRUCTIONS_TAB,
                         "index": data.index + 1,
                     }
@@ -749,11 +795,18 @@ def plan_provision(  # noqa: C901 - being split into named steps on another bran
     if instructions is None or existing != _trimmed(expected):
         plan.values.append(_overwrite(INSTRUCTIONS_TAB, expected, existing))
         plan.instructions_written = True
+    return existing
 
-    if layout.kind != "template":
-        return plan
-    stale = not any(cell == mark for row in existing for cell in row)
-    if reformat or fresh or stale:
+
+def _plan_formatting(
+    plan: Plan, data: Tab, instructions_now: list[list[Any]], contract: Contract, refresh: bool
+) -> None:
+    """The template's dropdowns, number formats, frozen and protected header: sent when
+    ``refresh`` is asked or the instructions lack this contract's fingerprint (the formatting
+    is older), without what the tab already has; else only a lost frozen row is fixed."""
+    mark = fingerprint(data.sheet_id, contract)
+    stale = not any(cell == mark for row in instructions_now for cell in row)
+    if refresh or stale:
         wanted = format_requests(data.sheet_id, contract)
         if data.frozen_rows >= 1:
             wanted = [r for r in wanted if "updateSheetProperties" not in r]
@@ -764,7 +817,6 @@ def plan_provision(  # noqa: C901 - being split into named steps on another bran
     elif data.frozen_rows < 1:
         plan.structure.append(freeze_request(data.sheet_id))
         plan.frozen_row_fixed = True
-    return plan
 
 
 def _add_missing_schools(
@@ -871,7 +923,7 @@ class _Google:
             "properties": {
                 "title": SPREADSHEET_TITLE.format(esa_name=esa.esa_name),
                 "locale": "th_TH",
-                "timeZone": "Asia/Bangkok",
+                "timeZone": TIMEZONE,
             },
             "sheets": [{"properties": {"sheetId": 0, "title": contract.data_tab}}],
         }

@@ -14,9 +14,8 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from schoolnet.core.config import Settings
+from schoolnet.core.files import write_atomically
 from schoolnet.core.registry import Esa, RegistryError, read_esas
 from schoolnet.operations.connections import service_account_key
 from schoolnet.warehouse.models import (
@@ -101,8 +101,7 @@ class PullClock:
         }
         path = timing_path(settings, report_date, esa_code)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(record), encoding="utf-8")
+            write_atomically(path, json.dumps(record))
         except OSError as error:
             log.warning("ESA %s: pull timings not kept (%s)", esa_code, error)
 
@@ -258,14 +257,6 @@ def record_registry_change(
         )
 
 
-def registry_changes(engine: Engine, esa_code: str | None = None) -> list[dict[str, Any]]:
-    query = select(RegistryChangeRow.__table__).order_by(RegistryChangeRow.id)
-    if esa_code is not None:
-        query = query.where(RegistryChangeRow.esa_code == esa_code)
-    with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
-
-
 # --- the ESA registry file -----------------------------------------------------------------------
 
 ESA_CODE = re.compile(r"\d{6}")
@@ -331,40 +322,9 @@ def new_esa(
     return Esa(code, name, level, province, sheet_id, contact)  # type: ignore[arg-type]
 
 
-def atomic_write(
-    path: Path,
-    text: str,
-    *,
-    mode: int | None = None,
-    keep_previous: bool = False,
-    check: Callable[[Path], Any] | None = None,
-) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file in the same folder,
-    renamed over it), with the old file's permissions unless ``mode`` is given; ``check`` may
-    refuse the new file before it replaces the old; ``keep_previous`` keeps the old file as
-    ``<path>.previous``."""
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    temporary = Path(name)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is None:
-            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-        temporary.chmod(mode)
-        if check is not None:
-            check(temporary)
-        if keep_previous and path.exists():
-            os.replace(path, path.with_name(path.name + ".previous"))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _replace_file(path: Path, text: str) -> None:
     """Replace the registry file, after checking the new one is still a valid ESA registry."""
-    atomic_write(path, text, check=read_esas)
+    write_atomically(path, text, check=read_esas)
 
 
 def _registry_text(path: Path) -> tuple[str, list[str], str]:
@@ -507,7 +467,7 @@ def google_session(conn_id: str) -> tuple[Any, str]:
 def _write_key(path: Path, info: Mapping[str, Any]) -> None:
     """Replace the key file at ``path`` (readable by its owner only); the old key is kept as
     ``<path>.previous`` for a rollback."""
-    atomic_write(path, json.dumps(info), mode=0o600, keep_previous=True)
+    write_atomically(path, json.dumps(info), mode=0o600, keep_previous=True)
 
 
 def previous_conn_id(conn_id: str) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from schoolnet.core.config import Settings
 from schoolnet.core.registry import Esa, School
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion
+from schoolnet.orchestration.handoffs import LiveCheck
 from schoolnet.warehouse.history import last_reads
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow
 
@@ -213,19 +214,19 @@ def check(
     engine: Engine,
     checked_at: datetime,
     daily_active: Callable[[], bool] = lambda: False,
-) -> dict[str, Any]:
+) -> LiveCheck:
     """Read one waiting sheet (one call), validate it, and rewrite its tab if the findings
     changed (one call). ``checked_at`` is the local time the tab shows."""
     from schoolnet.orchestration.pipeline import read_sheet, validation_result, write_feedback_tab
 
     with engine.connect() as conn:
         row = conn.execute(select(LiveSheetRow).where(LiveSheetRow.esa_code == esa.esa_code)).one()
-    summary: dict[str, Any] = {"esa_code": esa.esa_code, "edited_at": row.changed_at}
+    code, edited = esa.esa_code, row.changed_at
     if not row.pending:
-        return {**summary, "outcome": "already_checked", "api_calls": 0}
+        return LiveCheck(esa_code=code, edited_at=edited, outcome="already_checked", api_calls=0)
     if daily_active():
         log.info("ESA %s: the morning run is on; checked by the next run", esa.esa_code)
-        return {**summary, "outcome": "deferred", "api_calls": 0}
+        return LiveCheck(esa_code=code, edited_at=edited, outcome="deferred", api_calls=0)
     report_date = checked_at.date()
     try:
         sheet = read_sheet(esa, report_date, reader, row.changed_at)
@@ -233,8 +234,13 @@ def check(
         log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
         done = error.code not in RETRY_LATER  # unshared or deleted: a change brings it back
         _finish(engine, row, checked_at, "failed", error.code, 0, 0, None, clear=done)
-        failed = {"outcome": "failed", "error_code": error.code, "api_calls": error.api_calls}
-        return {**summary, **failed}
+        return LiveCheck(
+            esa_code=code,
+            edited_at=edited,
+            outcome="failed",
+            error_code=error.code,
+            api_calls=error.api_calls,
+        )
     result = validation_result(esa, report_date, sheet, schools, engine)
     tab = "off"
     if settings.feedback.write_tab:
@@ -244,14 +250,15 @@ def check(
     expect = str(int(row.version) + 1) if tab == "written" and row.version else None
     retry = tab.startswith("failed") and tab.removeprefix("failed: ") in RETRY_LATER
     _finish(engine, row, checked_at, result["outcome"], None, errors, warnings, expect, not retry)
-    return {
-        **summary,
-        "outcome": result["outcome"],
-        "feedback_tab": tab,
-        "errors": errors,
-        "warnings": warnings,
-        "api_calls": sheet.api_calls + (1 if tab == "written" else 0),
-    }
+    return LiveCheck(
+        esa_code=code,
+        edited_at=edited,
+        outcome=result["outcome"],
+        feedback_tab=tab,
+        errors=errors,
+        warnings=warnings,
+        api_calls=sheet.api_calls + (1 if tab == "written" else 0),
+    )
 
 
 def _finish(

@@ -6,15 +6,14 @@ Importing this module does no work and looks nothing up; everything happens insi
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.core.config import load_settings
+from schoolnet.orchestration.handoffs import LiveCheck, RegistryEntry
 from schoolnet.orchestration.tasks import DAG_ID as DAILY_DAG_ID
 from schoolnet.orchestration.tasks import SCHEDULE_CRON as DAILY_CRON
-from schoolnet.orchestration.tasks import _context, _engine, google_reader
+from schoolnet.orchestration.tasks import TIMEZONE, _context, _engine, google_reader
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ def gate() -> bool:
     from schoolnet.orchestration.live import daily_due_soon
 
     settings = load_settings()
-    now = datetime.now(ZoneInfo(settings.report.timezone))
+    now = datetime.now(ZoneInfo(TIMEZONE))
     if not bool(_context()["params"].get("any_time", False)) and not settings.live.covers(now):
         log.info("outside the working hours in the settings ([live]); nothing to do")
         return False
@@ -63,7 +62,7 @@ def gate() -> bool:
     return True
 
 
-def poll_changes() -> list[dict[str, Any]]:
+def poll_changes() -> list[RegistryEntry]:
     """One look at Drive's changes feed; the ESAs whose sheets wait for a check."""
     from schoolnet.orchestration.live import current_esas, poll
     from schoolnet.warehouse import ensure_schema
@@ -72,16 +71,15 @@ def poll_changes() -> list[dict[str, Any]]:
     engine = _engine(settings)
     ensure_schema(engine)  # the warehouse may be new, or older than this version
     found = poll(current_esas(settings), settings, google_reader(settings), engine)
-    return [{"esa": asdict(esa)} for esa in found.pending]
+    return [RegistryEntry(esa=esa) for esa in found.pending]
 
 
-def check_sheet(entry: dict[str, Any]) -> dict[str, Any]:
+def check_sheet(entry: RegistryEntry) -> LiveCheck:
     """Read, validate and give feedback on one edited sheet."""
-    from schoolnet.core.registry import Esa
     from schoolnet.orchestration.live import check
     from schoolnet.orchestration.pipeline import load_school_registry
 
-    esa = Esa(**entry["esa"])
+    esa = entry.esa
     context = _context()
     context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
     settings = load_settings()
@@ -91,7 +89,7 @@ def check_sheet(entry: dict[str, Any]) -> dict[str, Any]:
         google_reader(settings, write=settings.feedback.write_tab),
         load_school_registry(settings),
         _engine(settings),
-        datetime.now(ZoneInfo(settings.report.timezone)),
+        datetime.now(ZoneInfo(TIMEZONE)),
         daily_active=daily_active,
     )
     log.info("ESA %s: %s", esa.esa_code, result)

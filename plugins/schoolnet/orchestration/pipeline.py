@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from schoolnet.core.registry import (
 from schoolnet.delivery.mail import DeliveryResult, Sender, deliver_report
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion
 from schoolnet.ingestion.landing import RawSheet, SheetFailure, land_read, load_raw, write_json
+from schoolnet.orchestration.handoffs import PullPlan, PullSummary, RenderedReport
 from schoolnet.report.daily import build_report
 from schoolnet.validation import apply_quarantine, validate_sheet
 from schoolnet.validation.feedback import TAB_HEADER, EsaFeedback, padded, sheet_url
@@ -116,13 +117,13 @@ def plan_pulls(
     reader: SheetsReader,
     engine: Engine,
     full_pull: bool = False,
-) -> tuple[list[dict[str, Any]], DriveListing]:
+) -> tuple[list[PullPlan], DriveListing]:
     """Decide, per ESA, whether its sheet must be read today or last read's values still hold.
 
     One Drive listing (one call per 1,000 sheets) gives every sheet's ``modifiedTime``. A sheet
     unchanged since the last read, or last changed by us (the feedback tab), is not read again:
     that read is validated anew for today. If the listing fails, every sheet is read.
-    Returns the plan (one small dict per ESA, for task mapping) and how the listing went.
+    Returns the plan (one small entry per ESA, for task mapping) and how the listing went.
     """
     full = full_pull or is_full_pull_day(report_date, settings)
     versions: dict[str, SheetVersion] = {}
@@ -156,14 +157,8 @@ def plan_pulls(
             unchanged = version.modified_time == seen or ours
             if unchanged and load_raw(settings, origin, esa.esa_code) is not None:
                 reuse = origin
-        plan.append(
-            {
-                "esa": asdict(esa),
-                "modified_time": modified_time,
-                "reuse_from": reuse.isoformat() if reuse else None,
-            }
-        )
-    reads = sum(1 for entry in plan if entry["reuse_from"] is None)
+        plan.append(PullPlan(esa=esa, modified_time=modified_time, reuse_from=reuse))
+    reads = sum(1 for entry in plan if entry.reuse_from is None)
     log.info(
         "plan for %s: %d of %d sheets to read (%d listing calls)",
         report_date,
@@ -297,8 +292,8 @@ def validation_result(
         findings = [f.to_dict() for f in validation.findings]
         first_error = next((f["message"] for f in findings if f["severity"] == "error"), None)
         reasons = {
-            "rejected": f"ข้อมูลทั้งชีตไม่ผ่านการตรวจสอบ: {first_error}",
-            "quarantined": f"ระบบพักข้อมูลชีตนี้ไว้ก่อน: {first_error}",
+            outcome: load_contract().text(f"sheet_{outcome}", first_error=first_error)
+            for outcome in ("rejected", "quarantined")
         }
         result.update(
             outcome=validation.outcome,
@@ -335,7 +330,7 @@ def pull_and_validate(
     reuse_from: date | None = None,
     run_id: str | None = None,
     try_number: int | None = None,
-) -> dict[str, Any]:
+) -> PullSummary:
     """Get one ESA's sheet (read, or reuse an unchanged read), validate it, give the ESA its
     feedback tab, and write the result for the merge. An unreadable sheet is an outcome.
 
@@ -437,21 +432,21 @@ def write_feedback_tab(
     return "written"
 
 
-def summary(result: Mapping[str, Any]) -> dict[str, Any]:
+def summary(result: Mapping[str, Any]) -> PullSummary:
     """What one ESA's pull hands on through XCom: counts and the outcome, not the data."""
     findings = result["findings"]
-    return {
-        "esa_code": result["esa_code"],
-        "outcome": result["outcome"],
-        "error_code": result.get("error_code"),
-        "api_calls": result["api_calls"],
-        "rows_read": result["rows_read"],
-        "rows_accepted": len(result["accepted"]),
-        "rows_rejected": result["rows_rejected"],
-        "feedback_tab": result.get("feedback_tab"),
-        "errors": sum(1 for f in findings if f["severity"] == "error"),
-        "warnings": sum(1 for f in findings if f["severity"] == "warning"),
-    }
+    return PullSummary(
+        esa_code=result["esa_code"],
+        outcome=result["outcome"],
+        error_code=result.get("error_code"),
+        api_calls=result["api_calls"],
+        rows_read=result["rows_read"],
+        rows_accepted=len(result["accepted"]),
+        rows_rejected=result["rows_rejected"],
+        feedback_tab=result.get("feedback_tab"),
+        errors=sum(1 for f in findings if f["severity"] == "error"),
+        warnings=sum(1 for f in findings if f["severity"] == "warning"),
+    )
 
 
 def load_esa_day(path: Path) -> EsaDay:
@@ -502,7 +497,7 @@ def merge(
     return merged
 
 
-def render(report_date: date, settings: Settings, engine: Engine) -> dict[str, str]:
+def render(report_date: date, settings: Settings, engine: Engine) -> RenderedReport:
     """Render the report (email, charts, PDF, XLSX) from the warehouse into the report folder."""
     from schoolnet.report.files import render_files, save_files
     from schoolnet.report.policy import load_policy
@@ -520,7 +515,7 @@ def render(report_date: date, settings: Settings, engine: Engine) -> dict[str, s
         )
         email = render_files(conn, report, list_limit=settings.report.email_list_limit)
     save_files(email, folder)
-    return {"folder": str(folder), "subject": email.subject}
+    return RenderedReport(folder=str(folder), subject=email.subject)
 
 
 def send(

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from schoolnet.core.registry import Esa
+from schoolnet.orchestration.handoffs import RegistryEntry
 
 if TYPE_CHECKING:
     from schoolnet.core.config import Settings
@@ -84,8 +84,8 @@ def select_esas(esas: Sequence[Esa], codes: Sequence[str]) -> list[Esa]:
     return [esa for esa in esas if esa.esa_code in codes]
 
 
-def load_selection() -> list[dict[str, str]]:
-    """The ESAs this run provisions, as small dicts for task mapping."""
+def load_selection() -> list[RegistryEntry]:
+    """The ESAs this run provisions, one entry each for task mapping."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from schoolnet.core.config import load_settings
@@ -98,10 +98,10 @@ def load_selection() -> list[dict[str, str]]:
     except ValueError as error:
         raise AirflowFailException(str(error)) from error  # a typo: retrying cannot help
     log.info("provisioning %d ESA sheet(s)", len(chosen))
-    return [asdict(esa) for esa in chosen]
+    return [RegistryEntry(esa=esa) for esa in chosen]
 
 
-def provision_esa(esa: dict[str, str]) -> dict[str, Any]:
+def provision_esa(entry: RegistryEntry) -> dict[str, Any]:
     """Provision one ESA's sheet; fail (without retries) when a person must act."""
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -109,15 +109,16 @@ def provision_esa(esa: dict[str, str]) -> dict[str, Any]:
     from schoolnet.core.registry import read_schools
     from schoolnet.operations.provision import ProvisionError, provision_sheet
 
+    esa = entry.esa
     context = _context()
-    context["esa_label"] = f"{esa['esa_code']} {esa['esa_name']}"
+    context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
     settings = load_settings()
-    schools = [s for s in read_schools(settings.registry.schools) if s.esa_code == esa["esa_code"]]
+    schools = [s for s in read_schools(settings.registry.schools) if s.esa_code == esa.esa_code]
     reformat = bool(context["params"].get("reformat", False))
     try:
         report = provision_sheet(
             writing_reader(settings),
-            Esa(**esa),  # type: ignore[arg-type]
+            esa,
             schools,
             reformat=reformat,
         )

@@ -11,14 +11,24 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schoolnet.core import schedule
 from schoolnet.core.config import Settings, load_settings
+from schoolnet.orchestration.handoffs import (
+    FeedbackDelivery,
+    MergedDay,
+    PullPlan,
+    PullSummary,
+    RegistryEntry,
+    RenderedReport,
+    ReportDelivery,
+)
 
 log = logging.getLogger(__name__)
 
 DAG_ID = "schoolnet_daily"
 GOOGLE_POOL = "google_sheets"
-TIMEZONE = "Asia/Bangkok"
-SCHEDULE_CRON = "0 6 * * *"
+TIMEZONE = schedule.TIMEZONE
+SCHEDULE_CRON = schedule.DAILY_SCHEDULE
 DRIVE_LISTING_FAILURE = "drive_listing_failure"  # plan_pulls' XCom key when the listing failed
 
 # How long a run and each task may take before Airflow stops it, sized from the measured
@@ -44,13 +54,13 @@ def _context() -> Any:
     return get_current_context()
 
 
-def report_date_of(context: Any, timezone: str = TIMEZONE) -> date:
+def report_date_of(context: Any) -> date:
     """The report date is the run's date in Bangkok (the manual-run date when it has none)."""
     moment: datetime | None = context.get("logical_date")
     if moment is None:
         moment = context["dag_run"].run_after
     assert moment is not None
-    return moment.astimezone(ZoneInfo(timezone)).date()
+    return moment.astimezone(ZoneInfo(TIMEZONE)).date()
 
 
 def _engine(settings: Settings) -> Any:
@@ -68,12 +78,10 @@ def _engine_for(url: str) -> Any:
     return create_warehouse_engine(url)
 
 
-def load_registry() -> list[dict[str, str]]:
+def load_registry() -> list[RegistryEntry]:
     """The ESAs to pull; also makes sure the warehouse tables exist and can be written before
     the pulls use them. A warehouse that refuses writes fails the run here, without retries,
     with that one reason (retrying would not make it writable)."""
-    from dataclasses import asdict
-
     from airflow.sdk.exceptions import AirflowFailException
 
     from schoolnet.orchestration.pipeline import snapshot_registry
@@ -86,22 +94,24 @@ def load_registry() -> list[dict[str, str]]:
         ensure_writable(engine)
     except WarehouseNotWritable as error:
         raise AirflowFailException(str(error)) from None
-    report_date = report_date_of(_context(), settings.report.timezone)
-    esas = [asdict(e) for e in snapshot_registry(settings, report_date, google_reader(settings))]
+    report_date = report_date_of(_context())
+    esas = [
+        RegistryEntry(esa=esa)
+        for esa in snapshot_registry(settings, report_date, google_reader(settings))
+    ]
     log.info("registry: %d ESAs to pull", len(esas))
     return esas
 
 
-def plan_pulls(esas: list[dict[str, str]]) -> list[dict[str, Any]]:
+def plan_pulls(esas: list[RegistryEntry]) -> list[PullPlan]:
     """Which sheets changed since their last read (one Drive listing for all of them)."""
-    from schoolnet.core.registry import Esa
     from schoolnet.orchestration.pipeline import plan_pulls as plan
 
     context = _context()
     settings = load_settings()
     plan_entries, listing = plan(
-        [Esa(**esa) for esa in esas],  # type: ignore[arg-type]
-        report_date_of(context, settings.report.timezone),
+        [entry.esa for entry in esas],
+        report_date_of(context),
         settings,
         google_reader(settings),
         _engine(settings),
@@ -149,31 +159,29 @@ def google_reader(settings: Settings, write: bool = False) -> Any:
     )
 
 
-def pull_sheet(entry: dict[str, Any]) -> dict[str, Any]:
+def pull_sheet(entry: PullPlan) -> PullSummary:
     """Read (or reuse the unchanged read of) one ESA's sheet, validate it, write its feedback."""
-    from schoolnet.core.registry import Esa
     from schoolnet.orchestration.pipeline import load_school_registry, pull_and_validate
 
-    esa = entry["esa"]
+    esa = entry.esa
     context = _context()
-    context["esa_label"] = f"{esa['esa_code']} {esa['esa_name']}"
+    context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
     settings = load_settings()
-    reuse = entry.get("reuse_from")
     result = pull_and_validate(
-        Esa(**esa),
-        report_date_of(context, settings.report.timezone),
+        esa,
+        report_date_of(context),
         settings,
         google_reader(settings, write=settings.feedback.write_tab),
         load_school_registry(settings),
         _engine(settings),
-        modified_time=entry.get("modified_time"),
-        reuse_from=date.fromisoformat(reuse) if reuse else None,
+        modified_time=entry.modified_time,
+        reuse_from=entry.reuse_from,
     )
-    log.info("ESA %s: %s", esa["esa_code"], result)
+    log.info("ESA %s: %s", esa.esa_code, result)
     return result
 
 
-def merge_results() -> dict[str, Any]:
+def merge_results() -> MergedDay:
     """Merge what every pull left on disk; an ESA whose pull crashed counts as not read."""
     from airflow.sdk.exceptions import AirflowSkipException
 
@@ -185,21 +193,21 @@ def merge_results() -> dict[str, Any]:
         # would only record every ESA as not read.
         raise AirflowSkipException("load_registry did not succeed: nothing to merge")
     settings = load_settings()
-    report_date = report_date_of(context, settings.report.timezone)
+    report_date = report_date_of(context)
     outcome = merge(report_date, settings, _engine(settings))
-    totals = {
-        "report_date": report_date.isoformat(),
-        "esas_not_accepted": len(outcome.failed_esas),
-        "schools": outcome.schools,
-        "accepted_today": outcome.accepted_today,
-        "carried_forward": outcome.carried_forward,
-        "never_reported": outcome.never_reported,
-    }
+    totals = MergedDay(
+        report_date=report_date,
+        esas_not_accepted=len(outcome.failed_esas),
+        schools=outcome.schools,
+        accepted_today=outcome.accepted_today,
+        carried_forward=outcome.carried_forward,
+        never_reported=outcome.never_reported,
+    )
     log.info("merged: %s", totals)
     return totals
 
 
-def send_esa_feedback(_merged: dict[str, Any]) -> dict[str, int]:
+def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
     """Email every ESA's contact its own findings (or an all-accepted line), once per date."""
     from schoolnet.orchestration.pipeline import send_esa_feedback as send_all
 
@@ -207,29 +215,29 @@ def send_esa_feedback(_merged: dict[str, Any]) -> dict[str, int]:
     settings = load_settings()
     if not settings.feedback.email_esas:
         log.info("ESA feedback emails are turned off in the settings")
-        return {"sent": 0, "already_sent": 0}
-    report_date = report_date_of(context, settings.report.timezone)
+        return FeedbackDelivery()
+    report_date = report_date_of(context)
     force = bool(context["params"].get("force_resend", False))
     counts = send_all(report_date, settings, _engine(settings), force=force)
     log.info("ESA feedback for %s: %s", report_date, counts)
-    return counts
+    return FeedbackDelivery(**counts)
 
 
-def render_report(_merged: dict[str, Any]) -> dict[str, str]:
+def render_report(_merged: MergedDay) -> RenderedReport:
     from schoolnet.orchestration.pipeline import render
 
     settings = load_settings()
-    report_date = report_date_of(_context(), settings.report.timezone)
+    report_date = report_date_of(_context())
     return render(report_date, settings, _engine(settings))
 
 
-def send_report(_rendered: dict[str, str]) -> dict[str, Any]:
+def send_report(_rendered: RenderedReport) -> ReportDelivery:
     from schoolnet.delivery.mail import send_with_airflow_connection
     from schoolnet.orchestration.pipeline import send
 
     context = _context()
     settings = load_settings()
-    report_date = report_date_of(context, settings.report.timezone)
+    report_date = report_date_of(context)
     force = bool(context["params"].get("force_resend", False))
     result = send(
         report_date,
@@ -246,4 +254,4 @@ def send_report(_rendered: dict[str, str]) -> dict[str, Any]:
             report_date,
             result.previously_sent_at,
         )
-    return {"sent": result.sent, "message_id": result.message_id}
+    return ReportDelivery(sent=result.sent, message_id=result.message_id)

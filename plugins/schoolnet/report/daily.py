@@ -111,12 +111,13 @@ class EsaLine:
     @property
     def flag_reason(self) -> str:
         """Why the ESA is flagged, in Thai ("" when it is not)."""
+        text = load_contract().text
         if self.unreadable:
-            return self.reason or "ไม่ได้อ่านชีตในวันนี้"
+            return self.reason or text("flag_not_read")
         if self.days_since_update is None:
-            return "ยังไม่เคยอ่านชีตได้"
+            return text("flag_never_read")
         if self.stale:
-            return f"ชีตไม่ได้ปรับปรุงมา {self.days_since_update:,d} วัน"
+            return text("flag_stale", days=f"{self.days_since_update:,d}")
         return ""
 
 
@@ -353,7 +354,11 @@ def template_environment(folder: Path | None = None) -> Environment:
         link_label=lambda key: contract.enum_label("link_type", key) if key else "",
     )
     environment.globals.update(
-        percent=thai.percent, status_label=lambda key: contract.enum_label("status", key)
+        percent=thai.percent,
+        status_label=lambda key: contract.enum_label("status", key),
+        finding_headings=contract.finding_headings,
+        severity_labels=contract.severity_labels,
+        feedback_tab=contract.feedback_tab,
     )
     return environment
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from schoolnet.core.cellsafety import neutralize
+from schoolnet.core.files import replacing
 
 if TYPE_CHECKING:  # pandas and pyarrow take seconds to import: only when exporting
     import pandas as pd
@@ -194,13 +195,8 @@ def write_snapshot(frame: pd.DataFrame, report_date: date, fmt: str, out: Path |
     """Write ``frame`` in ``fmt``; a file is replaced whole, never left half written."""
     _check_format(fmt)
     path = default_path(report_date, fmt, out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    try:
+    with replacing(path) as partial:
         (write_csv if fmt == "csv" else write_parquet)(frame, partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path
 
 

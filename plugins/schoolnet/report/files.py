@@ -19,7 +19,7 @@ from typing import Any
 import css_inline
 from sqlalchemy import Connection
 
-from schoolnet.core.files import write_atomically
+from schoolnet.core.files import GROUP_READABLE, write_atomically
 from schoolnet.core.message import Attachment, InlineImage, RenderedEmail
 from schoolnet.report.daily import MOENET_END, DailyReport, render_report, template_environment
 
@@ -160,12 +160,12 @@ def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20)
 def save_files(email: RenderedEmail, folder: Path) -> Path:
     """Write the email's files and, last, the manifest that makes them one rendered report."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(folder / "report.html", email.html.encode("utf-8"))
-    write_atomically(folder / "report.txt", email.text.encode("utf-8"))
+    write_atomically(folder / "report.html", email.html, mode=GROUP_READABLE)
+    write_atomically(folder / "report.txt", email.text, mode=GROUP_READABLE)
     for image in email.images:
-        write_atomically(folder / image.filename, image.content)
+        write_atomically(folder / image.filename, image.content, mode=GROUP_READABLE)
     for attachment in email.attachments:
-        write_atomically(folder / attachment.filename, attachment.content)
+        write_atomically(folder / attachment.filename, attachment.content, mode=GROUP_READABLE)
     manifest = {
         "subject": email.subject,
         "html": "report.html",
@@ -180,7 +180,9 @@ def save_files(email: RenderedEmail, folder: Path) -> Path:
         ],
     }
     write_atomically(
-        folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+        folder / MANIFEST,
+        json.dumps(manifest, ensure_ascii=False, indent=2),
+        mode=GROUP_READABLE,
     )
     return folder / MANIFEST
 

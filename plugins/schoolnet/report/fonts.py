@@ -42,16 +42,6 @@ def font_file(*, bold: bool = False) -> Path:
 
 
 @functools.cache
-def register_matplotlib_fonts() -> None:
-    """Add the shipped regular and bold Sarabun to matplotlib's font manager (once per process).
-
-    After this, ``FontProperties(family="Sarabun")`` finds them. The charts themselves name the
-    files (:func:`font_file`), so a system font of the same name can never stand in for them.
-    """
-    for bold in (False, True):
-        font_manager.fontManager.addfont(str(font_file(bold=bold)))
-
-
 def font_properties(*, size: float, bold: bool = False) -> font_manager.FontProperties:
     """matplotlib font properties bound to the shipped file itself, not to a family lookup."""
     return font_manager.FontProperties(fname=font_file(bold=bold), size=size)

@@ -39,7 +39,7 @@ from schoolnet.warehouse.queries import load_query
 
 SNAPSHOT_SHEET = "ข้อมูลรายโรงเรียน"
 NO_PROVIDER_SHEET = "โรงเรียนไม่มีผู้ให้บริการ"
-FINDINGS_SHEET = "ผลตรวจสอบ"
+FINDINGS_SHEET = load_contract().feedback_tab  # the findings, as each ESA's own tab is named
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 """The MIME type of an ``.xlsx`` attachment."""
 
@@ -117,6 +117,7 @@ class SheetSpec:
 def sheet_specs() -> tuple[SheetSpec, ...]:
     """The workbook's sheets in order; headers of contract columns are the contract's own."""
     contract = load_contract()
+    heading = contract.finding_headings  # the findings' headings, as the tab and email show
 
     def labels(enum: str) -> dict[str, str]:
         return {value.key: value.label for value in contract.enums[enum]}
@@ -188,13 +189,13 @@ def sheet_specs() -> tuple[SheetSpec, ...]:
         (
             SheetColumn("esa_code", "รหัสเขตพื้นที่", 12, _text),
             esa_name,
-            SheetColumn("sheet_row", "แถว", 8, as_integer),
-            SheetColumn("cell", "ช่อง", 8, _text),
-            SheetColumn("header", "คอลัมน์", 24, _text),
-            SheetColumn("severity", "ระดับ", 14, _labelled(SEVERITY_LABEL)),
-            SheetColumn("message", "สิ่งที่ต้องทำ", 80, _text),
-            SheetColumn("value", "ค่าที่พิมพ์ไว้", 20, _text),
-            SheetColumn("code", "รหัสปัญหา", 20, _text),
+            SheetColumn("sheet_row", heading["row"], 8, as_integer),
+            SheetColumn("cell", heading["cell"], 8, _text),
+            SheetColumn("header", heading["header"], 24, _text),
+            SheetColumn("severity", heading["severity"], 14, _labelled(SEVERITY_LABEL)),
+            SheetColumn("message", heading["message"], 80, _text),
+            SheetColumn("value", heading["value"], 20, _text),
+            SheetColumn("code", heading["code"], 20, _text),
         ),
     )
     return (snapshot, no_provider, findings)

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from schoolnet.contract import load_contract
 from schoolnet.core import thai
 from schoolnet.core.registry import Esa
 
-TAB_HEADER = ("แถว", "ช่อง", "คอลัมน์", "ระดับ", "สิ่งที่ต้องทำ", "ค่าที่พิมพ์ไว้", "รหัสปัญหา")
-SEVERITY_LABEL = {"error": "ไม่รับแถวนี้", "warning": "โปรดตรวจสอบ"}
-NEXT_MORNING = "ระบบจะตรวจอีกครั้งในเช้าวันถัดไป"
-WITHIN_MINUTES = "เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งภายในประมาณ 10 นาที (ในเวลาทำการ)"
+# The tab's columns and severity labels, as the contract words them for the email and workbook.
+TAB_HEADER = tuple(load_contract().finding_headings.values())
+SEVERITY_LABEL = load_contract().severity_labels
 
 
 def sheet_url(spreadsheet_id: str) -> str:
@@ -36,10 +36,6 @@ def _row_order(finding: Mapping[str, Any]) -> tuple[int, int]:
 OUR_SIDE = frozenset({"quota", "google_error", "timeout"})
 """Read failures that are ours or Google's (quota, outages, timeouts), not the sheet's: the
 report and the operator get the reason; the clerk only that nothing is needed of them."""
-OUR_SIDE_SUMMARY = (
-    "รอบนี้ระบบอ่านชีตของเขตไม่สำเร็จเพราะระบบขัดข้องชั่วคราว ไม่ใช่ปัญหาของชีต "
-    "ไม่ต้องแก้ไขอะไร ระบบจะอ่านใหม่ในรอบถัดไป และรายงานใช้ข้อมูลล่าสุดที่ผ่านการตรวจสอบของเขตแทน"
-)
 
 
 @dataclass(frozen=True)
@@ -85,47 +81,51 @@ class EsaFeedback:
 
     @property
     def subject(self) -> str:
-        return (
-            f"ผลตรวจสอบข้อมูลอินเทอร์เน็ตโรงเรียน {self.esa.esa_name} "
-            f"ประจำวันที่ {thai.thai_date(self.report_date)}"
+        return load_contract().text(
+            "subject", esa_name=self.esa.esa_name, date=thai.thai_date(self.report_date)
+        )
+
+    def summary_until(self, next_check: str) -> str:
+        """One Thai sentence: what happened to the sheet as a whole, and when it is checked
+        again (the contract's ``next_morning`` or ``within_minutes``)."""
+        text = load_contract().text
+        if self.outcome == "failed" and self.error_code in OUR_SIDE:
+            return text("not_read_our_side")
+        if self.outcome == "failed":
+            return text("not_read", reason=self.reason)
+        if self.outcome in ("rejected", "quarantined"):
+            return text("not_taken", reason=self.reason)
+        if self.all_accepted:
+            return text("all_accepted", rows=thai.number(self.rows_accepted))
+        return text(
+            "to_fix",
+            accepted=thai.number(self.rows_accepted),
+            rejected=thai.number(self.rows_rejected),
+            errors=thai.number(self.errors),
+            warnings=thai.number(self.warnings),
+            next_check=text(next_check),
         )
 
     @property
     def summary(self) -> str:
-        """One Thai sentence: what happened to the sheet as a whole."""
-        if self.outcome == "failed" and self.error_code in OUR_SIDE:
-            return OUR_SIDE_SUMMARY
-        if self.outcome == "failed":
-            return f"ระบบอ่านชีตของเขตไม่ได้ในรอบนี้: {self.reason}"
-        if self.outcome in ("rejected", "quarantined"):
-            return f"ระบบยังไม่รับข้อมูลของชีตนี้ทั้งชีต และใช้ข้อมูลล่าสุดที่ผ่านการตรวจสอบแทน: {self.reason}"
-        if self.all_accepted:
-            return f"ข้อมูลทั้ง {thai.number(self.rows_accepted)} แถวผ่านการตรวจสอบ ไม่มีช่องที่ต้องแก้ไข"
-        return (
-            f"ระบบรับข้อมูล {thai.number(self.rows_accepted)} แถว "
-            f"ไม่รับ {thai.number(self.rows_rejected)} แถว "
-            f"(ต้องแก้ {thai.number(self.errors)} ช่อง ควรตรวจสอบ {thai.number(self.warnings)} ช่อง) "
-            f"กรุณาแก้ไขตามรายการด้านล่าง {NEXT_MORNING}"
-        )
+        """The morning's summary: a fix is checked again the next morning."""
+        return self.summary_until("next_morning")
 
     def tab_rows(self, checked_at: datetime | None = None) -> list[list[str]]:
         """The feedback tab's cells: a title, when it was checked, the summary, then one line
         per finding. ``checked_at`` (Bangkok time) is given by the near-live check, which
         also tells the clerk that a fix is checked within minutes, not the next morning."""
+        text = load_contract().text
         if checked_at is None:
-            when = (
-                f"ปรับปรุงล่าสุด {thai.thai_date(self.report_date)} "
-                "(ระบบตรวจทุกเช้า และเขียนแท็บนี้ใหม่เมื่อผลตรวจเปลี่ยน)"
-            )
+            when = text("tab_updated", date=thai.thai_date(self.report_date))
             summary = self.summary
         else:
-            when = (
-                f"ตรวจเมื่อ {thai.thai_date(checked_at.date())} เวลา {checked_at:%H:%M} น. "
-                "(ระบบตรวจชีตที่มีการแก้ไขทุก 10 นาทีในเวลาทำการ และเขียนแท็บนี้ใหม่เมื่อผลตรวจเปลี่ยน)"
+            when = text(
+                "tab_checked", date=thai.thai_date(checked_at.date()), time=f"{checked_at:%H:%M}"
             )
-            summary = self.summary.replace(NEXT_MORNING, WITHIN_MINUTES)
+            summary = self.summary_until("within_minutes")
         rows = [
-            ["ผลตรวจสอบข้อมูลโดยระบบ schoolnet (ระบบเขียนแท็บนี้เอง กรุณาอย่าแก้ไขในแท็บนี้)"],
+            [text("tab_title")],
             [when],
             [summary],
             [],

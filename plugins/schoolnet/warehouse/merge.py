@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
+from schoolnet.contract import load_contract
 from schoolnet.core.registry import Esa, School
 from schoolnet.warehouse.models import (
     SNAPSHOT_VALUE_COLUMNS,
@@ -27,10 +28,8 @@ from schoolnet.warehouse.models import (
     SnapshotRow,
 )
 
-NOT_PULLED_REASON = (
-    "รอบนี้อ่านชีตของเขตไม่สำเร็จเพราะระบบขัดข้อง ผู้ดูแลระบบได้รับแจ้งแล้ว "
-    "รายงานแสดงข้อมูลล่าสุดที่ผ่านการตรวจสอบของเขตนี้แทน"
-)
+# An ESA whose pull crashed: the report's reason, in the contract's words.
+NOT_PULLED_REASON = load_contract().text("not_pulled")
 
 
 @dataclass(frozen=True)

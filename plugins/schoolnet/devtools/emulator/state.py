@@ -24,6 +24,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from schoolnet.core.files import replacing, write_atomically
+
 Doc = dict[str, Any]
 Sheet = dict[str, Any]
 
@@ -435,10 +437,6 @@ def serial_to_datetime(serial: float) -> datetime:
     return start + timedelta(days=days, seconds=seconds)
 
 
-def date_to_serial(value: date) -> int:
-    return (value - SERIAL_EPOCH).days
-
-
 def format_date(serial: float, fmt: str) -> str:
     """Render a date serial with tokens d dd m mm yy yyyy (and names, times) plus literals."""
     moment = serial_to_datetime(serial)
@@ -719,10 +717,7 @@ def control_path(state_dir: Path) -> Path:
 
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write JSON so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data, ensure_ascii=False))
 
 
 def _read_json(path: Path) -> Any:
@@ -954,10 +949,8 @@ def load_day(state_dir: Path, demo_dir: Path, day: date) -> int:
     target = spreadsheets_dir(state_dir)
     target.mkdir(parents=True, exist_ok=True)
     for spreadsheet_id, source in chosen.items():
-        destination = target / f"{spreadsheet_id}.json"
-        tmp = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, destination)
+        with replacing(target / f"{spreadsheet_id}.json") as temporary:
+            shutil.copyfile(source, temporary)
     for existing in target.glob("*.json"):
         if existing.stem not in chosen:
             existing.unlink()
