@@ -612,7 +612,7 @@ def pipeline_tab(tabs: Sequence[Tab], contract: Contract) -> Tab:
     return tabs[0]
 
 
-def plan_provision(  # noqa: C901 - being split into named steps on another branch
+def plan_provision(
     metadata: Mapping[str, Any],
     data_values: Sequence[Sequence[Any]],
     instruction_values: Sequence[Sequence[Any]] | None,
