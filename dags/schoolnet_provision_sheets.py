@@ -29,8 +29,6 @@ from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
 
 handoffs.allow_in_xcom()
 
-handoffs.allow_in_xcom()
-
 
 @dag(
     dag_id=provision_tasks.DAG_ID,

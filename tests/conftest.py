@@ -39,12 +39,12 @@ def postgres_url() -> str | None:
     configured = os.environ.get("SCHOOLNET_TEST_PG_URL")
     if configured:
         return configured
-    try:
-        import psycopg
+    import psycopg
 
+    try:
         with psycopg.connect(DEFAULT_PG_URL, connect_timeout=2):
             return DEFAULT_PG_URL
-    except Exception:
+    except psycopg.Error:
         return None
 
 

@@ -28,11 +28,11 @@ def forbid_lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     seen: list[str] = []
 
-    def connection(conn_id: str, *args: Any, **kwargs: Any) -> Any:
+    def connection(conn_id: str, *_args: Any, **_kwargs: Any) -> Any:
         seen.append(f"connection {conn_id}")
         raise LookupAtParseTime(f"connection {conn_id!r} looked up while parsing")
 
-    def variable(key: str, *args: Any, **kwargs: Any) -> Any:
+    def variable(key: str, *_args: Any, **_kwargs: Any) -> Any:
         seen.append(f"variable {key}")
         raise LookupAtParseTime(f"variable {key!r} looked up while parsing")
 

@@ -92,7 +92,9 @@ class World:
 
     def feedback_tab(self, spreadsheet_id: str) -> list[list[Any]]:
         doc = json.loads((self.state / "spreadsheets" / f"{spreadsheet_id}.json").read_text())
-        tabs = {sheet["title"]: sheet["rows"] for sheet in doc["sheets"]}
+        tabs: dict[str, list[list[Any]]] = {
+            sheet["title"]: sheet["rows"] for sheet in doc["sheets"]
+        }
         return tabs.get("ผลตรวจสอบ", [])
 
 
@@ -141,7 +143,7 @@ def first_day(world: World) -> Observed:
 
 
 @pytest.fixture(scope="module")
-def second_day(world: World, first_day: Observed) -> date:
+def second_day(world: World, first_day: Observed) -> date:  # noqa: ARG001 - after the first day
     """The second day after the first: one ESA's sheet unshared, another's with a typo."""
     second = world.manifest.days[1]
     load_day(world.state, world.demo, second)

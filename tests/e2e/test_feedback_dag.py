@@ -52,7 +52,10 @@ class LiveWorld:
     def tab(self, esa: Esa) -> list[list[Any]]:
         path = self.state / "spreadsheets" / f"{esa.spreadsheet_id}.json"
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return {sheet["title"]: sheet["rows"] for sheet in doc["sheets"]}.get("ผลตรวจสอบ", [])
+        tabs: dict[str, list[list[Any]]] = {
+            sheet["title"]: sheet["rows"] for sheet in doc["sheets"]
+        }
+        return tabs.get("ผลตรวจสอบ", [])
 
 
 @pytest.fixture(scope="module")

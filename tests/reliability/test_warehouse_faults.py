@@ -52,7 +52,7 @@ class Killer:
         self._other = create_warehouse_engine(url_of(self.engine))
         event.listen(self.engine, "before_cursor_execute", self._before)
 
-    def _before(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def _before(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if self.killed or not statement.lstrip().upper().startswith(self.marker):
             return
         pid = conn.connection.dbapi_connection.info.backend_pid
@@ -138,7 +138,7 @@ def test_two_merges_of_one_date_at_once_serialize_and_equal_one_merge(day_any: D
     sqlite = day.engine.dialect.name == "sqlite"
     lock_statement = "BEGIN IMMEDIATE" if sqlite else "SELECT PG_"
 
-    def first_pauses(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def first_pauses(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.upper().startswith("INSERT INTO SNAPSHOT") and "paused" not in events:
             events.append("paused")
             assert second_locking.wait(30), "the second merge never asked for the lock"
@@ -150,7 +150,7 @@ def test_two_merges_of_one_date_at_once_serialize_and_equal_one_merge(day_any: D
                 blocked = wait_until_blocked_by(day.engine, holder)
                 assert blocked, "the second merge went on without waiting for the lock"
 
-    def second_asks(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def second_asks(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if statement.upper().startswith(lock_statement):
             events.append("second asks")
             second_locking.set()
@@ -169,7 +169,7 @@ def test_two_merges_of_one_date_at_once_serialize_and_equal_one_merge(day_any: D
             if wait_for is not None:
                 wait_for.wait(30)
             merge(second, day.settings, engine)
-        except BaseException as error:  # reported below
+        except BaseException as error:  # noqa: BLE001 - reported below, in the test's thread
             errors.append(error)
 
     first_inside = threading.Event()

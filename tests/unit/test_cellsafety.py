@@ -86,7 +86,7 @@ def test_other_text_is_unchanged(text: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [-5, -1.5, 0, 1290.0, True, None, Decimal("-3"), date(2018, 1, 3), datetime(2018, 1, 3, 6)],
+    [-5, -1.5, 0, 1290.0, True, None, Decimal("-3"), date(2018, 1, 3), datetime(2018, 1, 3, 6)],  # noqa: DTZ001 - cells are naive
 )
 def test_numbers_dates_and_none_are_returned_as_they_are(value: Any) -> None:
     assert neutralize(value) is value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import struct
 import warnings
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -82,7 +83,9 @@ def test_x_axis_is_thai_short_dates_in_buddhist_era() -> None:
         pytest.param(lambda: esa_gap_figure(ESAS), id="esa-gap"),
     ],
 )
-def test_thai_is_drawn_in_shipped_sarabun_without_missing_glyphs(figure, caplog) -> None:
+def test_thai_is_drawn_in_shipped_sarabun_without_missing_glyphs(
+    figure: Callable[[], Figure], caplog: pytest.LogCaptureFixture
+) -> None:
     with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
         warnings.simplefilter("always")
         built = figure()

@@ -8,7 +8,7 @@ import json
 import re
 import statistics
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -257,8 +257,8 @@ def test_later_days_hold_only_changed_sheets(clean: Path) -> None:
             if changed:
                 sheet = _sheet_at(clean, esa.spreadsheet_id, day)
                 assert sheet != _sheet_at(clean, esa.spreadsheet_id, before)
-                modified = datetime.strptime(sheet["modifiedTime"], "%Y-%m-%dT%H:%M:%S.000Z")
-                edit_day = datetime.combine(day - timedelta(days=1), datetime.min.time())
+                modified = datetime.strptime(sheet["modifiedTime"], "%Y-%m-%dT%H:%M:%S.000%z")
+                edit_day = datetime.combine(day - timedelta(days=1), datetime.min.time(), UTC)
                 # Bangkok office hours of the day before (UTC+7): 01:30-09:30 UTC.
                 assert edit_day + timedelta(hours=1.5) <= modified
                 assert modified < edit_day + timedelta(hours=9.5)

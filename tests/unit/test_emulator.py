@@ -283,7 +283,10 @@ def test_drive_listing_by_folder_and_modified_time_pages_over_1000(
         }
         if token:
             params["pageToken"] = token
-        return client.http_client.request("get", DRIVE_FILES_API_V3_URL, params=params).json()
+        listing: dict[str, Any] = client.http_client.request(
+            "get", DRIVE_FILES_API_V3_URL, params=params
+        ).json()
+        return listing
 
     first = listing(query)
     assert len(first["files"]) == 1000 and set(first["files"][0]) == {"id", "name", "modifiedTime"}

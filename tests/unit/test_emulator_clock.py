@@ -61,7 +61,7 @@ def test_the_clock_can_be_set_and_given_back_to_the_wall(demo: Path, tmp_path: P
     edit_cell(tmp_path, spreadsheet_id, "C3", "246")
     assert modified(tmp_path, spreadsheet_id)[:4] == str(datetime.now(UTC).year)
     with pytest.raises(st.EmulatorError, match="time zone"):
-        set_clock(tmp_path, datetime(2018, 1, 20, 14, 30))
+        set_clock(tmp_path, datetime(2018, 1, 20, 14, 30))  # noqa: DTZ001 - the naive time is refused
 
 
 def test_clock_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

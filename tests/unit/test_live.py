@@ -67,7 +67,9 @@ class Live:
         return loaded
 
     def tab(self, esa: Esa) -> list[list[Any]]:
-        tabs = {sheet["title"]: sheet["rows"] for sheet in self.doc(esa)["sheets"]}
+        tabs: dict[str, list[list[Any]]] = {
+            sheet["title"]: sheet["rows"] for sheet in self.doc(esa)["sheets"]
+        }
         return tabs.get(TAB, [])
 
     def type_students(self, esa: Esa, row: int, typed: str) -> None:

@@ -168,7 +168,7 @@ def upgrade_in_worker(url: str, barrier: Any, results: Any) -> None:
         barrier.wait(timeout=60)
         ensure_schema(engine)
         results.put("ok")
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - reported to the test through the queue
         results.put(f"{type(error).__name__}: {error}")
     finally:
         engine.dispose()
@@ -244,7 +244,7 @@ def test_concurrent_upgrades_from_threads_all_succeed(empty_url: str, start: str
         try:
             barrier.wait(timeout=30)
             ensure_schema(engine)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - reported in the test's thread
             errors.append(error)
         finally:
             engine.dispose()

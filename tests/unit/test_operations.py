@@ -279,12 +279,9 @@ def test_esa_list_shows_each_esa_with_its_outcome(
 # --- what a run did ------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("registry")
 def test_runs_show_gives_every_esa_outcome_and_timings(
-    registry: Path,
-    sheets: Sheets,
-    empty_url: str,
-    warehouse_engine: Engine,
-    monkeypatch: pytest.MonkeyPatch,
+    sheets: Sheets, empty_url: str, warehouse_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = sheets.manifest.days[0]
     set_fault(sheets.state, sheets.esas[1].spreadsheet_id, "404")
@@ -333,8 +330,9 @@ def test_runs_show_gives_every_esa_outcome_and_timings(
     assert code == 1 and "no run of 2018-01-09" in err and "2018-01-03" in err
 
 
+@pytest.mark.usefixtures("registry")
 def test_recording_timings_never_fails_the_merge(
-    registry: Path, sheets: Sheets, warehouse_engine: Engine, tmp_path: Path
+    sheets: Sheets, warehouse_engine: Engine, tmp_path: Path
 ) -> None:
     first = sheets.manifest.days[0]
     (tmp_path / "data").mkdir()
@@ -351,8 +349,9 @@ def test_recording_timings_never_fails_the_merge(
     assert summary.schools > 0 and summary.failed_esas == ()
 
 
+@pytest.mark.usefixtures("registry")
 def test_report_status_reads_the_delivery_ledger(
-    registry: Path, sheets: Sheets, empty_url: str, warehouse_engine: Engine
+    sheets: Sheets, empty_url: str, warehouse_engine: Engine
 ) -> None:
     first = sheets.manifest.days[0]
     code, out, _err = schoolnet("report", "status", first.isoformat(), "--url", empty_url)
@@ -496,8 +495,9 @@ def connection_ids() -> set[str]:
         return {conn_id for (conn_id,) in session.query(Connection.conn_id)}
 
 
+@pytest.mark.usefixtures("airflow_env")
 def test_rotate_replaces_the_connection_in_airflow_and_rolls_back(
-    airflow_env: LocalAirflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_GOOGLE")  # it lives in the metadata database
     old = key_file(tmp_path / "old.json", "schoolnet@obec-old.iam.gserviceaccount.com")
@@ -527,8 +527,9 @@ def test_rotate_replaces_the_connection_in_airflow_and_rolls_back(
     airflow("connections", "delete", "schoolnet_google")
 
 
+@pytest.mark.usefixtures("airflow_env")
 def test_rotate_replaces_the_key_file_an_environment_connection_names(
-    airflow_env: LocalAirflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     current = key_file(tmp_path / "service-account.json", "schoolnet@obec.iam.gserviceaccount.com")
     monkeypatch.setenv(
@@ -572,8 +573,9 @@ def test_rotate_replaces_the_key_file_an_environment_connection_names(
         ),
     ],
 )
+@pytest.mark.usefixtures("registry")
 def test_rotate_refuses_what_is_not_a_service_account_key(
-    registry: Path, tmp_path: Path, content: str, message: str
+    tmp_path: Path, content: str, message: str
 ) -> None:
     path = tmp_path / "key.json"
     path.write_text(content, encoding="utf-8")
@@ -582,9 +584,8 @@ def test_rotate_refuses_what_is_not_a_service_account_key(
     assert "c2VjcmV0" not in out + err  # nothing of the key is printed
 
 
-def test_verify_reads_one_registered_sheet_through_the_connection(
-    airflow_env: LocalAirflow, sheets: Sheets
-) -> None:
+@pytest.mark.usefixtures("airflow_env")
+def test_verify_reads_one_registered_sheet_through_the_connection(sheets: Sheets) -> None:
     second = sheets.esas[1]
     code, out, err = schoolnet("service-account", "verify", "--esa", second.esa_code)
     assert code == 0, err
@@ -644,8 +645,9 @@ def one_error_line(err: str, command: str) -> str:
     return lines[0]
 
 
+@pytest.mark.usefixtures("airflow_env")
 def test_verify_with_google_unreachable_says_so_in_one_line(
-    airflow_env: LocalAirflow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on once this closes
         probe.bind(("127.0.0.1", 0))
@@ -666,9 +668,8 @@ def test_verify_with_google_unreachable_says_so_in_one_line(
     assert "connection failed" in line
 
 
-def test_runs_show_on_a_missing_warehouse_says_so_in_one_line(
-    registry: Path, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("registry")
+def test_runs_show_on_a_missing_warehouse_says_so_in_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "warehouse.db"
     code, out, err = schoolnet("runs", "show", "2018-01-04", "--url", f"sqlite:///{missing}")
     assert (code, out) == (1, "")
@@ -686,7 +687,8 @@ def test_runs_show_on_a_missing_warehouse_says_so_in_one_line(
     assert f'database "{absent.database}" does not exist' in one_error_line(err, "runs")
 
 
-def test_commands_print_no_alembic_lines(registry: Path, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("registry")
+def test_commands_print_no_alembic_lines(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     env = {
         **os.environ,
@@ -717,9 +719,8 @@ def report_days() -> dict[date, dict[str, Any]]:
         }
 
 
-def test_airflow_commands_of_the_runbook_make_the_runs_they_promise(
-    airflow_env: LocalAirflow,
-) -> None:
+@pytest.mark.usefixtures("airflow_env")
+def test_airflow_commands_of_the_runbook_make_the_runs_they_promise() -> None:
     from airflow.models.pool import Pool
     from airflow.utils.session import create_session
 
@@ -748,8 +749,9 @@ def test_airflow_commands_of_the_runbook_make_the_runs_they_promise(
         assert pool is not None and pool.slots == 3
 
 
+@pytest.mark.usefixtures("sheets")
 def test_dags_test_runs_a_date_and_its_outcomes_and_report_can_be_seen(
-    airflow_env: LocalAirflow, sheets: Sheets
+    airflow_env: LocalAirflow,
 ) -> None:
     day = "2018-01-03T06:00:00+07:00"
     env = airflow_env.environment()
@@ -762,8 +764,9 @@ def test_dags_test_runs_a_date_and_its_outcomes_and_report_can_be_seen(
     assert code == 0 and ", 1 time(s), " in out  # once: "1 time(s)" alone is in "11 time(s)"
 
 
+@pytest.mark.usefixtures("registry")
 def test_quarantine_accept_and_replay_of_the_runbook(
-    registry: Path, sheets: Sheets, empty_url: str, warehouse_engine: Engine
+    sheets: Sheets, empty_url: str, warehouse_engine: Engine
 ) -> None:
     first = sheets.manifest.days[0]
     run_day(sheets, first, warehouse_engine)
@@ -784,8 +787,9 @@ def test_quarantine_accept_and_replay_of_the_runbook(
     assert "re-validated and merged from the raw landing" in out
 
 
+@pytest.mark.usefixtures("registry")
 def test_warehouse_commands_of_the_runbook(
-    registry: Path, sheets: Sheets, empty_url: str, warehouse_engine: Engine, tmp_path: Path
+    sheets: Sheets, empty_url: str, warehouse_engine: Engine, tmp_path: Path
 ) -> None:
     run_day(sheets, sheets.manifest.days[0], warehouse_engine)
     code, out, err = schoolnet("db", "upgrade", "--url", empty_url)

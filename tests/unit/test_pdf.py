@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 from urllib.request import urlopen
 
@@ -177,7 +178,9 @@ def recording_server() -> Iterator[tuple[str, list[str]]]:
         thread.join()
 
 
-def test_remote_resources_are_never_fetched(recording_server, caplog) -> None:
+def test_remote_resources_are_never_fetched(
+    recording_server: tuple[str, list[str]], caplog: pytest.LogCaptureFixture
+) -> None:
     base, requests = recording_server
     urls = [f"{base}/style.css", f"{base}/chart.png", f"{base}/imported.css", f"{base}/font.ttf"]
     html = (
@@ -191,7 +194,11 @@ def test_remote_resources_are_never_fetched(recording_server, caplog) -> None:
         pdf = html_to_pdf(html)
     assert pdf.startswith(b"%PDF-")
     assert requests == []
-    refused = {r.args[0] for r in caplog.records if r.getMessage().startswith("PDF: refused")}
+    refused = {
+        r.args[0]
+        for r in caplog.records
+        if isinstance(r.args, tuple) and r.getMessage().startswith("PDF: refused")
+    }
     assert refused == set(urls)
     # The server is up and answers: nothing above was refused for want of a listener.
     with urlopen(urls[0]) as response:
@@ -199,7 +206,7 @@ def test_remote_resources_are_never_fetched(recording_server, caplog) -> None:
     assert requests == ["/style.css"]
 
 
-def test_fetcher_allows_only_local_files_data_and_known_cid_images(tmp_path) -> None:
+def test_fetcher_allows_only_local_files_data_and_known_cid_images(tmp_path: Path) -> None:
     fetcher = LocalOnlyFetcher({"chart": b"PNGDATA"})
     for url in ["https://example.org/x.png", "ftp://example.org/x", "cid:other", "gopher://x"]:
         with pytest.raises(RemoteResourceRefused):

@@ -73,12 +73,15 @@ SIMULATIONS = {
 }
 
 
-def simulate(colour: tuple[float, float, float], matrix: tuple[tuple[float, ...], ...]) -> tuple:
+def simulate(
+    colour: tuple[float, float, float], matrix: tuple[tuple[float, ...], ...]
+) -> tuple[float, float, float]:
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in colour]
     out = [
         max(0.0, min(1.0, sum(m * c for m, c in zip(row, linear, strict=True)))) for row in matrix
     ]
-    return tuple(c * 12.92 if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055 for c in out)
+    r, g, b = (c * 12.92 if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055 for c in out)
+    return r, g, b
 
 
 def test_classes_get_lighter_in_grey_print() -> None:

@@ -196,7 +196,7 @@ def test_first_use_by_many_threads_at_once_creates_one_row(warehouse_engine: Eng
         try:
             barrier.wait(timeout=30)
             mine = [pacer.acquire() for _ in range(each)]
-        except BaseException as error:  # reported to the test below
+        except BaseException as error:  # noqa: BLE001 - reported to the test below
             with lock:
                 errors.append(error)
             return
@@ -227,7 +227,7 @@ def test_a_worker_that_loses_the_race_to_create_the_row_uses_the_winners_row(
     def acquire() -> None:
         try:
             outcome.append(pacer.acquire())
-        except BaseException as error:  # reported to the test below
+        except BaseException as error:  # noqa: BLE001 - reported to the test below
             outcome.append(error)
 
     with warehouse_engine.connect() as winner:
@@ -404,7 +404,7 @@ def test_gspread_readers_through_the_pacer_are_never_throttled(
             reader = SheetsReader(EmulatorSession(emulator.base_url), settings, read_pacer=hook)
             try:
                 reads = [reader.read_data_tab(sheet_id, SHEET_TAB).values for _ in range(each)]
-            except BaseException as error:  # reported to the test below
+            except BaseException as error:  # noqa: BLE001 - reported to the test below
                 with lock:
                     errors.append(error)
                 return

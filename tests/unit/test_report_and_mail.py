@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+from collections.abc import Callable, Iterator
 from datetime import date
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -118,12 +119,12 @@ def test_thai_date() -> None:
 
 
 @pytest.fixture
-def mail_sink(tmp_path: Path):
+def mail_sink(tmp_path: Path) -> Iterator[MailSink]:
     with MailSink(tmp_path / "mail") as sink:
         yield sink
 
 
-def smtp_sender(port: int):
+def smtp_sender(port: int) -> Callable[[EmailMessage], None]:
     import smtplib
 
     def send(message: EmailMessage) -> None:

@@ -117,6 +117,7 @@ def test_the_feedback_email_opens_with_the_standing(world: Engine) -> None:
     assert 'id="standing-change">เท่ากับ</span>รายงาน 4 ม.ค. 61' in unchanged
 
 
-def test_the_feedback_email_without_a_standing(world: Engine) -> None:
+@pytest.mark.usefixtures("world")
+def test_the_feedback_email_without_a_standing() -> None:
     html, text = render(None)
     assert "สถานะของเขตวันนี้" not in text and 'id="standing"' not in html

@@ -46,7 +46,7 @@ def connected(number: int, **cells: Any) -> list[Any]:
         "support_requested_thb": 0,
         "support_reason": None,
         "providers_contacted": None,
-        "service_start": datetime(2018, 1, 3),
+        "service_start": datetime(2018, 1, 3),  # noqa: DTZ001 - a sheet cell: naive wall-clock
         "note": None,
     }
     values.update(cells)
@@ -137,7 +137,7 @@ def test_messy_xlsx_findings_at_their_cells(
         HEADERS,
         connected(1, students="๒๔๕", service_start="3/1/2561"),  # row 3: Thai digits, BE text
         connected(2, students=-3),  # row 4
-        connected(3, service_start=datetime(2561, 1, 3)),  # row 5: a date cell typed in BE
+        connected(3, service_start=datetime(2561, 1, 3)),  # noqa: DTZ001 - row 5: a cell typed in BE
         connected(4, students=245.0, status="ต่อเน็ตแล้ว"),  # row 6: unknown status
         connected(5, service_start=date(2018, 1, 20)),  # row 7: after --date
     ]
@@ -202,7 +202,8 @@ def test_data_tab_is_found_behind_another_tab(
 
 def test_xlsx_cells_are_typed_like_the_sheets_api(tmp_path: Path) -> None:
     rows: list[list[Any]] = [
-        ["a", 245.0, 2.5, True, datetime(2018, 1, 3), datetime(2018, 1, 3, 12, 0), None, None],
+        # openpyxl writes and reads cells as naive datetimes, as a sheet holds them
+        ["a", 245.0, 2.5, True, datetime(2018, 1, 3), datetime(2018, 1, 3, 12, 0), None, None],  # noqa: DTZ001
         [],
         [None, "1,290", None],
         [None, None],

@@ -33,8 +33,8 @@ def test_a_date_cell_is_quoted_as_the_date_it_shows(
         tmp_path / "s.xlsx",
         [
             HEADERS,
-            connected(1, service_start=datetime(2018, 3, 1)),  # after --date: in the future
-            connected(2, students=datetime(2018, 1, 2)),  # "1/2" typed, Excel made it a date
+            connected(1, service_start=datetime(2018, 3, 1)),  # noqa: DTZ001 - a cell; after --date
+            connected(2, students=datetime(2018, 1, 2)),  # noqa: DTZ001 - "1/2" typed, Excel made a date
         ],
     )
     workbook = openpyxl.load_workbook(path)

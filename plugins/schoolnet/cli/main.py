@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 
-def _contract_docs(args: argparse.Namespace) -> int:
+def _contract_docs(_args: argparse.Namespace) -> int:
     from schoolnet.contract.docs import contract_markdown
 
     sys.stdout.write(contract_markdown())

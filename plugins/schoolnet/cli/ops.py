@@ -116,7 +116,7 @@ def _log_change(args: argparse.Namespace, code: str, action: str, reason: str | 
             record_registry_change(engine, code, action, reason, args.by or getpass.getuser())
         finally:
             engine.dispose()
-    except Exception as error:  # the registry change stands either way
+    except Exception as error:  # noqa: BLE001 - the change stands; the operator is told why
         _warn(f"the change is made but not recorded in the warehouse: {error}")
 
 
@@ -403,7 +403,7 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rollback(args: argparse.Namespace) -> int:
+def _rollback(_args: argparse.Namespace) -> int:
     from schoolnet.core.config import load_settings
     from schoolnet.operations.runbook import rollback_key
 

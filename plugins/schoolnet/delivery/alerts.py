@@ -26,7 +26,8 @@ class AlertText:
 def _masked(value: str) -> str:
     """The text with every secret Airflow registered (connection passwords, keys) masked."""
     try:
-        from airflow.sdk.log import redact
+        # The task SDK imports redact into airflow.sdk.log without listing it in __all__.
+        from airflow.sdk.log import redact  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - older task SDKs
         return value
     return str(redact(value))

@@ -23,11 +23,14 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schoolnet.core.paths import project_root
 from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings
 from schoolnet.orchestration.tasks import DAG_ID
+
+if TYPE_CHECKING:
+    from schoolnet.devtools.devenv import LocalAirflow
 
 STOP_GRACE_SECONDS = 30.0  # what Airflow's components get to end before they are killed
 START_TIMEOUT_SECONDS = 600.0  # a first start migrates the metadata database
@@ -112,7 +115,7 @@ def stop_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def ui_environment(airflow: Any, port: int) -> dict[str, str]:
+def ui_environment(airflow: LocalAirflow, port: int) -> dict[str, str]:
     """The demo's Airflow settings for the UI: ``.venv/bin`` on PATH, the API on ``port``, no
     scheduled runs (only the ones the operator triggers), the DAG unpaused when first seen."""
     environment = airflow.environment()

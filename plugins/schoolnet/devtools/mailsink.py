@@ -27,7 +27,7 @@ class _Controller(Controller):
     def _trigger_server(self) -> None:
         if self.port == 0 and isinstance(self.server, asyncio.Server):
             self.port = int(self.server.sockets[0].getsockname()[1])
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd: unannotated
 
 
 class _SaveHandler:
@@ -49,7 +49,7 @@ class _SaveHandler:
         return None
 
     async def handle_MAIL(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+        self, _server: Any, _session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         refusal = self._refusal("MAIL")
         if refusal is not None:
@@ -58,7 +58,7 @@ class _SaveHandler:
         envelope.mail_options.extend(options)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, _session: Any, envelope: Any) -> str:
         refusal = self._refusal("DATA")
         if refusal is not None:
             return refusal
@@ -111,7 +111,7 @@ class MailSink:
         self._controller = _Controller(self._handler, hostname=host, port=self.port, **auth)
 
     def _authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        self, _server: Any, _session: Any, _envelope: Any, mechanism: str, data: Any
     ) -> AuthResult:
         if not isinstance(data, LoginPassword) or self.credentials is None:
             return AuthResult(success=False, handled=False)

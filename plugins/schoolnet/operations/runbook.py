@@ -158,7 +158,7 @@ class MergeClock:
                     "schools": schools,
                 },
             )
-        except Exception as error:  # timings must never fail the merge
+        except Exception as error:  # noqa: BLE001 - timings never fail the merge; logged
             log.warning("timings of %s not recorded: %s", report_date, error)
 
 
@@ -521,7 +521,7 @@ def rotate_key(conn_id: str, key_file: Path) -> Rotation:
                 Connection(
                     conn_id=backup_id,
                     conn_type=current.conn_type,
-                    description=f"{conn_id} before the key rotation of {date.today()}",
+                    description=f"{conn_id} before the key rotation of {datetime.now(UTC).date()}",
                     extra=current.extra,
                 )
             )

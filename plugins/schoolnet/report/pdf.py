@@ -71,7 +71,7 @@ class RemoteResourceRefused(ValueError):
     """A document asked for a resource that is not a local file or inline data."""
 
 
-class LocalOnlyFetcher(URLFetcher):
+class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint ships no type information
     """WeasyPrint's URL fetcher limited to ``file:`` and ``data:`` URLs.
 
     The report is rendered on a worker from the project's own templates and data: anything else
@@ -179,7 +179,7 @@ def _type0_fonts(pdf: pydyf.PDF) -> Iterator[tuple[pydyf.Stream, bytes]]:
         yield _objects(pdf, obj["ToUnicode"]), b"".join(program_stream.stream)
 
 
-def _repair_thai_text_layer(document: Any, pdf: pydyf.PDF) -> None:
+def _repair_thai_text_layer(_document: Any, pdf: pydyf.PDF) -> None:
     """WeasyPrint finisher: map each Thai glyph of a shipped face to its own characters."""
     for to_unicode, program in _type0_fonts(pdf):
         texts = _glyph_texts_for(program)

@@ -128,12 +128,13 @@ def parse_policy(raw: Mapping[str, Any], source: Path | None = None) -> SupportP
         if not isinstance(table, dict):
             raise ConfigError(f"support policy: section [size_classes.{level}] is missing")
         values = [table.get(name) for name in ("medium", "large", "extra_large")]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        if len(numbers) != len(values):
             raise ConfigError(
                 f"support policy: [size_classes.{level}] needs whole numbers medium, large and "
                 "extra_large"
             )
-        medium, large, extra = (int(v) for v in values)  # type: ignore[arg-type]
+        medium, large, extra = numbers
         if not 1 < medium < large < extra:
             raise ConfigError(
                 f"support policy: [size_classes.{level}] must rise: 1 < medium < large < "

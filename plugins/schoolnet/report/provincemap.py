@@ -21,6 +21,7 @@ from datetime import date
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -94,12 +95,13 @@ def _grid_size(tiles: Iterable[Tile]) -> tuple[int, int]:
 
 
 def _fitted_text(
-    figure: Figure, axes: Axes, x: float, y: float, text: str, width_px: float, **style: object
+    figure: Figure, axes: Axes, x: float, y: float, text: str, width_px: float, **style: Any
 ) -> float:
     """Draw ``text`` centred at (x, y) at ``LABEL_PT``, shrunk until it fits ``width_px``;
     returns the size used (never under ``LABEL_MIN_PT``)."""
     size = LABEL_PT
-    artist = axes.text(x, y, text, ha="center", va="center", **style)  # type: ignore[arg-type]
+    artist = axes.text(x, y, text, ha="center", va="center", **style)
+    # Matplotlib's stubs know get_renderer on the Agg canvas only, which is the one used here.
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     while True:
         artist.set_fontproperties(font_properties(size=size))
@@ -147,7 +149,7 @@ def province_map_figure(shares: Iterable[ProvinceShare], report_date: date) -> F
             fontproperties=font_properties(size=SHARE_PT, bold=True),
         )
     _title(axes, cols, report_date)
-    _legend(axes, cols, rows)
+    _legend(axes, cols)
     missing = sum(
         line.schools for line in by_province.values() if line.province not in mapped_provinces()
     )
@@ -177,7 +179,7 @@ def _title(axes: Axes, cols: int, report_date: date) -> None:
     )
 
 
-def _legend(axes: Axes, cols: int, rows: int) -> None:
+def _legend(axes: Axes, cols: int) -> None:
     """Classes from the fewest connected, then no data, in the grid's empty south-east."""
     left, top, step = cols - 4.6, 11.0, 0.62
     axes.text(

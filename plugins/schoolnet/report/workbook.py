@@ -261,8 +261,9 @@ class _OneTimeZip(ZipFile):
         self,
         filename: Any,
         arcname: Any = None,
-        compress_type: int | None = None,
-        compresslevel: int | None = None,
+        # ZipFile.write's own parameters: _info gives every entry the book's one compression.
+        compress_type: int | None = None,  # noqa: ARG002
+        compresslevel: int | None = None,  # noqa: ARG002
     ) -> None:
         info = self._info(str(arcname or os.path.basename(filename)))
         large = os.path.getsize(filename) >= ZIP64_SIZE

@@ -24,7 +24,8 @@ from typing import Any
 from schoolnet.contract import load_contract
 from schoolnet.validation.normalize import THAI_MONTHS, DateSerial, DateTimeSerial, fold
 
-SERIAL_EPOCH = datetime(1899, 12, 30)
+# Spreadsheet serials count days from here on the sheet's wall clock, no zone: naive on purpose.
+SERIAL_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file (.xls, encrypted)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -129,7 +130,7 @@ def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
         # Not read-only mode: it trusts the file's stated size, which some programs write wrong.
         # Read from the bytes, not the name: a workbook saved as ``.xls`` is still read.
         workbook = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), data_only=True)
-    except Exception:  # openpyxl raises many kinds of exception on a damaged file
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file: one answer
         raise SheetFileError(
             f"เปิดไฟล์ {path.name} ไม่ได้ ไฟล์อาจเสียหายหรือไม่ใช่ไฟล์ Excel: ดาวน์โหลดจาก Google Sheets ใหม่"
         ) from None

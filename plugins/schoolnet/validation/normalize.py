@@ -25,7 +25,7 @@ from schoolnet.core.text import SPACES as _SPACES
 from schoolnet.core.text import TABLE as _TABLE
 from schoolnet.core.text import THAI_DIGITS as THAI_DIGITS
 from schoolnet.core.text import canonical as canonical
-from schoolnet.core.text import fold
+from schoolnet.core.text import fold as fold
 
 _LOOSE_DROP = re.compile(r"[\s.\-_]+")
 

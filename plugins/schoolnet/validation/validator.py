@@ -512,7 +512,7 @@ class _RowChecker:
         row: _Row,
         code: str,
         plan: _Plan,
-        raw: Any = None,
+        raw: Any = None,  # noqa: ARG002 - unused (the value is read from row.raws); callers pass it
         variant: str | None = None,
         **params: str,
     ) -> None:

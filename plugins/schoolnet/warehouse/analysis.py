@@ -37,7 +37,7 @@ def connection_pace(
         return None
     latest = max(row["report_date"] for row in trend_rows)
     start = latest - timedelta(days=window_days)
-    points = [
+    points: list[tuple[int, int]] = [
         (row["report_date"].toordinal(), int(row["connected"]))
         for row in trend_rows
         if start <= row["report_date"] <= latest

@@ -178,33 +178,42 @@ def route(method: str, path: str) -> Route | None:
     if path == "/_emulator/reset" and method == "POST":
         return Route("admin.reset", "admin")
     if path.startswith("/v4/spreadsheets"):
-        rest = path[len("/v4/spreadsheets") :]
-        if rest in ("", "/"):
-            return Route("spreadsheets.create", kind) if method == "POST" else None
-        found = re.match(r"^/" + _ID, rest)
-        if not found:
-            return None
-        sid = found.group(1)
-        after = rest[found.end() :]
-        simple = {
-            ("GET", ""): "spreadsheets.get",
-            ("POST", ":batchUpdate"): "spreadsheets.batchUpdate",
-            ("GET", "/values:batchGet"): "values.batchGet",
-            ("POST", "/values:batchUpdate"): "values.batchUpdate",
-            ("POST", "/values:batchClear"): "values.batchClear",
-        }
-        if (method, after) in simple:
-            return Route(simple[(method, after)], kind, sid)
-        if after.startswith("/values/") and len(after) > len("/values/"):
-            raw = after[len("/values/") :]
-            for suffix, endpoint in ((":append", "values.append"), (":clear", "values.clear")):
-                if method == "POST" and raw.endswith(suffix):
-                    return Route(endpoint, kind, sid, unquote(raw[: -len(suffix)]))
-            if method == "GET":
-                return Route("values.get", kind, sid, unquote(raw))
-            if method == "PUT":
-                return Route("values.update", kind, sid, unquote(raw))
+        return _sheets_route(method, path[len("/v4/spreadsheets") :], kind)
+    return _drive_route(method, path, kind)
+
+
+def _sheets_route(method: str, rest: str, kind: str) -> Route | None:
+    """A Sheets API endpoint, from the path after ``/v4/spreadsheets``."""
+    if rest in ("", "/"):
+        return Route("spreadsheets.create", kind) if method == "POST" else None
+    found = re.match(r"^/" + _ID, rest)
+    if not found:
         return None
+    sid = found.group(1)
+    after = rest[found.end() :]
+    simple = {
+        ("GET", ""): "spreadsheets.get",
+        ("POST", ":batchUpdate"): "spreadsheets.batchUpdate",
+        ("GET", "/values:batchGet"): "values.batchGet",
+        ("POST", "/values:batchUpdate"): "values.batchUpdate",
+        ("POST", "/values:batchClear"): "values.batchClear",
+    }
+    if (method, after) in simple:
+        return Route(simple[(method, after)], kind, sid)
+    if after.startswith("/values/") and len(after) > len("/values/"):
+        raw = after[len("/values/") :]
+        for suffix, endpoint in ((":append", "values.append"), (":clear", "values.clear")):
+            if method == "POST" and raw.endswith(suffix):
+                return Route(endpoint, kind, sid, unquote(raw[: -len(suffix)]))
+        if method == "GET":
+            return Route("values.get", kind, sid, unquote(raw))
+        if method == "PUT":
+            return Route("values.update", kind, sid, unquote(raw))
+    return None
+
+
+def _drive_route(method: str, path: str, kind: str) -> Route | None:
+    """A Drive API endpoint (files and the changes feed)."""
     if path == "/drive/v3/changes/startPageToken" and method == "GET":
         return Route("drive.changes.getStartPageToken", kind)
     if path in ("/drive/v3/changes", "/drive/v3/changes/") and method == "GET":
@@ -332,7 +341,7 @@ def _term_check(name: str, found: re.Match[str]) -> Callable[[dict[str, Any]], b
     if name == "trashed":
         wanted = found.group("v").lower() == "true"
         negate = found.group("op") == "!="
-        return lambda f: (wanted is False) != negate
+        return lambda _f: (wanted is False) != negate
     field, op, value = found.group("f"), found.group("op").strip(), _unescape(found.group("v"))
     if field in ("modifiedTime", "createdTime"):
         if op == "contains":
@@ -462,7 +471,7 @@ _ORDER_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "modifiedTime": lambda f: state.parse_rfc3339(f["modifiedTime"]),
     "recency": lambda f: state.parse_rfc3339(f["modifiedTime"]),
     "createdTime": lambda f: state.parse_rfc3339(f["createdTime"]),
-    "folder": lambda f: 0,
+    "folder": lambda _f: 0,
 }
 
 
@@ -744,7 +753,7 @@ class BatchUpdate:
         state.tidy(sheet)
         return {}
 
-    def _updateSpreadsheetProperties(self, number: int, body: dict[str, Any]) -> dict[str, Any]:
+    def _updateSpreadsheetProperties(self, _number: int, body: dict[str, Any]) -> dict[str, Any]:
         given = dict(body.get("properties") or {})
         fields = body.get("fields") or ""
         names = list(given) if fields.strip() == "*" else [f.strip() for f in fields.split(",")]
@@ -834,7 +843,8 @@ class _Handler(BaseHTTPRequestHandler):
         except _Abandon:
             self.close_connection = True
             return
-        except Exception as exc:  # pragma: no cover - a bug; answer like Google would
+        # A bug in the emulator: logged, and answered with Google's 500, not a dropped socket.
+        except Exception as exc:  # noqa: BLE001  # pragma: no cover
             print(f"emulator: internal error on {method} {parts.path}: {exc!r}", file=sys.stderr)
             status = 500
             payload = ApiError(500, "Internal error encountered.", "INTERNAL").body()
@@ -1053,7 +1063,7 @@ class Emulator:
 
     # Sheets: spreadsheets ------------------------------------------------------------------
 
-    def _op_spreadsheets_get(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_spreadsheets_get(self, found: Route, _query: Query, _body: Any) -> tuple[int, Any]:
         return 200, spreadsheet_resource(self._doc(found.spreadsheet_id))
 
     def _create(self, title: str, parents: list[str], sheets: list[Any], props: Any) -> Doc:
@@ -1075,7 +1085,7 @@ class Emulator:
         self.store.save(doc, touch=False)
         return doc
 
-    def _op_spreadsheets_create(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_spreadsheets_create(self, _found: Route, _query: Query, body: Any) -> tuple[int, Any]:
         props = body.get("properties") or {}
         doc = self._create(
             props.get("title") or "Untitled spreadsheet", [], body.get("sheets") or [], props
@@ -1083,7 +1093,7 @@ class Emulator:
         return 200, spreadsheet_resource(doc)
 
     def _op_spreadsheets_batchUpdate(
-        self, found: Route, query: Query, body: Any
+        self, found: Route, _query: Query, body: Any
     ) -> tuple[int, Any]:
         requests = body.get("requests")
         if not isinstance(requests, list) or not requests:
@@ -1100,10 +1110,10 @@ class Emulator:
 
     # Sheets: values --------------------------------------------------------------------------
 
-    def _op_values_get(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_get(self, found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         return 200, value_range(self._doc(found.spreadsheet_id), found.range or "", query)
 
-    def _op_values_batchGet(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_batchGet(self, found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         doc = self._doc(found.spreadsheet_id)
         ranges = [value_range(doc, text, query) for text in query.all("ranges")]
         return 200, {"spreadsheetId": found.spreadsheet_id, "valueRanges": ranges}
@@ -1123,7 +1133,7 @@ class Emulator:
 
         return 200, self._change(found.spreadsheet_id, change)
 
-    def _op_values_batchUpdate(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_batchUpdate(self, found: Route, _query: Query, body: Any) -> tuple[int, Any]:
         option = body.get("valueInputOption")
         if not option:
             raise invalid_argument("'valueInputOption' is required but not specified")
@@ -1169,12 +1179,12 @@ class Emulator:
         state.clear_values(sheet, resolved.bounds)
         return state.a1_text(sheet["title"], *state.concrete(sheet, resolved.bounds))
 
-    def _op_values_clear(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_clear(self, found: Route, _query: Query, _body: Any) -> tuple[int, Any]:
         text = found.range or ""
         cleared = self._change(found.spreadsheet_id, lambda doc: self._clear(doc, text))
         return 200, {"spreadsheetId": found.spreadsheet_id, "clearedRange": cleared}
 
-    def _op_values_batchClear(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_values_batchClear(self, found: Route, _query: Query, body: Any) -> tuple[int, Any]:
         ranges = body.get("ranges") or []
         cleared = self._change(
             found.spreadsheet_id, lambda doc: [self._clear(doc, text) for text in ranges]
@@ -1220,7 +1230,7 @@ class Emulator:
         fault = self._fault_of(doc["spreadsheetId"])
         return fault is None or str(fault["mode"]) not in ("403", "404")
 
-    def _op_drive_files_list(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_files_list(self, _found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         size_text = query.get("pageSize") or "100"
         try:
             size = int(size_text)
@@ -1249,7 +1259,7 @@ class Emulator:
             response = select(response, {k: {} for k in tree})
         return 200, response
 
-    def _op_drive_files_get(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_files_get(self, found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         doc = self.store.get(found.spreadsheet_id or "")
         if doc is None:
             message = f"File not found: {found.spreadsheet_id}."
@@ -1258,7 +1268,7 @@ class Emulator:
         tree = parse_fields(fields) if fields else _default_file_tree()
         return 200, select(drive_file(doc), tree)
 
-    def _op_drive_files_create(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_files_create(self, _found: Route, query: Query, body: Any) -> tuple[int, Any]:
         if body.get("mimeType") != state.SPREADSHEET_MIME:
             raise drive_error(400, "Only spreadsheets can be created here.", "invalid")
         doc = self._create(
@@ -1268,7 +1278,7 @@ class Emulator:
         tree = parse_fields(fields) if fields else _default_file_tree()
         return 200, select(drive_file(doc), tree)
 
-    def _op_drive_files_delete(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_files_delete(self, found: Route, _query: Query, _body: Any) -> tuple[int, Any]:
         if not self.store.delete(found.spreadsheet_id or ""):
             message = f"File not found: {found.spreadsheet_id}."
             raise drive_error(404, message, "notFound", "fileId")
@@ -1282,14 +1292,14 @@ class Emulator:
             return self._change_log.sync(doc for doc in self.store.all() if self._visible(doc))
 
     def _op_drive_changes_getStartPageToken(
-        self, found: Route, query: Query, body: Any
+        self, _found: Route, query: Query, _body: Any
     ) -> tuple[int, Any]:
         token = str(self._sync_changes())
         response = {"kind": "drive#startPageToken", "startPageToken": token}
         fields = query.get("fields")
         return 200, select(response, parse_fields(fields)) if fields else response
 
-    def _op_drive_changes_list(self, found: Route, query: Query, body: Any) -> tuple[int, Any]:
+    def _op_drive_changes_list(self, _found: Route, query: Query, _body: Any) -> tuple[int, Any]:
         size_text = query.get("pageSize") or "100"
         if not size_text.isdigit() or not 1 <= int(size_text) <= 1000:
             raise drive_error(
@@ -1340,7 +1350,7 @@ def serve_forever(
     emulator = Emulator(state_dir, host, port, read_quota_per_minute, write_quota_per_minute)
     done = threading.Event()
 
-    def stop(signum: int, frame: FrameType | None) -> None:
+    def stop(_signum: int, _frame: FrameType | None) -> None:
         done.set()
 
     previous: dict[signal.Signals, Any] = {}

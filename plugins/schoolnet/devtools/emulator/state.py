@@ -16,7 +16,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as dt_time
@@ -369,6 +369,21 @@ _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 _DATE_TOKEN = re.compile(
     r'"[^"]*"|\\.|yyyy|yy|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm|.', re.IGNORECASE
 )
+# The date tokens that read the moment alone; m and mm (month, or minute after an hour) and
+# the hour, which decides that, stay in format_date.
+_DATE_FIELDS: dict[str, Callable[[datetime], str]] = {
+    "yyyy": lambda moment: f"{moment.year:04d}",
+    "yy": lambda moment: f"{moment.year % 100:02d}",
+    "mmmm": lambda moment: _MONTHS[moment.month - 1],
+    "mmm": lambda moment: _MONTHS[moment.month - 1][:3],
+    "dddd": lambda moment: _DAYS[moment.weekday()],
+    "ddd": lambda moment: _DAYS[moment.weekday()][:3],
+    "dd": lambda moment: f"{moment.day:02d}",
+    "d": lambda moment: str(moment.day),
+    "ss": lambda moment: f"{moment.second:02d}",
+    "s": lambda moment: str(moment.second),
+    "am/pm": lambda moment: "AM" if moment.hour < 12 else "PM",
+}
 
 
 def is_empty(cell: Any) -> bool:
@@ -417,7 +432,8 @@ def format_number(value: float | int, fmt: str) -> str:
 def serial_to_datetime(serial: float) -> datetime:
     days = math.floor(serial)
     seconds = round((serial - days) * 86400)
-    start = datetime(SERIAL_EPOCH.year, SERIAL_EPOCH.month, SERIAL_EPOCH.day)
+    # A serial is a wall-clock date and time in the spreadsheet, with no zone: naive on purpose.
+    start = datetime(SERIAL_EPOCH.year, SERIAL_EPOCH.month, SERIAL_EPOCH.day)  # noqa: DTZ001
     return start + timedelta(days=days, seconds=seconds)
 
 
@@ -433,34 +449,16 @@ def format_date(serial: float, fmt: str) -> str:
             out.append(token[1:-1])
         elif token.startswith("\\"):
             out.append(token[1:])
-        elif low == "yyyy":
-            out.append(f"{moment.year:04d}")
-        elif low == "yy":
-            out.append(f"{moment.year % 100:02d}")
-        elif low == "mmmm":
-            out.append(_MONTHS[moment.month - 1])
-        elif low == "mmm":
-            out.append(_MONTHS[moment.month - 1][:3])
+        elif low in _DATE_FIELDS:
+            out.append(_DATE_FIELDS[low](moment))
         elif low in ("mm", "m"):
             number = moment.minute if after_hour else moment.month
             out.append(f"{number:02d}" if low == "mm" else str(number))
             after_hour = False
-        elif low == "dddd":
-            out.append(_DAYS[moment.weekday()])
-        elif low == "ddd":
-            out.append(_DAYS[moment.weekday()][:3])
-        elif low == "dd":
-            out.append(f"{moment.day:02d}")
-        elif low == "d":
-            out.append(str(moment.day))
         elif low in ("hh", "h"):
             out.append(f"{moment.hour:02d}" if low == "hh" else str(moment.hour))
             after_hour = True
             continue
-        elif low in ("ss", "s"):
-            out.append(f"{moment.second:02d}" if low == "ss" else str(moment.second))
-        elif low == "am/pm":
-            out.append("AM" if moment.hour < 12 else "PM")
         else:
             out.append(token)
             if token == ":":
