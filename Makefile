@@ -55,7 +55,7 @@ bench: $(STAMP) ## Measured speed of the pipeline's stages (docs/benchmarks.md)
 	@$(BIN)/python -m benchmarks
 
 # Validation of the national day: the demo's messy data set against a clean one, in turns.
-bench-messy: $(STAMP)
+bench-messy: $(STAMP) ## Validation of the national day, the demo's messy data against clean
 	@$(BIN)/python -m benchmarks.messy
 
 # The report's queries over a year of history (~10.6M snapshot rows), SQLite and PostgreSQL.
