@@ -14,6 +14,8 @@ from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
+from schoolnet.report.texts import report_text
+
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +56,7 @@ def alert_text(context: Any) -> AlertText:
         "error": _masked(f"{type(exception).__name__}: {exception}") if exception else "",
         "log_url": getattr(ti, "log_url", None),
     }
-    subject = f"[schoolnet] งาน {task_id} ล้มเหลว ({details['run_id']})"
+    subject = report_text("operator_alert_subject", task_id=task_id, run_id=details["run_id"])
     html = template_environment().get_template("operator_alert.html.j2").render(alert=details)
     return AlertText(subject=subject, html=html)
 

@@ -128,13 +128,11 @@ def confirm_drive_listing() -> None:
     """Fail (without retries) if this run's Drive listing failed, once everything else ran."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from schoolnet.report.texts import report_text
+
     failure = _context()["ti"].xcom_pull(task_ids="plan_pulls", key=DRIVE_LISTING_FAILURE)
     if failure:
-        raise AirflowFailException(
-            "รายการชีตจาก Google Drive อ่านไม่ได้ในรอบนี้ จึงอ่านทุกชีตแทนและส่งรายงานแล้ว "
-            "โปรดตรวจสิทธิ์ของบัญชีบริการต่อโฟลเดอร์และสถานะของ Drive API "
-            f"(Drive listing failed: {failure})"
-        )
+        raise AirflowFailException(report_text("drive_listing_failed", failure=failure))
 
 
 def google_reader(settings: Settings, write: bool = False) -> Any:

@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from schoolnet.core.thai import BE_OFFSET, MONTHS_SHORT, number, percent, thai_date, thai_date_short
 from schoolnet.report.fonts import font_properties
+from schoolnet.report.texts import report_text
 
 WIDTH_IN, HEIGHT_IN = 6.4, 3.6
 BASE_DPI = 100  # 1 in = 100 px as displayed: the figure reads as 640 x 360
@@ -108,7 +109,7 @@ def progress_figure(
     figure.text(
         0.03,
         0.95,
-        f"โรงเรียนที่มีอินเทอร์เน็ต ถึง {thai_date(report_date)}",
+        report_text("progress_title", date=thai_date(report_date)),
         fontproperties=font_properties(size=TITLE_PT, bold=True),
         color=INK,
         va="top",
@@ -126,7 +127,7 @@ def progress_figure(
     axes.text(
         low - 0.5 + (high - low + 1) * 0.01,
         schools_total,
-        f"โรงเรียนทั้งหมด {number(schools_total)}",
+        report_text("progress_total", schools=number(schools_total)),
         fontproperties=font_properties(size=LABEL_PT),
         color=TOTAL_LINE,
         va="bottom",
@@ -151,7 +152,7 @@ def progress_figure(
         axes.text(
             0.5,
             0.4,
-            "ยังไม่มีข้อมูล",
+            report_text("chart_no_data"),
             transform=axes.transAxes,
             ha="center",
             fontproperties=font_properties(size=LABEL_PT),
@@ -176,11 +177,14 @@ def progress_alt(
 ) -> str:
     series = sorted((_as_date(day), int(connected)) for day, connected in points)
     if not series:
-        return f"กราฟโรงเรียนที่มีอินเทอร์เน็ต: ยังไม่มีข้อมูลถึง {thai_date(report_date)}"
+        return report_text("progress_alt_empty", date=thai_date(report_date))
     day, connected = series[-1]
-    return (
-        f"กราฟโรงเรียนที่มีอินเทอร์เน็ต: {thai_date(day)} มี {number(connected)} "
-        f"จาก {number(schools_total)} โรงเรียน ({percent(connected, schools_total)})"
+    return report_text(
+        "progress_alt",
+        date=thai_date(day),
+        connected=number(connected),
+        schools=number(schools_total),
+        share=percent(connected, schools_total),
     )
 
 
@@ -215,7 +219,7 @@ def esa_gap_figure(items: Sequence[tuple[str, int, int]], limit: int = 10) -> Fi
     figure.text(
         0.03,
         1 - 0.12 / height,
-        "สัดส่วนโรงเรียนที่ยังไม่มีอินเทอร์เน็ต รายเขตพื้นที่",
+        report_text("esa_gap_title"),
         fontproperties=font_properties(size=TITLE_PT, bold=True),
         color=INK,
         va="top",
@@ -225,7 +229,7 @@ def esa_gap_figure(items: Sequence[tuple[str, int, int]], limit: int = 10) -> Fi
         axes.text(
             0.5,
             0.5,
-            "ทุกเขตพื้นที่มีอินเทอร์เน็ตครบทุกโรงเรียน",
+            report_text("esa_gap_none"),
             transform=axes.transAxes,
             ha="center",
             va="center",
@@ -257,11 +261,15 @@ def esa_gap_figure(items: Sequence[tuple[str, int, int]], limit: int = 10) -> Fi
 def esa_gap_alt(items: Sequence[tuple[str, int, int]], limit: int = 10) -> str:
     rows = _worst(items, limit)
     if not rows:
-        return "กราฟรายเขตพื้นที่: ทุกเขตพื้นที่มีอินเทอร์เน็ตครบทุกโรงเรียน"
+        return report_text("esa_gap_alt_none")
     label, left, total = rows[0]
-    return (
-        f"กราฟ {len(rows)} เขตพื้นที่ที่ยังมีโรงเรียนไม่มีอินเทอร์เน็ตมากที่สุด: "
-        f"มากที่สุดคือ {label} {percent(left, total)} ({number(left)} จาก {number(total)} โรงเรียน)"
+    return report_text(
+        "esa_gap_alt",
+        esas=len(rows),
+        label=label,
+        share=percent(left, total),
+        left=number(left),
+        total=number(total),
     )
 
 

@@ -27,11 +27,12 @@ from schoolnet.core.message import RenderedEmail
 from schoolnet.core.paths import templates_dir
 from schoolnet.report.policy import SupportLine, SupportPolicy, load_policy, support_lines
 from schoolnet.report.speed import SpeedReport, speed_report
+from schoolnet.report.texts import report_text
 from schoolnet.warehouse.analysis import connection_pace, full_coverage_date
 from schoolnet.warehouse.queries import fetch_all, fetch_one
 
 MOENET_END = date(2018, 1, 1)
-SUBJECT_PREFIX = "รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ. ประจำวันที่"
+SUBJECT_PREFIX = report_text("report_subject_prefix")
 TREND_DAYS = 365  # the progress chart's span
 
 

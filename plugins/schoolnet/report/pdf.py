@@ -32,6 +32,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from schoolnet.report.fonts import FACE_FILES, FAMILY, font_face_css
+from schoolnet.report.texts import report_text
 
 LOG = logging.getLogger(__name__)
 
@@ -39,24 +40,24 @@ _SARA_AM = re.compile("([\u0e48-\u0e4b]?)\u0e33")
 _DECOMPOSED_SARA_AM = re.compile("\u0e4d([\u0e48-\u0e4b]?)\u0e32")
 _BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})> <([0-9a-fA-F]*)>")
 
-PRINT_PAGE_CSS = """\
-@page {
+PRINT_PAGE_CSS = f"""\
+@page {{
   size: A4;
   margin: 20mm 15mm 20mm 15mm;
-  @top-right {
+  @top-right {{
     content: string(report-date);
     font-family: "Sarabun";
     font-size: 9pt;
     color: #555;
-  }
-  @bottom-center {
-    content: "หน้า " counter(page) " จาก " counter(pages);
+  }}
+  @bottom-center {{
+    content: {report_text("pdf_page_footer")};
     font-family: "Sarabun";
     font-size: 9pt;
     color: #555;
-  }
-}
-.report-date { string-set: report-date content(); }
+  }}
+}}
+.report-date {{ string-set: report-date content(); }}
 """
 """Page box for the printed report: A4, margins, the Thai date top right (the text of the latest
 element of class ``report-date``) and ``หน้า X จาก Y`` at the bottom. The template includes it

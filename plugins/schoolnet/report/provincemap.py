@@ -33,6 +33,7 @@ from schoolnet.core.thai import number, thai_date_short
 from schoolnet.report.charts import BASE_DPI, INK, MUTED, TITLE_PT, WIDTH_IN, Chart, render_png
 from schoolnet.report.daily import ProvinceShare
 from schoolnet.report.fonts import font_properties
+from schoolnet.report.texts import report_text
 
 GRID_FILE = Path(__file__).resolve().parent / "maps" / "thailand_provinces.csv"
 
@@ -83,9 +84,9 @@ def share_class(share: float) -> int:
 def class_labels() -> tuple[str, ...]:
     """The legend's Thai labels, one per class, from the fewest connected."""
     limits = [round(limit * 100) for limit in BINS]
-    labels = [f"ต่ำกว่า {limits[0]}%"]
+    labels = [report_text("map_class_below", limit=limits[0])]
     labels += [f"{low}–{high - 1}%" for low, high in pairwise(limits)]
-    labels.append(f"{limits[-1]}% ขึ้นไป")
+    labels.append(report_text("map_class_above", limit=limits[-1]))
     return tuple(labels)
 
 
@@ -157,7 +158,7 @@ def province_map_figure(shares: Iterable[ProvinceShare], report_date: date) -> F
         axes.text(
             cols - 0.1,
             rows - 1.35,
-            f"ไม่อยู่ในแผนที่ {number(missing)} โรงเรียน\n(จังหวัดในทะเบียนไม่ตรงกับ 77 จังหวัด)",
+            report_text("map_unmapped", schools=number(missing)),
             ha="right",
             va="top",
             color=MUTED,
@@ -170,7 +171,7 @@ def _title(axes: Axes, cols: int, report_date: date) -> None:
     axes.text(
         cols - 0.1,
         0.15,
-        f"โรงเรียนที่เชื่อมต่อแล้ว\nรายจังหวัด ณ {thai_date_short(report_date)}",
+        report_text("map_title", date=thai_date_short(report_date)),
         ha="right",
         va="top",
         color=INK,
@@ -185,12 +186,12 @@ def _legend(axes: Axes, cols: int) -> None:
     axes.text(
         left,
         top,
-        "ร้อยละของโรงเรียนที่เชื่อมต่อแล้ว",
+        report_text("map_legend_title"),
         va="top",
         color=INK,
         fontproperties=font_properties(size=LEGEND_PT, bold=True),
     )
-    entries = [*zip(COLOURS, class_labels(), strict=True), (NO_DATA, "ไม่มีข้อมูล")]
+    entries = [*zip(COLOURS, class_labels(), strict=True), (NO_DATA, report_text("map_no_data"))]
     for index, (colour, label) in enumerate(entries):
         y = top + 0.7 + index * step
         axes.add_patch(
@@ -218,12 +219,15 @@ def province_map_alt(shares: Iterable[ProvinceShare]) -> str:
     known = mapped_provinces()
     lines = [line for line in shares if line.province in known and line.share is not None]
     if not lines:
-        return "แผนที่รายจังหวัด: ยังไม่มีข้อมูล"
+        return report_text("map_alt_empty")
     worst = min(lines, key=lambda line: (line.share or 0.0, line.province or ""))
-    return (
-        f"แผนที่ {len(lines)} จังหวัด ระบายสีตามสัดส่วนโรงเรียนที่เชื่อมต่อแล้ว: "
-        f"น้อยที่สุดคือ {worst.province} {(worst.share or 0.0) * 100:.1f}% "
-        f"({number(worst.connected)} จาก {number(worst.schools)} โรงเรียน)"
+    return report_text(
+        "map_alt",
+        provinces=len(lines),
+        province=worst.province,
+        percent=(worst.share or 0.0) * 100,
+        connected=number(worst.connected),
+        schools=number(worst.schools),
     )
 
 

@@ -17,10 +17,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from schoolnet.core.config import SpeedTarget
+from schoolnet.report.policy import LEVEL_LABELS
 from schoolnet.report.speed import SpeedCounts, speed_report
 from schoolnet.warehouse.queries import fetch_all, fetch_one
-
-LEVEL_LABEL = {"primary": "สพป.", "secondary": "สพม."}
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class EsaStanding:
 
     @property
     def level_label(self) -> str:
-        return LEVEL_LABEL.get(self.level, self.level)
+        return LEVEL_LABELS.get(self.level, self.level)
 
 
 def _share(row: Mapping[str, Any]) -> float:

@@ -34,20 +34,18 @@ from schoolnet.contract import load_contract
 from schoolnet.core import thai
 from schoolnet.core.cellsafety import neutralize
 from schoolnet.report.export import as_date, as_float, as_integer, as_list
+from schoolnet.report.texts import report_text
 from schoolnet.validation.feedback import SEVERITY_LABEL
 from schoolnet.warehouse.queries import load_query
 
-SNAPSHOT_SHEET = "ข้อมูลรายโรงเรียน"
-NO_PROVIDER_SHEET = "โรงเรียนไม่มีผู้ให้บริการ"
+SNAPSHOT_SHEET = report_text("workbook_snapshot_sheet")
+NO_PROVIDER_SHEET = report_text("workbook_no_provider_sheet")
 FINDINGS_SHEET = load_contract().feedback_tab  # the findings, as each ESA's own tab is named
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 """The MIME type of an ``.xlsx`` attachment."""
 
 LEVEL_LABEL = {"primary": "ประถมศึกษา", "secondary": "มัธยมศึกษา"}
 """ESA levels as the ministry names them (สพป. / สพม.)."""
-
-TITLE = "ข้อมูลการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ."
-"""The document title (with the Thai report date), as a file browser shows it."""
 
 MAX_CELL_CHARS = 32_767
 """Excel's limit on the text of one cell; a longer text makes Excel "repair" the file."""
@@ -279,7 +277,8 @@ def build_report_workbook(conn: Connection, report_date: date) -> bytes:
     properties = workbook.properties
     properties.creator = "schoolnet"
     properties.lastModifiedBy = "schoolnet"
-    properties.title = f"{TITLE} ประจำวันที่ {thai.thai_date(report_date)}"
+    # The document title, as a file browser shows it.
+    properties.title = report_text("workbook_title", date=thai.thai_date(report_date))
     properties.created = moment
     properties.modified = moment
     for spec in sheet_specs():
