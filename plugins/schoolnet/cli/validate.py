@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
+from schoolnet.contract import load_contract
 from schoolnet.core.cliargs import iso_date
 from schoolnet.core.registry import RegistryError, School, read_schools, schools_by_code
 from schoolnet.validation.files import SheetFileError, Uncomputed, read_sheet_file
@@ -32,13 +33,14 @@ from schoolnet.validation.validator import SheetValidation, validate_sheet
 COMMAND = "validate"
 # Thailand keeps UTC+7 all year (no daylight saving), so a fixed offset needs no tz database.
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
+_TEXT = load_contract().file_text  # the command's Thai lines are the contract's `file_texts`
 OUTCOME_TEXT = {
-    "accepted": "รับข้อมูล (accepted)",
-    "rejected": "ไม่รับข้อมูลทั้งชีต (rejected)",
-    "quarantined": "พักข้อมูลทั้งชีตไว้รอผู้ดูแลระบบยืนยัน (quarantined)",
+    outcome: _TEXT(f"outcome_{outcome}") for outcome in ("accepted", "rejected", "quarantined")
 }
-SEVERITY_TEXT = {"error": "ข้อผิดพลาด", "warning": "คำเตือน"}
-TABLE_HEADERS = ("แถว", "ช่อง", "ระดับ", "รหัสปัญหา", "ค่าที่พิมพ์", "ข้อความ")
+SEVERITY_TEXT = {severity: _TEXT(f"severity_{severity}") for severity in ("error", "warning")}
+TABLE_HEADERS = tuple(
+    _TEXT(f"table_{column}") for column in ("row", "cell", "severity", "code", "value", "message")
+)
 _VALUE_WIDTH = 24  # characters of a typed value shown in the table
 
 
@@ -103,20 +105,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         schools = schools_by_code(read_schools(args.registry))
     except UnicodeDecodeError:
-        return _fail(f"อ่านทะเบียนโรงเรียน {args.registry} ไม่ได้: ไม่ใช่ไฟล์ CSV แบบ UTF-8")
+        return _fail(_TEXT("registry_not_utf8", path=args.registry))
     except (RegistryError, csv.Error) as error:
-        return _fail(f"อ่านทะเบียนโรงเรียนไม่ได้: {error}")
+        return _fail(_TEXT("registry_unreadable", error=error))
     try:
         values, tab = read_sheet_file(args.file)
     except SheetFileError as error:
         return _fail(str(error))
     if not any(school.esa_code == esa_code for school in schools.values()):
         # Not a reason to stop: the sheet is still checked, every row as another ESA's school.
-        print(
-            f"schoolnet {COMMAND}: หมายเหตุ: ไม่มีโรงเรียนของเขตพื้นที่ {esa_code} "
-            f"ในทะเบียน {args.registry.name}",
-            file=sys.stderr,
-        )
+        note = _TEXT("registry_no_schools", esa_code=esa_code, registry=args.registry.name)
+        print(f"schoolnet {COMMAND}: {note}", file=sys.stderr)
     validation = validate_sheet(
         values,
         esa_code=esa_code,
@@ -140,10 +139,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-UNCOMPUTED_MESSAGE = (
-    "ช่องนี้เป็นสูตรที่ไฟล์ไม่ได้เก็บผลการคำนวณไว้ ระบบจึงไม่รู้ค่า (ไม่ใช่ช่องว่าง): "
-    "เปิดไฟล์ใน Excel หรือ Google Sheets แล้วบันทึกใหม่ หรือพิมพ์ค่าแทนสูตร"
-)
+UNCOMPUTED_MESSAGE = load_contract().message_template("formula_without_value")
 
 
 def flag_uncomputed(validation: SheetValidation, values: list[list[Any]]) -> SheetValidation:
@@ -259,8 +255,8 @@ def write_table(
     likely_esa: str | None = None,
 ) -> None:
     """Findings as a plain table sorted by row, and a one-line summary."""
-    where = f'แท็บ "{tab}"' if tab is not None else "CSV"
-    out.write(f"ตรวจไฟล์ {source} ({where}) ของเขตพื้นที่ {validation.esa_code}\n")
+    where = _TEXT("where_tab", tab=tab) if tab is not None else "CSV"
+    out.write(_TEXT("checking", source=source, where=where, esa_code=validation.esa_code) + "\n")
     rows = [
         (
             "–" if finding.row is None else str(finding.row),
@@ -281,7 +277,7 @@ def write_table(
             cells = [_pad(text, width) for text, width in zip(row, widths, strict=False)]
             out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
     else:
-        out.write("ไม่พบปัญหา\n")
+        out.write(_TEXT("no_problems") + "\n")
     out.write(summary_line(validation, likely_esa) + "\n")
 
 
@@ -291,17 +287,10 @@ def verdict(validation: SheetValidation, likely_esa: str | None = None) -> str:
     if validation.outcome != "accepted" or validation.accepted_rows:
         return OUTCOME_TEXT.get(validation.outcome, validation.outcome)
     if likely_esa is not None:
-        return (
-            f"ไม่มีข้อมูลที่รับได้ โรงเรียนในชีตเป็นของเขตพื้นที่ {likely_esa} ไม่ใช่ "
-            f"{validation.esa_code}: น่าจะระบุรหัสเขตพื้นที่ (--esa) ผิด "
-            f"(nothing accepted: probably the wrong ESA code, the schools are {likely_esa}'s)"
-        )
+        return _TEXT("nothing_other_esa", likely_esa=likely_esa, esa_code=validation.esa_code)
     if not validation.rows:
-        return "ไม่มีข้อมูลที่รับได้ ชีตมีแต่หัวตาราง ไม่มีแถวโรงเรียน (nothing accepted: no rows)"
-    return (
-        "ไม่มีข้อมูลที่รับได้ ทุกแถวมีข้อผิดพลาด แก้ตามรายการข้างบนแล้วตรวจใหม่ "
-        "(nothing accepted: every row rejected)"
-    )
+        return _TEXT("nothing_no_rows")
+    return _TEXT("nothing_all_rejected")
 
 
 def summary_line(validation: SheetValidation, likely_esa: str | None = None) -> str:
@@ -311,16 +300,16 @@ def summary_line(validation: SheetValidation, likely_esa: str | None = None) -> 
     copies = len(validation.duplicate_copies)
     errors = sum(1 for f in validation.findings if f.severity == "error")
     warnings = sum(1 for f in validation.findings if f.severity == "warning")
-    rows = f"{len(validation.rows):,} แถว: ผ่าน {accepted:,} ไม่ผ่าน {rejected:,}"
+    rows = _TEXT("summary_rows", rows=len(validation.rows), accepted=accepted, rejected=rejected)
     if copies:
-        rows += f" แถวซ้ำ {copies:,}"
+        rows += _TEXT("summary_copies", copies=copies)
     parts = [
-        f"ผล: {verdict(validation, likely_esa)}",
+        _TEXT("summary_result", verdict=verdict(validation, likely_esa)),
         rows,
-        f"ข้อผิดพลาด {errors:,} คำเตือน {warnings:,}",
+        _TEXT("summary_findings", errors=errors, warnings=warnings),
     ]
     if validation.not_reported:
-        parts.append(f"ไม่พบในชีต {len(validation.not_reported):,} โรงเรียน")
+        parts.append(_TEXT("summary_not_reported", schools=len(validation.not_reported)))
     return " · ".join(parts)
 
 

@@ -78,6 +78,10 @@ class Contract:
     severity_labels: dict[str, str] = field(default_factory=dict)
     # What the clerk reads about the sheet as a whole, with {placeholders} (see :meth:`text`).
     sheet_texts: dict[str, str] = field(default_factory=dict)
+    # What the clerk reads about a file they export and check (see :meth:`file_text`).
+    file_texts: dict[str, str] = field(default_factory=dict)
+    # The instructions tab written into each sheet (see :meth:`instruction_text`).
+    instruction_texts: dict[str, str] = field(default_factory=dict)
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -102,6 +106,14 @@ class Contract:
     def text(self, name: str, **values: object) -> str:
         """One of the contract's Thai sentences about a sheet, its placeholders filled in."""
         return self.sheet_texts[name].format(**values)
+
+    def file_text(self, key: str, /, **values: object) -> str:
+        """One of the contract's Thai sentences about a file a clerk checks, filled in."""
+        return self.file_texts[key].format(**values)
+
+    def instruction_text(self, key: str, /, **values: object) -> str:
+        """One line or label of the sheet's instructions tab, its placeholders filled in."""
+        return self.instruction_texts[key].format(**values)
 
     def message_template(self, code: str, variant: str | None = None) -> str:
         """The Thai template of a finding code: the variant's if the contract has one."""
@@ -164,6 +176,8 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         finding_headings={str(k): str(v) for k, v in raw["findings"]["headings"].items()},
         severity_labels={str(k): str(v) for k, v in raw["findings"]["severity"].items()},
         sheet_texts={str(k): str(v) for k, v in raw["sheet_texts"].items()},
+        file_texts={str(k): str(v) for k, v in raw["file_texts"].items()},
+        instruction_texts={str(k): str(v) for k, v in raw["instruction_texts"].items()},
     )
 
 

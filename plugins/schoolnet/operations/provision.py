@@ -66,9 +66,11 @@ from schoolnet.validation.normalize import (
 
 log = logging.getLogger(__name__)
 
-INSTRUCTIONS_TAB = "คำอธิบาย"
-HEADER_PROTECTION_DESCRIPTION = "หัวตารางตามแบบฟอร์ม ระบบใช้หัวคอลัมน์เหล่านี้อ่านข้อมูล กรุณาอย่าแก้ไข ย้าย หรือลบ"
-SPREADSHEET_TITLE = "ข้อมูลอินเทอร์เน็ตโรงเรียน {esa_name}"
+# The instructions tab's words, the new sheet's title and the header's protection note are the
+# contract's `instruction_texts`; the per-column text all comes from the contract's columns.
+INSTRUCTIONS_TAB = load_contract().instruction_text("tab")
+HEADER_PROTECTION_DESCRIPTION = load_contract().instruction_text("header_protection")
+SPREADSHEET_TITLE = load_contract().instruction_texts["spreadsheet_title"]  # {esa_name} to fill
 DEFAULT_ROWS = 1000
 DEFAULT_COLUMNS = 26
 
@@ -80,20 +82,8 @@ NUMBER_FORMATS: dict[str, tuple[str, str]] = {
     "date": ("DATE", "d/m/yyyy"),
 }
 
-# The instructions tab's own words (the per-column text all comes from the contract).
-_INTRO = (
-    'แถวที่ {row} ของแท็บ "{data_tab}" เป็นหัวตาราง กรุณาอย่าแก้ไข ย้าย หรือสลับคอลัมน์ '
-    "กรอกข้อมูลโรงเรียนละ 1 แถวใต้หัวตาราง รหัสและชื่อโรงเรียนกรอกไว้ให้แล้วตามทะเบียน"
-)
-_GENERATED = "แท็บนี้ระบบสร้างจากแบบฟอร์มโดยอัตโนมัติ การแก้ไขในแท็บนี้จะถูกเขียนทับ"
-_TABLE_HEADER = ["คอลัมน์", "หัวคอลัมน์", "ต้องกรอกหรือไม่", "วิธีกรอก", "ค่าที่เลือกได้"]
-_ALWAYS = "ต้องกรอกทุกแถว"
-_NEVER = "ไม่บังคับ"
-_WHEN_STATUS = 'ต้องกรอกเมื่อช่อง "{header}" เป็น {labels}'
-_WHEN_POSITIVE = 'ต้องกรอกเมื่อช่อง "{header}" มากกว่า 0'
-_FREE_TEXT = "พิมพ์ข้อความได้ตามต้องการ"
-_NOT_IN_SHEET = "ยังไม่มีในชีต"
-_FINGERPRINT_LABEL = "รหัสรุ่นแบบฟอร์ม (ระบบใช้ตรวจสอบ กรุณาอย่าแก้ไข)"
+# The instructions table's columns, by their names in the contract's `instruction_texts`.
+_TABLE_COLUMNS = ("table_column", "table_header", "table_required", "table_how", "table_values")
 
 
 class ProvisionError(RuntimeError):
@@ -126,21 +116,24 @@ def _status_column(contract: Contract) -> Column | None:
 
 def requirement_text(column: Column, contract: Contract) -> str:
     """When the column must be filled, in Thai."""
+    text = contract.instruction_text
     requirement = column.required
     if requirement.always:
-        return _ALWAYS
+        return text("always")
     if requirement.when_status:
         status = _status_column(contract)
         if status is not None and status.enum is not None:
-            labels = " หรือ ".join(
+            labels = text("when_status_or").join(
                 f'"{contract.enum_label(status.enum, key)}"' for key in requirement.when_status
             )
-            return _WHEN_STATUS.format(header=status.header, labels=labels)
-        return _WHEN_STATUS.format(header="สถานะ", labels=", ".join(requirement.when_status))
+            return text("when_status", header=status.header, labels=labels)
+        return text(
+            "when_status", header=text("status_header"), labels=", ".join(requirement.when_status)
+        )
     if requirement.when_positive:
         other = contract.column(requirement.when_positive)
-        return _WHEN_POSITIVE.format(header=other.header)
-    return _NEVER
+        return text("when_positive", header=other.header)
+    return text("never")
 
 
 def enum_labels(column: Column, contract: Contract) -> list[str]:
@@ -159,7 +152,7 @@ def input_hint(column: Column, contract: Contract) -> str:
         return contract.message_template("enum_hint").format(labels=labels)
     if column.type == "enum_list":
         return contract.message_template("enum_list_hint").format(labels=labels)
-    return _FREE_TEXT
+    return contract.instruction_text("free_text")
 
 
 def validation_requests(sheet_id: int, contract: Contract) -> list[dict[str, Any]]:
@@ -272,18 +265,19 @@ def instruction_lines(
     ``positions`` (contract order -> sheet column) and ``header_row`` (0-based) describe a sheet
     laid out otherwise than the template, so that the column letters are the sheet's own.
     """
+    text = contract.instruction_text
     rows: list[list[str]] = [
-        [f'วิธีกรอกข้อมูลในแท็บ "{contract.data_tab}"'],
-        [_INTRO.format(data_tab=contract.data_tab, row=header_row + 1)],
-        [_GENERATED],
+        [text("heading", data_tab=contract.data_tab)],
+        [text("intro", data_tab=contract.data_tab, row=header_row + 1)],
+        [text("generated")],
         [],
-        list(_TABLE_HEADER),
+        [text(name) for name in _TABLE_COLUMNS],
     ]
     for order, column in enumerate(contract.columns):
         if positions is None:
             letter = _letter(order)
         else:
-            letter = _letter(positions[order]) if order in positions else _NOT_IN_SHEET
+            letter = _letter(positions[order]) if order in positions else text("not_in_sheet")
         rows.append(
             [
                 letter,
@@ -308,7 +302,8 @@ def fingerprint(sheet_id: int, contract: Contract) -> str:
 
 def instruction_rows(sheet_id: int, contract: Contract) -> list[list[str]]:
     """The whole instructions tab, its fingerprint line last."""
-    return [*instruction_lines(contract), [], [_FINGERPRINT_LABEL, fingerprint(sheet_id, contract)]]
+    label = contract.instruction_text("fingerprint_label")
+    return [*instruction_lines(contract), [], [label, fingerprint(sheet_id, contract)]]
 
 
 # ---------------------------------------------------------------------------------------------

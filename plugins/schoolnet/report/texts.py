@@ -32,6 +32,6 @@ def report_texts(folder: Path | None = None) -> dict[str, str]:
     return dict(raw)
 
 
-def report_text(name: str, **values: object) -> str:
-    """The text called ``name``, its named placeholders filled in (a missing one raises)."""
-    return report_texts()[name].format(**values)
+def report_text(key: str, /, **values: object) -> str:
+    """The text called ``key``, its named placeholders filled in (a missing one raises)."""
+    return report_texts()[key].format(**values)

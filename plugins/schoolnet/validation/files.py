@@ -37,6 +37,11 @@ class SheetFileError(Exception):
     """The file cannot be read at all; the message is one Thai line for whoever ran the check."""
 
 
+def _text(key: str, /, **values: object) -> str:
+    """The contract's Thai sentence about a file the clerk sent (what is wrong, what to do)."""
+    return load_contract().file_text(key, **values)
+
+
 def read_sheet_file(path: Path, data_tab: str | None = None) -> tuple[list[list[Any]], str | None]:
     """The cells of a district sheet file and the title of the tab read (None for CSV).
 
@@ -47,9 +52,9 @@ def read_sheet_file(path: Path, data_tab: str | None = None) -> tuple[list[list[
     """
     path = Path(path)
     if not path.exists():
-        raise SheetFileError(f"ไม่พบไฟล์ {path}")
+        raise SheetFileError(_text("file_not_found", path=path))
     if not path.is_file():
-        raise SheetFileError(f"{path} ไม่ใช่ไฟล์")
+        raise SheetFileError(_text("file_not_a_file", path=path))
     suffix = path.suffix.lower()
     if suffix == ".xls":
         # Often not the old format at all: a web page or a workbook under the wrong name.
@@ -59,17 +64,16 @@ def read_sheet_file(path: Path, data_tab: str | None = None) -> tuple[list[list[
         elif kind in ("ole", "html"):
             _refuse(path, kind)
     if suffix not in XLSX_SUFFIXES + TEXT_SUFFIXES:
-        raise SheetFileError(
-            f"อ่านได้เฉพาะไฟล์ .xlsx หรือ .csv ไม่ใช่ {path.name}: "
-            "ใน Google Sheets ใช้เมนู ไฟล์ > ดาวน์โหลด > Microsoft Excel (.xlsx)"
-        )
+        raise SheetFileError(_text("file_wrong_type", name=path.name))
     try:
         if suffix in XLSX_SUFFIXES:
             tab = data_tab if data_tab is not None else load_contract().data_tab
             return _read_xlsx(path, tab)
         return _read_text(path.read_bytes(), path.name), None
     except OSError as error:
-        raise SheetFileError(f"เปิดไฟล์ {path.name} ไม่ได้: {error.strerror or error}") from None
+        raise SheetFileError(
+            _text("file_unopenable", name=path.name, error=error.strerror or error)
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,23 +105,11 @@ def _refuse(path: Path, kind: str) -> None:
         # Excel saves a workbook with a password to open as an OLE compound file holding an
         # "EncryptedPackage" stream; an OLE file without one is the old .xls format.
         if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
-            raise SheetFileError(
-                f"ไฟล์ {path.name} ถูกตั้งรหัสผ่านไว้ ระบบจึงเปิดไม่ได้: เปิดใน Excel แล้วเอารหัสผ่านออก "
-                "(ไฟล์ > ข้อมูล > ป้องกันเวิร์กบุ๊ก) หรือดาวน์โหลดจาก Google Sheets ใหม่ แล้วตรวจอีกครั้ง"
-            )
-        raise SheetFileError(
-            f"ไฟล์ {path.name} เป็นไฟล์ Excel รุ่นเก่า (.xls): บันทึกเป็น .xlsx "
-            "หรือดาวน์โหลดจาก Google Sheets เป็น Microsoft Excel (.xlsx) แล้วตรวจอีกครั้ง"
-        )
+            raise SheetFileError(_text("file_password", name=path.name))
+        raise SheetFileError(_text("file_old_xls", name=path.name))
     if kind == "html":
-        raise SheetFileError(
-            f"ไฟล์ {path.name} เป็นหน้าเว็บ (HTML) ที่ตั้งชื่อเหมือนไฟล์ Excel ไม่ใช่ไฟล์ Excel จริง: "
-            "เปิดใน Excel แล้วบันทึกเป็น Excel Workbook (.xlsx) "
-            "หรือดาวน์โหลดจาก Google Sheets เป็น Microsoft Excel (.xlsx) แล้วตรวจอีกครั้ง"
-        )
-    raise SheetFileError(
-        f"ไฟล์ {path.name} ไม่ใช่ไฟล์ Excel (.xlsx) ที่สมบูรณ์: ดาวน์โหลดจาก Google Sheets ใหม่"
-    )
+        raise SheetFileError(_text("file_html", name=path.name))
+    raise SheetFileError(_text("file_not_xlsx", name=path.name))
 
 
 def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
@@ -131,13 +123,11 @@ def _read_xlsx(path: Path, data_tab: str) -> tuple[list[list[Any]], str]:
         # Read from the bytes, not the name: a workbook saved as ``.xls`` is still read.
         workbook = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file: one answer
-        raise SheetFileError(
-            f"เปิดไฟล์ {path.name} ไม่ได้ ไฟล์อาจเสียหายหรือไม่ใช่ไฟล์ Excel: ดาวน์โหลดจาก Google Sheets ใหม่"
-        ) from None
+        raise SheetFileError(_text("file_damaged", name=path.name)) from None
     try:
         sheets = workbook.worksheets
         if not sheets:
-            raise SheetFileError(f"ไฟล์ {path.name} ไม่มีแท็บตาราง")
+            raise SheetFileError(_text("file_no_tabs", name=path.name))
         # Tab names match as headers do: "โรงเรียน " or one typed with a look-alike is the tab.
         titles = [fold(sheet.title) for sheet in sheets]
         wanted = fold(data_tab)
@@ -232,11 +222,9 @@ def _decode(data: bytes, name: str) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise SheetFileError(f"ไฟล์ {name} มีอักขระที่อ่านไม่ได้ (UTF-16)") from None
+            raise SheetFileError(_text("csv_bad_utf16", name=name)) from None
     if b"\x00" in data:
-        raise SheetFileError(
-            f"ไฟล์ {name} ไม่ใช่ไฟล์ข้อความ CSV: บันทึกเป็น CSV UTF-8 หรือ .xlsx แล้วตรวจใหม่"
-        )
+        raise SheetFileError(_text("csv_binary", name=name))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -245,9 +233,7 @@ def _decode(data: bytes, name: str) -> str:
         # Excel on a Thai Windows saves "CSV (Comma delimited)" in the Windows Thai code page.
         return data.decode("cp874")
     except UnicodeDecodeError:
-        raise SheetFileError(
-            f"ไฟล์ {name} ไม่ได้เข้ารหัสแบบ UTF-8: บันทึกเป็น CSV UTF-8 แล้วตรวจใหม่"
-        ) from None
+        raise SheetFileError(_text("csv_not_utf8", name=name)) from None
 
 
 def _delimiter(text: str) -> str:
@@ -263,7 +249,7 @@ def _read_text(data: bytes, name: str) -> list[list[Any]]:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
     except csv.Error as error:
-        raise SheetFileError(f"อ่านไฟล์ CSV {name} ไม่ได้: {error}") from None
+        raise SheetFileError(_text("csv_unreadable", name=name, error=error)) from None
     return _trim([list(row) for row in rows])
 
 
