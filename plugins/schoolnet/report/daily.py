@@ -75,10 +75,6 @@ class EsaLine:
         return self.schools - self.connected
 
     @property
-    def unconnected_share(self) -> float:
-        return self.unconnected / self.schools if self.schools else 0.0
-
-    @property
     def unconnected_ratio(self) -> Fraction:
         """The share exactly, for ranking: equal shares tie, then the ESA code decides."""
         return Fraction(self.unconnected, self.schools) if self.schools else Fraction(0)

@@ -59,11 +59,6 @@ class NormalizeError(ValueError):
 # Text
 
 
-def ascii_digits(text: str) -> str:
-    """Thai digits to ASCII, invisible characters dropped, odd dashes and spaces made plain."""
-    return text.translate(_TABLE)
-
-
 def is_blank(value: Any) -> bool:
     """An empty cell: None, "" or only (possibly invisible) whitespace, or only a dash.
 

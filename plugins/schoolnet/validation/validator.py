@@ -512,7 +512,6 @@ class _RowChecker:
         row: _Row,
         code: str,
         plan: _Plan,
-        raw: Any = None,  # noqa: ARG002 - unused (the value is read from row.raws); callers pass it
         variant: str | None = None,
         **params: str,
     ) -> None:
@@ -555,13 +554,13 @@ class _RowChecker:
                 variant = error.variant
                 if type(raw) is str and raw.strip() in FORMULA_ERRORS:
                     variant = "formula"  # the cell shows a failed formula, not what was typed
-                add(row, error.code, plan, raw, variant, **error.params)
+                add(row, error.code, plan, variant, **error.params)
                 continue
             row_values[plan.key] = value
             if plan.numeric:
-                _check_bounds(row, plan, value, raw, add)
+                _check_bounds(row, plan, value, add)
             elif plan.future_error and value > self.today:
-                add(row, "future_date", plan, raw, date=thai_date(value))
+                add(row, "future_date", plan, date=thai_date(value))
         return row if filled else None
 
     def check_school(self, row: _Row) -> None:
@@ -574,16 +573,14 @@ class _RowChecker:
                 self.add(row, "missing_school_code", code_plan)
             return
         row.code = code
-        code_raw = row.raws[self.slot[code_plan.key]]
         school = self.schools.get(code)
         if school is None:
-            self.add(row, "unknown_school", code_plan, code_raw, school_code=code)
+            self.add(row, "unknown_school", code_plan, school_code=code)
         elif school.esa_code != self.esa_code:
             self.add(
                 row,
                 "school_of_other_esa",
                 code_plan,
-                code_raw,
                 school_code=code,
                 school_name=school.school_name,
                 other_esa=school.esa_code,
@@ -598,7 +595,6 @@ class _RowChecker:
                     row,
                     "name_mismatch",
                     compiled.by_key[compiled.name_key],
-                    row.raws[self.slot[compiled.name_key]],
                     registry_name=school.school_name,
                 )
 
@@ -652,7 +648,6 @@ class _RowChecker:
                     row,
                     plan.warn_column_code,
                     plan,
-                    row.raws[self.slot[plan.key]],
                     other=cell_text(other_raw).strip(),
                     other_header=self.compiled.by_key[plan.warn_column].header,
                 )
@@ -663,26 +658,26 @@ def _is_dash(raw: Any) -> bool:
     return type(raw) is str and raw.strip() in EMPTY_MARKS
 
 
-def _check_bounds(row: _Row, plan: _Plan, value: float, raw: Any, add: Callable[..., None]) -> None:
+def _check_bounds(row: _Row, plan: _Plan, value: float, add: Callable[..., None]) -> None:
     """The contract's limits of a number: errors below the minimum or over the maximum.
 
     A number out of its error limits counts as unreadable for the checks that compare it with
     another cell, so one typing mistake gives one finding.
     """
     if plan.min_exclusive is not None and value <= plan.min_exclusive:
-        add(row, "negative_value", plan, raw, "exclusive", limit=format_number(plan.min_exclusive))
+        add(row, "negative_value", plan, "exclusive", limit=format_number(plan.min_exclusive))
         row.failed.add(plan.key)
     elif plan.minimum is not None and value < plan.minimum:
         variant = None if plan.minimum == 0 else "minimum"
-        add(row, "negative_value", plan, raw, variant, limit=format_number(plan.minimum))
+        add(row, "negative_value", plan, variant, limit=format_number(plan.minimum))
         row.failed.add(plan.key)
     elif plan.error_above is not None and value > plan.error_above:
-        add(row, "value_too_large", plan, raw, limit=format_number(plan.error_above))
+        add(row, "value_too_large", plan, limit=format_number(plan.error_above))
         row.failed.add(plan.key)
     elif plan.warn_above is not None and value > plan.warn_above:
-        add(row, "unusually_large", plan, raw, limit=format_number(plan.warn_above))
+        add(row, "unusually_large", plan, limit=format_number(plan.warn_above))
     elif plan.warn_below is not None and value < plan.warn_below:
-        add(row, "unusually_small", plan, raw, limit=format_number(plan.warn_below))
+        add(row, "unusually_small", plan, limit=format_number(plan.warn_below))
 
 
 def _check_duplicates(
