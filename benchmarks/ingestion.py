@@ -119,7 +119,7 @@ def _pull(
 
 def _gspread_recipe(esas: list[Esa], base_url: str) -> int:
     """The usual recipe: open_by_key, worksheet, get_all_records, for every sheet."""
-    client = gspread.Client(None, session=EmulatorSession(base_url))  # type: ignore[arg-type]
+    client = gspread.Client(None, session=EmulatorSession(base_url))  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
     for esa in esas:
         client.open_by_key(esa.spreadsheet_id).worksheet("โรงเรียน").get_all_records()
     return len(esas)

@@ -135,8 +135,8 @@ def schoolnet_daily() -> None:
 
     # TaskFlow calls take the upstream tasks' XComArgs in place of their values.
     merged = merge_day()
-    pull_sheet.expand(entry=plan_pulls(load_registry())) >> merged  # type: ignore[arg-type]
-    sends = [send_report(render_report(merged)), send_esa_feedback(merged)]  # type: ignore[arg-type]
+    pull_sheet.expand(entry=plan_pulls(load_registry())) >> merged  # type: ignore[arg-type]  # an XComArg stands for the list
+    sends = [send_report(render_report(merged)), send_esa_feedback(merged)]  # type: ignore[arg-type]  # XComArgs for the values
     sends >> confirm_drive_listing()
 
 

@@ -527,7 +527,7 @@ class World:
         for message in self.messages():
             subject = message["Subject"]
             if subject.startswith("ผลตรวจสอบ") and subject.endswith(thai_date(report_date)):
-                text = str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+                text = str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]  # the report always has a plain-text body
                 esa = next(e for e in self.model.esas if e["contact_email"] == message["To"])
                 out[esa["esa_code"]] = " ".join(text.split())
         return out

@@ -93,7 +93,7 @@ def emulator(state_dir: Path) -> Iterator[Emulator]:
 
 @pytest.fixture
 def client(emulator: Emulator) -> gspread.Client:
-    return gspread.Client(None, session=EmulatorSession(emulator.base_url))  # type: ignore[arg-type]
+    return gspread.Client(None, session=EmulatorSession(emulator.base_url))  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
 
 
 def api_error(call: Any) -> gspread.exceptions.APIError:
@@ -200,7 +200,7 @@ def test_update_reads_back_and_persists_across_restart(
 
     emulator.stop()
     with Emulator(state_dir, read_quota_per_minute=0) as again:
-        fresh = gspread.Client(None, session=EmulatorSession(again.base_url))  # type: ignore[arg-type]
+        fresh = gspread.Client(None, session=EmulatorSession(again.base_url))  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
         values = fresh.open_by_key(SID).worksheet(TAB).get_all_values()
     assert values[5][:3] == ["1052010003", "ใหม่", "12"]
     assert values[1][4] == "1,300"
@@ -320,7 +320,7 @@ def test_drive_listing_by_folder_and_modified_time_pages_over_1000(
 
 def test_quota_429_body_and_window(state_dir: Path) -> None:
     with Emulator(state_dir, read_quota_per_minute=3, write_quota_per_minute=1) as emu:
-        http = gspread.Client(None, session=EmulatorSession(emu.base_url)).http_client  # type: ignore[arg-type]
+        http = gspread.Client(None, session=EmulatorSession(emu.base_url)).http_client  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
         for _ in range(3):
             http.values_get(SID, "A1")
         error = api_error(lambda: http.values_get(SID, "A1"))
@@ -354,7 +354,7 @@ def test_quota_429_body_and_window(state_dir: Path) -> None:
 def test_quota_from_control_json_is_reread(state_dir: Path) -> None:
     set_quota(state_dir, read=1)
     with Emulator(state_dir) as emu:
-        http = gspread.Client(None, session=EmulatorSession(emu.base_url)).http_client  # type: ignore[arg-type]
+        http = gspread.Client(None, session=EmulatorSession(emu.base_url)).http_client  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
         http.values_get(SID, "A1")
         assert api_error(lambda: http.values_get(SID, "A1")).code == 429
         set_quota(state_dir, read=0)  # unlimited, picked up while running

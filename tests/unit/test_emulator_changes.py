@@ -52,7 +52,7 @@ def drive(emulator: Emulator) -> Any:
 
 @pytest.fixture
 def client(emulator: Emulator) -> gspread.Client:
-    return gspread.Client(None, session=EmulatorSession(emulator.base_url))  # type: ignore[arg-type]
+    return gspread.Client(None, session=EmulatorSession(emulator.base_url))  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
 
 
 def all_changes(drive: Any, token: str, page_size: int = 1000) -> tuple[list[dict[str, Any]], str]:
@@ -163,7 +163,7 @@ def test_gspread_reads_the_feed_and_the_token_survives_a_restart(
     edit_cell(folder, "1sheet0", "A2", "x")
     emulator.stop()
     with Emulator(folder, read_quota_per_minute=0) as again:
-        session = gspread.Client(None, session=EmulatorSession(again.base_url))  # type: ignore[arg-type]
+        session = gspread.Client(None, session=EmulatorSession(again.base_url))  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
         params = {"pageToken": token["startPageToken"], "fields": WATCHED}
         page = session.http_client.request("get", CHANGES_URL, params=params).json()
         assert [c["fileId"] for c in page["changes"]] == ["1sheet0"]

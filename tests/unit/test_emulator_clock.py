@@ -40,7 +40,7 @@ def test_a_loaded_day_stamps_writes_and_edits_on_that_morning(demo: Path, tmp_pa
     load_day(tmp_path, demo, DAY)
     ids = st.Store(tmp_path).ids()
     with Emulator(tmp_path, read_quota_per_minute=0, write_quota_per_minute=0) as emulator:
-        client = gspread.Client(None, session=EmulatorSession(emulator.base_url))  # type: ignore[arg-type]
+        client = gspread.Client(None, session=EmulatorSession(emulator.base_url))  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
         client.open_by_key(ids[0]).add_worksheet("ผลตรวจสอบ", rows=10, cols=3)
     morning = datetime(2018, 1, 3, 23, 0, tzinfo=UTC)  # 06:00 on 4 January in Bangkok
     assert soon_after(modified(tmp_path, ids[0]), morning)

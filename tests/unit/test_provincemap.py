@@ -57,7 +57,7 @@ def test_legend_labels() -> None:
 
 
 def rgb(colour: str) -> tuple[float, float, float]:
-    return tuple(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+    return tuple(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]  # always three values: a tuple of floats, not a fixed-length one
 
 
 def grey(colour: tuple[float, float, float]) -> float:
@@ -102,7 +102,7 @@ def shares() -> list[ProvinceShare]:
 
 
 def texts(figure: object) -> list[Text]:
-    return list(figure.axes[0].texts)  # type: ignore[attr-defined]
+    return list(figure.axes[0].texts)  # type: ignore[attr-defined]  # Axes has texts; matplotlib's stub omits it
 
 
 def test_every_tile_shows_its_name_and_share() -> None:
@@ -119,7 +119,7 @@ def test_every_tile_shows_its_name_and_share() -> None:
 
 def test_labels_fit_their_tiles_at_a_legible_size() -> None:
     figure = province_map_figure(shares(), DAY)
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas has it; the base class's stub does not
     tiles = [p for p in figure.axes[0].patches if isinstance(p, Rectangle)]
     tile_px = tiles[0].get_window_extent(renderer).width
     labels = {tile.label for tile in province_tiles()}

@@ -162,7 +162,7 @@ def test_the_instructions_tab_has_one_thai_line_per_column_from_the_contract(
     state: Path, emulator: Emulator, reader: SheetsReader
 ) -> None:
     write_doc(state, [{"sheetId": 0, "title": TAB, "rows": []}])
-    bare = gspread.Client(None, session=EmulatorSession(emulator.base_url))  # type: ignore[arg-type]
+    bare = gspread.Client(None, session=EmulatorSession(emulator.base_url))  # type: ignore[arg-type]  # gspread types auth as Credentials; the session given already authorises (the emulator needs none)
     assert provision_sheet(bare, ESA, SCHOOLS, CONTRACT).instructions_written  # no retries
 
     lines = {row[1]: row for row in values_of(reader, INSTRUCTIONS_TAB) if len(row) > 1}

@@ -13,6 +13,7 @@ from datetime import date
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import TypedDict
 
 import openpyxl
 import pytest
@@ -27,7 +28,17 @@ from schoolnet.warehouse.models import FindingRow, SnapshotRow
 from tests.unit.test_report_and_mail import D2, load_two_days
 
 CONN_ID = "smtp_report_test"
-RECIPIENTS = {"mail_from": "schoolnet@obec.go.th", "to": ["ict@obec.go.th"], "cc": []}
+
+
+class Recipients(TypedDict):
+    """deliver_report's addressing keywords, typed so that the dict unpacks into them."""
+
+    mail_from: str
+    to: list[str]
+    cc: list[str]
+
+
+RECIPIENTS: Recipients = {"mail_from": "schoolnet@obec.go.th", "to": ["ict@obec.go.th"], "cc": []}
 
 
 @pytest.fixture
@@ -75,7 +86,7 @@ def mailed(
         D2,
         load_email(tmp_path / "report"),
         send=send_with_airflow_connection(smtp_connection),
-        **RECIPIENTS,  # type: ignore[arg-type]
+        **RECIPIENTS,
     )
     assert result.sent
     (message,) = received(sink)
@@ -181,10 +192,10 @@ def test_a_refused_send_is_retried_and_delivered_exactly_once(
     send = send_with_airflow_connection(smtp_connection)
     sink.refuse(1, code=451)  # the server says "try again later": the send raises, so
     with pytest.raises(OSError):  # Airflow retries the task, and nothing is recorded as sent
-        deliver_report(warehouse_engine, D2, rendered, send=send, **RECIPIENTS)  # type: ignore[arg-type]
+        deliver_report(warehouse_engine, D2, rendered, send=send, **RECIPIENTS)
     assert sink.messages() == []
-    first = deliver_report(warehouse_engine, D2, rendered, send=send, **RECIPIENTS)  # type: ignore[arg-type]
-    again = deliver_report(warehouse_engine, D2, rendered, send=send, **RECIPIENTS)  # type: ignore[arg-type]
+    first = deliver_report(warehouse_engine, D2, rendered, send=send, **RECIPIENTS)
+    again = deliver_report(warehouse_engine, D2, rendered, send=send, **RECIPIENTS)
     assert first.sent and not again.sent
     assert len(sink.messages()) == 1
 

@@ -7,9 +7,14 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 EsaLevel = Literal["primary", "secondary"]
+
+
+def is_esa_level(value: str) -> TypeGuard[EsaLevel]:
+    """Whether ``value`` is one of the two ESA levels (narrows it for the type checker)."""
+    return value in ("primary", "secondary")
 
 
 @dataclass(frozen=True)
@@ -72,15 +77,23 @@ def esas_from_values(values: list[list[Any]], source: str) -> list[Esa]:
 
 
 def _esas(rows: list[dict[str, str]], source: str) -> list[Esa]:
-    names = tuple(f.name for f in fields(Esa))
     esas = []
     for number, row in enumerate(rows, start=2):
         level = row["level"]
-        if level not in ("primary", "secondary"):
+        if not is_esa_level(level):
             raise RegistryError(
                 f"{source}:{number}: level must be primary or secondary, not {level!r}"
             )
-        esas.append(Esa(**{name: row[name] for name in names}))  # type: ignore[arg-type]
+        esas.append(
+            Esa(
+                esa_code=row["esa_code"],
+                esa_name=row["esa_name"],
+                level=level,
+                province=row["province"],
+                spreadsheet_id=row["spreadsheet_id"],
+                contact_email=row["contact_email"],
+            )
+        )
     codes = [esa.esa_code for esa in esas]
     duplicates = sorted({code for code in codes if codes.count(code) > 1})
     if duplicates:

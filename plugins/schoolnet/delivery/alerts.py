@@ -29,7 +29,7 @@ def _masked(value: str) -> str:
     """The text with every secret Airflow registered (connection passwords, keys) masked."""
     try:
         # The task SDK imports redact into airflow.sdk.log without listing it in __all__.
-        from airflow.sdk.log import redact  # type: ignore[attr-defined]
+        from airflow.sdk.log import redact  # type: ignore[attr-defined]  # not in the module's __all__
     except ImportError:  # pragma: no cover - older task SDKs
         return value
     return str(redact(value))

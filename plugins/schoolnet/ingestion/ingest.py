@@ -107,7 +107,7 @@ class SheetsReader:
         self,
         session: requests.Session,
         settings: GoogleSettings,
-        service_account: str = "บัญชีบริการของระบบ",
+        service_account: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         write_session: requests.Session | None = None,
         read_pacer: RequestPacer | None = None,
@@ -115,13 +115,17 @@ class SheetsReader:
     ) -> None:
         # Reads go through ``session`` (read-only scopes in production); only the feedback tab
         # is written, through ``write_session`` (the spreadsheets scope), when one is given.
-        self.client = Client(None, session=session)  # type: ignore[arg-type]
+        self.client = Client(None, session=session)  # type: ignore[arg-type]  # auth: the session's own
         self.client.set_timeout(settings.request_timeout_seconds)
-        self.writer = Client(None, session=write_session or session)  # type: ignore[arg-type]
+        self.writer = Client(None, session=write_session or session)  # type: ignore[arg-type]  # auth: the session's own
         self.writer.set_timeout(settings.request_timeout_seconds)
         self.settings = settings
         self.read_pacer = read_pacer  # Sheets reads, shared by every worker (Drive has its own)
         self.write_pacer = write_pacer
+        if service_account is None:  # the address unknown: the contract's words for it
+            from schoolnet.contract import load_contract
+
+            service_account = load_contract().text("service_account")
         self.service_account = service_account
         self.sleep = sleep
 

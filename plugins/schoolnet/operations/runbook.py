@@ -25,7 +25,7 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from schoolnet.core.config import Settings
 from schoolnet.core.files import write_atomically
-from schoolnet.core.registry import Esa, RegistryError, read_esas
+from schoolnet.core.registry import Esa, RegistryError, is_esa_level, read_esas
 from schoolnet.operations.connections import service_account_key
 from schoolnet.warehouse.models import (
     DeliveryRow,
@@ -263,7 +263,6 @@ ESA_CODE = re.compile(r"\d{6}")
 SHEET_ID = re.compile(r"[A-Za-z0-9_-]{25,100}")
 SHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
-LEVELS = ("primary", "secondary")
 
 
 def sheet_id_of(text: str) -> str:
@@ -294,7 +293,7 @@ def new_esa(
         problems.append("ต้องระบุชื่อเขต / the ESA name is empty")
     if not province:
         problems.append("ต้องระบุจังหวัด / the province is empty")
-    if level not in LEVELS:
+    if not is_esa_level(level):
         problems.append(
             f"ระดับต้องเป็น primary (สพป.) หรือ secondary (สพม.) / level must be primary or "
             f"secondary: {level!r}"
@@ -317,9 +316,9 @@ def new_esa(
                 f"ชีตนี้ลงทะเบียนไว้แล้วกับเขต {other.esa_code} / this sheet is already the sheet "
                 f"of ESA {other.esa_code}"
             )
-    if problems:
+    if problems or not is_esa_level(level):  # the level's problem is among them
         raise RegistryError("; ".join(problems))
-    return Esa(code, name, level, province, sheet_id, contact)  # type: ignore[arg-type]
+    return Esa(code, name, level, province, sheet_id, contact)
 
 
 def _replace_file(path: Path, text: str) -> None:

@@ -103,7 +103,7 @@ def _fitted_text(
     size = LABEL_PT
     artist = axes.text(x, y, text, ha="center", va="center", **style)
     # Matplotlib's stubs know get_renderer on the Agg canvas only, which is the one used here.
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas has it; the base class's stub does not
     while True:
         artist.set_fontproperties(font_properties(size=size))
         if artist.get_window_extent(renderer).width <= width_px or size <= LABEL_MIN_PT:
