@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from schoolnet.core.cliargs import iso_date
 from schoolnet.core.registry import Esa, RegistryError
 from schoolnet.core.schedule import TIMEZONE
+from schoolnet.report.texts import report_text
 
 LOCAL = ZoneInfo(TIMEZONE)
 
@@ -59,11 +60,7 @@ def _registry_file(args: argparse.Namespace) -> Path:
 
     source = load_settings().registry
     if source.esas_sheet:
-        raise RegistryError(
-            f"ทะเบียนเขตอยู่ใน Google Sheet {source.esas_sheet} ให้แก้ไขในชีตนั้น / the ESA "
-            f"registry is the Google Sheet {source.esas_sheet} ([registry] esas_sheet): edit the "
-            "row there; the next run reads it"
-        )
+        raise RegistryError(report_text("ops_registry_in_sheet", sheet=source.esas_sheet))
     return source.esas
 
 
@@ -95,8 +92,14 @@ def _read_sheet(reader: Any, account: str, esa: Esa) -> str:
         read = reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab)
     except SheetReadError as error:
         raise RegistryError(
-            f"อ่านชีตของเขต {esa.esa_code} ไม่ได้: {error.reason} / the sheet of ESA "
-            f"{esa.esa_code} cannot be read with {account} ({error.code}: {error.detail})"
+            report_text(
+                "ops_sheet_unreadable",
+                esa_code=esa.esa_code,
+                reason=error.reason,
+                account=account,
+                code=error.code,
+                detail=error.detail,
+            )
         ) from error
     tab = f"first tab {read.tab!r}" if read.used_first_tab else f"tab {read.tab!r}"
     return (
@@ -162,10 +165,7 @@ def _esa_update(args: argparse.Namespace) -> int:
         "contact": args.contact,
     }
     if all(value is None for value in given.values()):
-        raise RegistryError(
-            "ไม่ได้ระบุสิ่งที่จะแก้ / nothing to change: give --name, --province, --level, "
-            "--sheet-id or --contact"
-        )
+        raise RegistryError(report_text("ops_nothing_to_change"))
     esa = new_esa(  # the same checks as a new entry, against the other ESAs
         code=before.esa_code,
         name=args.name if args.name is not None else before.esa_name,
@@ -213,17 +213,14 @@ def _check_schools(code: str) -> None:
     except (ConfigError, RegistryError):
         return
     if not any(school.esa_code == code for school in schools):
-        _warn(
-            f"ทะเบียนโรงเรียนยังไม่มีโรงเรียนของเขต {code} / the school registry lists no school "
-            f"of ESA {code}: add them, or every row of its sheet is reported as unknown"
-        )
+        _warn(report_text("ops_no_schools", esa_code=code))
 
 
 def _esa_retire(args: argparse.Namespace) -> int:
     from schoolnet.operations.runbook import retire_esa
 
     if not args.reason.strip():
-        raise RegistryError("ต้องระบุเหตุผล / give a reason (--reason)")
+        raise RegistryError(report_text("ops_reason_missing"))
     path = _registry_file(args)
     esa = retire_esa(path, args.esa)
     _log_change(args, esa.esa_code, "retire", args.reason.strip())
@@ -326,10 +323,7 @@ def _report_status(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if not any(row["kind"] == "report" for row in sent):
-        print(
-            f"รายงานของวันที่ {args.date.isoformat()} ยังไม่ได้ส่ง / the report of "
-            f"{args.date.isoformat()} has not been sent"
-        )
+        print(report_text("ops_report_not_sent", date=args.date.isoformat()))
     for row in sent:
         print(
             f"{row['kind']}: sent {_local(row['sent_at'])} ({TIMEZONE}), "

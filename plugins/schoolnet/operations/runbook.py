@@ -27,6 +27,7 @@ from schoolnet.core.config import Settings
 from schoolnet.core.files import write_atomically
 from schoolnet.core.registry import Esa, RegistryError, is_esa_level, read_esas
 from schoolnet.operations.connections import service_account_key
+from schoolnet.report.texts import report_text
 from schoolnet.warehouse.models import (
     DeliveryRow,
     MergeRunRow,
@@ -288,34 +289,22 @@ def new_esa(
     sheet_id = sheet_id_of(sheet)
     problems = []
     if not ESA_CODE.fullmatch(code):
-        problems.append(f"รหัสเขตต้องเป็นตัวเลข 6 หลัก / the ESA code must be 6 digits: {code!r}")
+        problems.append(report_text("esa_code_invalid", code=code))
     if not name:
-        problems.append("ต้องระบุชื่อเขต / the ESA name is empty")
+        problems.append(report_text("esa_name_empty"))
     if not province:
-        problems.append("ต้องระบุจังหวัด / the province is empty")
+        problems.append(report_text("esa_province_empty"))
     if not is_esa_level(level):
-        problems.append(
-            f"ระดับต้องเป็น primary (สพป.) หรือ secondary (สพม.) / level must be primary or "
-            f"secondary: {level!r}"
-        )
+        problems.append(report_text("esa_level_invalid", level=level))
     if not SHEET_ID.fullmatch(sheet_id):
-        problems.append(
-            "รหัสชีตไม่ถูกต้อง (ส่วนหลัง /d/ ในลิงก์ของชีต) / not a Google Sheets id (the part "
-            f"after /d/ in the sheet's address): {sheet!r}"
-        )
+        problems.append(report_text("esa_sheet_invalid", sheet=sheet))
     if not EMAIL.fullmatch(contact):
-        problems.append(f"อีเมลผู้ติดต่อไม่ถูกต้อง / not an email address: {contact!r}")
+        problems.append(report_text("esa_contact_invalid", contact=contact))
     for other in registry:
         if other.esa_code == code:
-            problems.append(
-                f"รหัสเขต {code} มีอยู่แล้วในทะเบียน ({other.esa_name}) / ESA code {code} is "
-                "already registered"
-            )
+            problems.append(report_text("esa_code_taken", code=code, esa_name=other.esa_name))
         if other.spreadsheet_id == sheet_id:
-            problems.append(
-                f"ชีตนี้ลงทะเบียนไว้แล้วกับเขต {other.esa_code} / this sheet is already the sheet "
-                f"of ESA {other.esa_code}"
-            )
+            problems.append(report_text("esa_sheet_taken", other=other.esa_code))
     if problems or not is_esa_level(level):  # the level's problem is among them
         raise RegistryError("; ".join(problems))
     return Esa(code, name, level, province, sheet_id, contact)
@@ -363,9 +352,7 @@ def registered_esa(path: Path, code: str) -> Esa:
     """ESA ``code`` of the registry file at ``path``, refused in one line when not there."""
     registry = {esa.esa_code: esa for esa in read_esas(path)}
     if code not in registry:
-        raise RegistryError(
-            f"ไม่พบรหัสเขต {code} ในทะเบียน / ESA code {code} is not in the registry {path}"
-        )
+        raise RegistryError(report_text("esa_not_found", code=code, path=path))
     return registry[code]
 
 
