@@ -22,6 +22,7 @@ from schoolnet.core.files import replacing, write_atomically
 from schoolnet.core.paths import project_root
 from schoolnet.report.files import MANIFEST
 from schoolnet.report.fonts import font_face_css
+from schoolnet.validation.findings import column_letters
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 VIEWS = {"email-phone.png": (360, 2400), "email-desktop.png": (1100, 1500)}
@@ -158,7 +159,7 @@ def write_tab_preview(doc: dict[str, Any], tab: str, folder: Path) -> Path:
                 f"{html_escape(str(row[c]))}</div>"
             )
         lines.append(f'<div class="line">{"".join(cells)}</div>')
-    letters = "".join(f"<th>{_column_letter(c)}</th>" for c in range(len(widths)))
+    letters = "".join(f"<th>{column_letters(c)}</th>" for c in range(len(widths)))
     grid = "".join(
         f"<tr><th>{r + 1}</th>" + "<td></td>" * len(widths) + "</tr>" for r in range(shown_rows)
     )
@@ -247,15 +248,6 @@ def _shown_columns(sheet: dict[str, Any]) -> tuple[list[int], list[int]]:
     for width in widths:
         lefts.append(lefts[-1] + width)
     return widths, lefts
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def feedback_tab_picture(
