@@ -77,3 +77,50 @@ def test_the_tab_preview_draws_cells_as_sheets_does(tmp_path: Path) -> None:
         ("", "โรงเรียน"),
         (" on", "ผลตรวจสอบ"),
     ]
+
+
+def test_the_tab_preview_draws_the_widths_frozen_rows_bold_and_wrap_the_sheet_holds(
+    tmp_path: Path,
+) -> None:
+    # As the emulator keeps them after the feedback tab's write: a wide, wrapped message
+    # column stays within its own width (the row grows in the browser), a bold heading, and
+    # the frozen line under the heading; the window is as wide as the sized columns and one more.
+    message = "กรอกจำนวนนักเรียนเป็นตัวเลข " * 6
+    doc = {
+        "title": "ชีต",
+        "sheets": [
+            {
+                "title": "ผลตรวจสอบ",
+                "rows": [["หัวเรื่องยาว"], ["แถว", "สิ่งที่ต้องทำ", "ค่า"], ["7", message, "x"]],
+                "gridProperties": {"frozenRowCount": 2},
+                "columnMetadata": [{"pixelSize": 50}, {"pixelSize": 700}, {"pixelSize": 250}],
+                "formats": [
+                    {
+                        "range": {"startRowIndex": 1, "endRowIndex": 2},
+                        "userEnteredFormat": {"textFormat": {"bold": True}},
+                    },
+                    {
+                        "range": {"startRowIndex": 1, "startColumnIndex": 1, "endColumnIndex": 2},
+                        "userEnteredFormat": {"wrapStrategy": "WRAP"},
+                    },
+                ],
+            }
+        ],
+    }
+    page = write_tab_preview(doc, "ผลตรวจสอบ", tmp_path).read_text("utf-8")
+    cells = re.findall(
+        r'<div class="([^"]+)" style="left:(\d+)px;top:\d+px;width:(\d+)px">([^<]*)<', page
+    )
+    sized = 50 + 700 + 250  # wider than the default window of TAB_COLUMNS columns
+    assert cells == [
+        ("v", str(ROW_HEADER_PX), str(sized + COLUMN_PX - 6), "หัวเรื่องยาว"),
+        ("v b", str(ROW_HEADER_PX), str(50 - 6), "แถว"),
+        ("v w b", str(ROW_HEADER_PX + 50), str(700 - 6), "สิ่งที่ต้องทำ"),
+        ("v b", str(ROW_HEADER_PX + 750), str(250 + COLUMN_PX - 6), "ค่า"),
+        ("v", str(ROW_HEADER_PX), str(50 - 6), "7"),
+        ("v w", str(ROW_HEADER_PX + 50), str(700 - 6), message),
+        ("v", str(ROW_HEADER_PX + 750), str(250 + COLUMN_PX - 6), "x"),
+    ]
+    widths = re.findall(r'<col style="width:(\d+)px">', page)
+    assert widths == ["50", "700", "250", str(COLUMN_PX)]
+    assert "(r + 1 === 2)" in page  # the thick line goes under the second row

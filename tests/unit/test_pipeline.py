@@ -16,11 +16,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from schoolnet.cli.main import main
+from schoolnet.contract import load_contract
 from schoolnet.core.config import load_settings
 from schoolnet.core.paths import project_root
 from schoolnet.core.registry import Esa, RegistryError, read_esas
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.emulator import Emulator, load_day, set_fault
+from schoolnet.devtools.emulator.server import cell_format
 from schoolnet.devtools.mailsink import MailSink
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
@@ -36,7 +38,7 @@ from schoolnet.orchestration.pipeline import (
     send_esa_feedback,
     snapshot_registry,
 )
-from schoolnet.validation.feedback import EsaFeedback, padded
+from schoolnet.validation.feedback import TAB_HEADER, TAB_HEADING_ROW, EsaFeedback, padded
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import PullRow, SnapshotRow
 from tests.checksum import warehouse_checksum
@@ -161,8 +163,19 @@ def test_feedback_tab_is_rewritten_only_when_findings_change(setup: Setup) -> No
     setup.save(esa, doc)
     setup.run(first)
     assert setup.emulator.stats()["writes"] == writes + 1  # one write, to that ESA only
-    tab = next(s for s in setup.sheet(esa)["sheets"] if s["title"] == "ผลตรวจสอบ")["rows"]
+    sheet = next(s for s in setup.sheet(esa)["sheets"] if s["title"] == "ผลตรวจสอบ")
+    tab = sheet["rows"]
     assert any(row[:1] == ["5"] and "negative_value" in row for row in tab)
+    # Laid out in that same call, as the contract says: the heading frozen and bold, the
+    # columns at their widths, the message wrapped from the heading down.
+    heading = tab.index(list(TAB_HEADER))
+    assert heading == TAB_HEADING_ROW and sheet["gridProperties"]["frozenRowCount"] == heading + 1
+    widths = load_contract().finding_tab_widths
+    assert [c["pixelSize"] for c in sheet["columnMetadata"]] == list(widths.values())
+    message = list(widths).index("message")
+    assert cell_format(sheet, heading, 0) == {"textFormat": {"bold": True}}
+    assert cell_format(sheet, len(tab) - 1, message) == {"wrapStrategy": "WRAP"}
+    assert cell_format(sheet, 0, message) == {}  # the title and summary above spill as before
 
 
 def test_feedback_digest_ignores_the_date_and_padding_clears_old_lines() -> None:

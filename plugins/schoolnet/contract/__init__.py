@@ -76,6 +76,9 @@ class Contract:
     # severity labels, as the tab, the ESA's email and the workbook show them.
     finding_headings: dict[str, str] = field(default_factory=dict)
     severity_labels: dict[str, str] = field(default_factory=dict)
+    # The feedback tab's column widths in pixels and its wrapped columns, by the same keys.
+    finding_tab_widths: dict[str, int] = field(default_factory=dict)
+    finding_tab_wrap: tuple[str, ...] = ()
     # What the clerk reads about the sheet as a whole, with {placeholders} (see :meth:`text`).
     sheet_texts: dict[str, str] = field(default_factory=dict)
     # What the clerk reads about a file they export and check (see :meth:`file_text`).
@@ -160,6 +163,11 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         )
         for name, values in raw["enums"].items()
     }
+    headings, layout = raw["findings"]["headings"], raw["findings"]
+    if layout.get("tab_widths") and set(layout["tab_widths"]) != set(headings):
+        raise ValueError("findings.tab_widths must give a width to every heading, and only them")
+    if not set(layout.get("tab_wrap") or ()) <= set(headings):
+        raise ValueError("findings.tab_wrap must name headings")
     return Contract(
         version=int(raw["version"]),
         data_tab=raw["data_tab"],
@@ -175,6 +183,10 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         empty_marks=tuple(str(mark) for mark in raw.get("empty_marks") or ()),
         finding_headings={str(k): str(v) for k, v in raw["findings"]["headings"].items()},
         severity_labels={str(k): str(v) for k, v in raw["findings"]["severity"].items()},
+        finding_tab_widths={
+            str(k): int(v) for k, v in (raw["findings"].get("tab_widths") or {}).items()
+        },
+        finding_tab_wrap=tuple(str(k) for k in raw["findings"].get("tab_wrap") or ()),
         sheet_texts={str(k): str(v) for k, v in raw["sheet_texts"].items()},
         file_texts={str(k): str(v) for k, v in raw["file_texts"].items()},
         instruction_texts={str(k): str(v) for k, v in raw["instruction_texts"].items()},

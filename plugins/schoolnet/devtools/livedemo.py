@@ -23,9 +23,10 @@ from schoolnet.contract import load_contract
 from schoolnet.core.registry import Esa
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import edit_cell
-from schoolnet.devtools.emulator.state import column_letters, load_spreadsheet
+from schoolnet.devtools.emulator.state import load_spreadsheet
 from schoolnet.orchestration.live_tasks import DAG_ID
 from schoolnet.orchestration.tasks import TIMEZONE
+from schoolnet.validation.findings import column_letters
 
 STUDENTS = "จำนวนนักเรียน"
 

@@ -22,6 +22,7 @@ from schoolnet.core.files import replacing, write_atomically
 from schoolnet.core.paths import project_root
 from schoolnet.report.files import MANIFEST
 from schoolnet.report.fonts import font_face_css
+from schoolnet.validation.findings import column_letters
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 VIEWS = {"email-phone.png": (360, 2400), "email-desktop.png": (1100, 1500)}
@@ -40,6 +41,8 @@ COLUMN_HEADER_PX = 24
 TAB_COLUMNS = 9  # what a laptop's window shows
 TAB_ROWS = 12
 TAB_MOST_ROWS = 36  # what fits the picture's window, with the tab bar below
+TAB_SHEET_PX = 800  # the grid's height in that window; rows grown by wrapping go out of sight
+WRAP_LINE_PX = 17  # a wrapped cell's line height
 
 
 def latest_report_folder(report_dir: Path) -> Path:
@@ -121,30 +124,46 @@ def write_feedback_preview(mail_dir: Path, folder: Path) -> Path | None:
 
 def write_tab_preview(doc: dict[str, Any], tab: str, folder: Path) -> Path:
     """A page showing one tab of a spreadsheet as Google Sheets draws it for a clerk who
-    opens it: default column widths and row heights, text spilling into empty cells to its
-    right and cut at the next filled one, row numbers, column letters, the tab bar with the
-    tab selected. What the pipeline writes is text only (no widths, no colours), so this is
-    what the clerk gets."""
-    rows = next(sheet.get("rows") or [] for sheet in doc["sheets"] if sheet["title"] == tab)
+    opens it, from what the sheet holds: its column widths (100 px where none was set), its
+    frozen rows (the thick line under them), bold cells, and wrapped cells whose row grows
+    to hold their lines (laid out by the browser, as Sheets does); other text spills into
+    empty cells to its right and is cut at the next filled one. Row numbers, column letters
+    and the tab bar with the tab selected are drawn as well."""
+    from schoolnet.devtools.emulator.server import cell_format
+
+    sheet = next(sheet for sheet in doc["sheets"] if sheet["title"] == tab)
+    rows = sheet.get("rows") or []
+    widths, lefts = _shown_columns(sheet)
+    frozen = int((sheet.get("gridProperties") or {}).get("frozenRowCount") or 0)
     shown_rows = min(max(len(rows) + 4, TAB_ROWS), TAB_MOST_ROWS)
-    left = ROW_HEADER_PX
-    cells = []
-    for r, row in enumerate(rows[:shown_rows]):
+    lines = []
+    for r in range(shown_rows):
+        row = rows[r] if r < len(rows) else []
         filled = [c for c, value in enumerate(row) if value not in (None, "")]
+        cells = []
         for c in filled:
-            if c >= TAB_COLUMNS:
+            if c >= len(widths):
                 break
+            look = cell_format(sheet, r, c)
+            wrapped = look.get("wrapStrategy") in ("WRAP", "LEGACY_WRAP")
             following = [n for n in filled if n > c]
-            end = min(following[0] if following else TAB_COLUMNS, TAB_COLUMNS)
+            end = c + 1 if wrapped else min(following[0] if following else len(widths), len(widths))
+            kind = (
+                "v"
+                + (" w" if wrapped else "")
+                + (" b" if look.get("textFormat", {}).get("bold") else "")
+            )
             cells.append(
-                f'<div class="v" style="left:{left + c * COLUMN_PX}px;'
-                f'top:{COLUMN_HEADER_PX + r * ROW_PX}px;width:{(end - c) * COLUMN_PX - 6}px">'
+                f'<div class="{kind}" style="left:{lefts[c]}px;'
+                f'top:{COLUMN_HEADER_PX + r * ROW_PX}px;width:{lefts[end] - lefts[c] - 6}px">'
                 f"{html_escape(str(row[c]))}</div>"
             )
-    letters = "".join(f"<th>{_column_letter(c)}</th>" for c in range(TAB_COLUMNS))
+        lines.append(f'<div class="line">{"".join(cells)}</div>')
+    letters = "".join(f"<th>{column_letters(c)}</th>" for c in range(len(widths)))
     grid = "".join(
-        f"<tr><th>{r + 1}</th>" + "<td></td>" * TAB_COLUMNS + "</tr>" for r in range(shown_rows)
+        f"<tr><th>{r + 1}</th>" + "<td></td>" * len(widths) + "</tr>" for r in range(shown_rows)
     )
+    columns = "".join(f'<col style="width:{width}px">' for width in widths)
     tabs = "".join(
         f'<span class="tab{" on" if sheet["title"] == tab else ""}">'
         f"{html_escape(sheet['title'])}</span>"
@@ -154,34 +173,81 @@ def write_tab_preview(doc: dict[str, Any], tab: str, folder: Path) -> Path:
 {font_face_css()}
 body {{ margin: 0; font: 13px Sarabun, Arial, sans-serif; color: #202124; background: #fff; }}
 .title {{ padding: 10px 14px; font-size: 17px; border-bottom: 1px solid #dadce0; }}
-.sheet {{ position: relative; overflow: hidden; }}
+.sheet {{ position: relative; overflow: hidden; max-height: {TAB_SHEET_PX}px; }}
 table {{ border-collapse: collapse; table-layout: fixed; }}
 th, td {{ border: 1px solid #e2e3e3; height: {ROW_PX - 1}px; padding: 0; }}
 th {{ background: #f8f9fa; color: #5f6368; font-weight: normal; font-size: 11px; }}
 tr:first-child th {{ height: {COLUMN_HEADER_PX - 1}px; }}
-col.n {{ width: {ROW_HEADER_PX}px; }} col.c {{ width: {COLUMN_PX}px; }}
+col.n {{ width: {ROW_HEADER_PX}px; }}
 .v {{ position: absolute; height: {ROW_PX}px; line-height: {ROW_PX}px; padding: 0 3px;
       white-space: nowrap; overflow: hidden; }}
+.v.w {{ height: auto; line-height: {WRAP_LINE_PX}px; padding: 2px 3px; white-space: normal;
+        overflow-wrap: anywhere; }}
+.v.b {{ font-weight: bold; }}
+.freeze {{ position: absolute; left: 0; right: 0; height: 4px; background: #c4c7c5; }}
 .tabs {{ background: #f1f3f4; border-top: 1px solid #dadce0; padding: 0 0 0 {ROW_HEADER_PX}px; }}
 .tab {{ display: inline-block; padding: 8px 16px; color: #5f6368; }}
 .tab.on {{ background: #e1e9f7; color: #0b57d0; font-weight: bold; }}
 </style></head><body>
 <div class="title">{html_escape(str(doc.get("title", "")))}</div>
-<div class="sheet"><table><colgroup><col class="n">{'<col class="c">' * TAB_COLUMNS}</colgroup>
-<tr><th></th>{letters}</tr>{grid}</table>{"".join(cells)}</div>
-<div class="tabs">{tabs}</div></body></html>"""
+<div class="sheet"><table><colgroup><col class="n">{columns}</colgroup>
+<tr><th></th>{letters}</tr>{grid}</table>{"".join(lines)}</div>
+<div class="tabs">{tabs}</div>
+<script>{_REFLOW % {"row": ROW_PX, "head": COLUMN_HEADER_PX, "frozen": frozen}}</script>
+</body></html>"""
     preview = folder / "tab-preview.html"
     write_atomically(preview, page)
     return preview
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+# Rows grow to hold their wrapped cells, as Sheets fits a row's height; a cell sits at the
+# bottom of its row (Sheets' default alignment); the thick line goes under the frozen rows.
+_REFLOW = """
+function reflow() {
+  const rows = document.querySelectorAll("table tr");
+  const lines = document.querySelectorAll(".line");
+  document.querySelectorAll(".freeze").forEach((bar) => bar.remove());
+  let top = %(head)d;
+  lines.forEach((line, r) => {
+    let height = %(row)d;
+    line.querySelectorAll(".w").forEach((cell) => {
+      height = Math.max(height, cell.offsetHeight);
+    });
+    line.querySelectorAll(".v").forEach((cell) => {
+      const own = cell.classList.contains("w") ? cell.offsetHeight : %(row)d;
+      cell.style.top = (top + height - own) + "px";
+    });
+    rows[r + 1].querySelectorAll("th, td").forEach((box) => {
+      box.style.height = (height - 1) + "px";
+    });
+    top += height;
+    if (r + 1 === %(frozen)d) {
+      const bar = document.createElement("div");
+      bar.className = "freeze";
+      bar.style.top = (top - 2) + "px";
+      document.querySelector(".sheet").appendChild(bar);
+    }
+  });
+}
+reflow();
+document.fonts.ready.then(reflow);
+"""
+
+
+def _shown_columns(sheet: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """The widths of the columns a laptop's window shows (the columns given a width, then
+    default ones, at least ``TAB_COLUMNS`` default widths across) and each one's left edge
+    (one more edge: the last column's right)."""
+    metadata = sheet.get("columnMetadata") or []
+    sized = [int(entry.get("pixelSize", COLUMN_PX)) for entry in metadata]
+    window = max(TAB_COLUMNS * COLUMN_PX, sum(sized) + COLUMN_PX)
+    widths: list[int] = []
+    while sum(widths) < window:
+        widths.append(sized[len(widths)] if len(widths) < len(sized) else COLUMN_PX)
+    lefts = [ROW_HEADER_PX]
+    for width in widths:
+        lefts.append(lefts[-1] + width)
+    return widths, lefts
 
 
 def feedback_tab_picture(
@@ -201,7 +267,8 @@ def feedback_tab_picture(
     if not any(sheet["title"] == tab for sheet in doc["sheets"]):
         return False
     page = write_tab_preview(doc, tab, folder)
-    width = ROW_HEADER_PX + TAB_COLUMNS * COLUMN_PX
+    widths, _ = _shown_columns(next(sheet for sheet in doc["sheets"] if sheet["title"] == tab))
+    width = ROW_HEADER_PX + sum(widths)
     screenshot(browser, page, out, width, 900)
     trim_bottom(out, margin=0)
     return True

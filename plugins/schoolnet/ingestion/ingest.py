@@ -43,6 +43,18 @@ DEFAULT_GRID_ROWS = 1000  # a tab Sheets adds has 1,000 rows unless told otherwi
 
 
 @dataclass(frozen=True)
+class TabLayout:
+    """How a written tab reads when a clerk opens it: each column's width in pixels, the
+    columns whose text wraps (the row grows) rather than being cut by the next column, the
+    heading row (bold, and frozen with the rows above it while it has lines under it)."""
+
+    widths: tuple[int, ...]
+    wrapped: tuple[int, ...]
+    heading_row: int
+    frozen: bool
+
+
+@dataclass(frozen=True)
 class SheetRead:
     """The data tab's cells as Google returned them, and what reading them cost."""
 
@@ -273,7 +285,13 @@ class SheetsReader:
             raise self._failure("google_error", f"Drive listing failed: {error}", calls) from error
 
     def write_tab(
-        self, spreadsheet_id: str, tab: str, rows: list[list[str]], *, sheet_id: int | None = None
+        self,
+        spreadsheet_id: str,
+        tab: str,
+        rows: list[list[str]],
+        *,
+        sheet_id: int | None = None,
+        layout: TabLayout | None = None,
     ) -> TabWrite:
         """Overwrite ``rows`` at the top of ``tab`` in one ``batchUpdate``, adding the tab in the
         same call when it is not there yet.
@@ -283,12 +301,16 @@ class SheetsReader:
         Only when the tab turns out to be missing (a clerk deleted it) or already there under
         another id (written before ids were kept) does it cost more: one metadata read to find
         the tab, and the write again. Values are written as text (``stringValue``), so
-        nothing a clerk typed (even ``=...``) is ever evaluated.
+        nothing a clerk typed (even ``=...``) is ever evaluated. ``layout`` (widths, wrap, the
+        frozen bold heading) goes in the same call on every write: the requests are idempotent,
+        so a tab written before them, or a width a clerk dragged, is set right on the next write.
         """
         http = self.writer.http_client
         calls = [0]
 
         def send(requests_: list[dict[str, Any]]) -> None:
+            if layout is not None:
+                requests_ = [*requests_, *_layout_requests(requests_[-1], layout)]
             body = {"requests": requests_}
             self._call(lambda: http.batch_update(spreadsheet_id, body), calls, self.write_pacer)
 
@@ -422,3 +444,60 @@ def _update_cells(sheet_id: int, rows: list[list[str]]) -> dict[str, Any]:
             "fields": "userEnteredValue",
         }
     }
+
+
+def _layout_requests(cells: dict[str, Any], layout: TabLayout) -> list[dict[str, Any]]:
+    """The tab's widths, frozen heading, bold heading and wrapped columns, as Sheets API v4
+    requests for the sheet ``cells`` (the call's ``updateCells``) writes to."""
+    sheet_id = cells["updateCells"]["start"]["sheetId"]
+    frozen = {"frozenRowCount": layout.heading_row + 1 if layout.frozen else 0}
+    requests_: list[dict[str, Any]] = [
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": sheet_id, "gridProperties": frozen},
+                "fields": "gridProperties.frozenRowCount",
+            }
+        }
+    ]
+    for column, pixels in enumerate(layout.widths):
+        span = {"startIndex": column, "endIndex": column + 1}
+        requests_.append(
+            {
+                "updateDimensionProperties": {
+                    "range": {"sheetId": sheet_id, "dimension": "COLUMNS", **span},
+                    "properties": {"pixelSize": pixels},
+                    "fields": "pixelSize",
+                }
+            }
+        )
+    heading = {"startRowIndex": layout.heading_row, "endRowIndex": layout.heading_row + 1}
+    requests_.append(
+        {
+            "repeatCell": {
+                "range": {
+                    "sheetId": sheet_id,
+                    **heading,
+                    "startColumnIndex": 0,
+                    "endColumnIndex": len(layout.widths),
+                },
+                "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                "fields": "userEnteredFormat.textFormat.bold",
+            }
+        }
+    )
+    for column in layout.wrapped:
+        requests_.append(
+            {
+                "repeatCell": {
+                    "range": {
+                        "sheetId": sheet_id,
+                        "startRowIndex": layout.heading_row,
+                        "startColumnIndex": column,
+                        "endColumnIndex": column + 1,
+                    },
+                    "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP"}},
+                    "fields": "userEnteredFormat.wrapStrategy",
+                }
+            }
+        )
+    return requests_

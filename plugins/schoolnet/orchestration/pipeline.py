@@ -31,12 +31,20 @@ from schoolnet.core.registry import (
     write_csv,
 )
 from schoolnet.delivery.mail import DeliveryResult, Sender, deliver_report
-from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion
+from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion, TabLayout
 from schoolnet.ingestion.landing import RawSheet, SheetFailure, land_read, load_raw, write_json
 from schoolnet.orchestration.handoffs import PullPlan, PullSummary, RenderedReport
 from schoolnet.report.daily import build_report
 from schoolnet.validation import apply_quarantine, validate_sheet
-from schoolnet.validation.feedback import TAB_HEADER, EsaFeedback, padded, sheet_url
+from schoolnet.validation.feedback import (
+    TAB_HEADER,
+    TAB_HEADING_ROW,
+    TAB_WIDTHS,
+    TAB_WRAPPED,
+    EsaFeedback,
+    padded,
+    sheet_url,
+)
 from schoolnet.warehouse import EsaDay, ensure_schema, merge_day
 from schoolnet.warehouse.history import (
     last_accepted_count,
@@ -424,6 +432,9 @@ def write_feedback_tab(
             load_contract().feedback_tab,
             padded(rows, height, len(TAB_HEADER)),
             sheet_id=previous.sheet_id if previous else None,
+            layout=TabLayout(
+                TAB_WIDTHS, TAB_WRAPPED, TAB_HEADING_ROW, frozen=bool(feedback.findings)
+            ),
         )
     except SheetReadError as error:
         log.warning("ESA %s: feedback tab not written (%s)", esa.esa_code, error.detail)

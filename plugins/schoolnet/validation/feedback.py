@@ -21,6 +21,18 @@ from schoolnet.core.registry import Esa
 # The tab's columns and severity labels, as the contract words them for the email and workbook.
 TAB_HEADER = tuple(load_contract().finding_headings.values())
 SEVERITY_LABEL = load_contract().severity_labels
+# How the tab reads when opened, from the contract beside the headings: each column's width
+# (the message column wide), the wrapped column(s) by position, and the heading row's index
+# (under the title, the date, the summary and a blank line).
+TAB_WIDTHS = tuple(
+    load_contract().finding_tab_widths[key] for key in load_contract().finding_headings
+)
+TAB_WRAPPED = tuple(
+    position
+    for position, key in enumerate(load_contract().finding_headings)
+    if key in load_contract().finding_tab_wrap
+)
+TAB_HEADING_ROW = 4
 
 
 def sheet_url(spreadsheet_id: str) -> str:
@@ -130,6 +142,7 @@ class EsaFeedback:
             [summary],
             [],
         ]
+        assert len(rows) == TAB_HEADING_ROW
         if self.findings:
             rows.append(list(TAB_HEADER))
             for finding in self.findings:

@@ -31,13 +31,13 @@ from schoolnet.devtools.demo.sheets import (
     SheetStyle,
     applies,
     choose_style,
-    column_letter,
     draw_mistake,
     normalized,
     render,
     title_text,
 )
 from schoolnet.devtools.demo.state import SchoolState, check_contract, initial, step, students
+from schoolnet.validation.findings import column_letters
 
 DEFAULT_SEED = 2018
 DEFAULT_DAYS = 14
@@ -518,7 +518,7 @@ def _fault_entries(office: _Office, kind: str) -> list[dict[str, Any]]:
     found: list[tuple[dict[str, Any], str, str | None]] = []
     if kind == "broken_header":
         header = _header_row(office)
-        cell = f"{column_letter(_code_column(office))}{header}"
+        cell = f"{column_letters(_code_column(office))}{header}"
         retyped = _entry(office, header, None, cell, kind, BROKEN_HEADER)
         found.append((retyped, "unknown_column", "warning"))
         found.append(

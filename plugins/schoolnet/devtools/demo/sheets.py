@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from schoolnet.contract import Column, Contract
 from schoolnet.devtools.demo.state import SchoolState
+from schoolnet.validation.findings import column_letters
 
 Cell = Any  # str | int | float | bool | None | dict: the emulator's cell format
 Row = list[Cell]
@@ -113,15 +114,6 @@ def choose_style(rng: random.Random, contract: Contract) -> SheetStyle:
 
 def serial(day: date) -> int:
     return (day - SERIAL_EPOCH).days
-
-
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def thai_date(day: date, variant: int) -> str:
@@ -313,7 +305,7 @@ def render(
     for marked in body + tail:
         rows.append(_trim(marked.cells))
         for kind, key, value in marked.marks:
-            cell = f"{column_letter(_index(style, key))}{len(rows)}"
+            cell = f"{column_letters(_index(style, key))}{len(rows)}"
             marks.append(Mark(len(rows), key, cell, kind, value))
     return rows, marks
 

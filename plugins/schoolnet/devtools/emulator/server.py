@@ -51,8 +51,6 @@ DRIVE_DEFAULT_FILE_FIELDS = ("kind", "id", "name", "mimeType")
 RECORDED_REQUESTS = (
     "setDataValidation",
     "addProtectedRange",
-    "repeatCell",
-    "updateDimensionProperties",
     "autoResizeDimensions",
     "updateBorders",
     "mergeCells",
@@ -61,6 +59,56 @@ RECORDED_REQUESTS = (
     "setBasicFilter",
     "clearBasicFilter",
 )
+# What a sheet keeps of cell formats and dimensions, as Google does; a ``repeatCell`` that sets
+# only these is kept in the sheet's ``formats`` (a later one over the same cells wins), any
+# other valid one is recorded as before. Unknown field names are a 400, as in Sheets.
+CELL_FIELDS = frozenset(
+    {
+        "userEnteredValue",
+        "userEnteredFormat",
+        "note",
+        "textFormatRuns",
+        "dataValidation",
+        "pivotTable",
+        "dataSourceTable",
+        "dataSourceFormula",
+        "chipRuns",
+    }
+)
+CELL_FORMAT_FIELDS = frozenset(
+    {
+        "numberFormat",
+        "backgroundColor",
+        "backgroundColorStyle",
+        "borders",
+        "padding",
+        "horizontalAlignment",
+        "verticalAlignment",
+        "wrapStrategy",
+        "textDirection",
+        "textFormat",
+        "hyperlinkDisplayType",
+        "textRotation",
+    }
+)
+WRAP_STRATEGIES = ("OVERFLOW_CELL", "LEGACY_WRAP", "CLIP", "WRAP")
+# A kept format field and its value once cleared (in the mask, absent from the cell).
+KEPT_FORMATS: dict[tuple[str, ...], Any] = {
+    ("wrapStrategy",): "OVERFLOW_CELL",
+    ("textFormat", "bold"): False,
+}
+DIMENSION_FIELDS = frozenset(
+    {
+        "hiddenByFilter",
+        "hiddenByUser",
+        "pixelSize",
+        "developerMetadata",
+        "dataSourceColumnReference",
+    }
+)
+DEFAULT_PIXELS = {"COLUMNS": 100, "ROWS": 21}  # a new sheet's column width and row height
+METADATA_KEY = {"COLUMNS": "columnMetadata", "ROWS": "rowMetadata"}
+GRID_RANGE_KEYS = ("startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex")
 FAULT_BODIES = {
     "403": (403, "The caller does not have permission", "PERMISSION_DENIED"),
     "404": (404, "Requested entity was not found.", "NOT_FOUND"),
@@ -753,6 +801,111 @@ class BatchUpdate:
         state.tidy(sheet)
         return {}
 
+    def _record(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.doc.setdefault("recordedRequests", []).append({kind: body})
+        return {}
+
+    def _updateDimensionProperties(self, number: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Column widths and row heights (``pixelSize``) and ``hiddenByUser`` are kept in the
+        sheet's ``columnMetadata`` / ``rowMetadata``, one entry per column or row from the
+        first up to the last one ever set; other valid fields are recorded."""
+        kind = "updateDimensionProperties"
+        fields = str(body.get("fields") or "")
+        if not fields:
+            raise invalid_argument(f"Invalid requests[{number}].{kind}: You must specify fields")
+        area = body.get("range")
+        if not isinstance(area, dict):
+            raise invalid_argument(f"Invalid requests[{number}].{kind}: range is required")
+        dimension = area.get("dimension")
+        if dimension not in DEFAULT_PIXELS:
+            raise invalid_argument(
+                f"Invalid requests[{number}].{kind}: dimension must be ROWS or COLUMNS"
+            )
+        names = (
+            sorted(DIMENSION_FIELDS)
+            if fields.strip() == "*"
+            else [name.strip() for name in fields.split(",") if name.strip()]
+        )
+        unknown = [name for name in names if name not in DIMENSION_FIELDS]
+        if unknown:
+            raise invalid_argument(
+                f"Invalid requests[{number}].{kind}: Invalid field mask: {unknown[0]}"
+            )
+        sheet = self.doc["sheets"][self._sheet_at(number, kind, area.get("sheetId", 0))]
+        rows, cols = state.grid_size(sheet)
+        limit = cols if dimension == "COLUMNS" else rows
+        start = int(area.get("startIndex") or 0)
+        end = limit if area.get("endIndex") is None else int(area["endIndex"])
+        if not 0 <= start < end <= limit:
+            raise invalid_argument(
+                f"Invalid requests[{number}].{kind}: Invalid dimension range "
+                f"[{start}, {end}) on a grid of {limit} {dimension.lower()}"
+            )
+        given = dict(body.get("properties") or {})
+        pixels = given.get("pixelSize")
+        if (
+            "pixelSize" in names
+            and pixels is not None
+            and (isinstance(pixels, bool) or not isinstance(pixels, int) or pixels < 0)
+        ):
+            raise invalid_argument(
+                f"Invalid value at 'requests[{number}].update_dimension_properties.properties."
+                f"pixel_size' (TYPE_INT32), {pixels!r}"
+            )
+        kept = [name for name in names if name in ("pixelSize", "hiddenByUser")]
+        metadata: list[dict[str, Any]] = sheet.setdefault(METADATA_KEY[dimension], [])
+        if kept:
+            while len(metadata) < end:
+                metadata.append({"pixelSize": DEFAULT_PIXELS[dimension]})
+        for entry in metadata[start:end] if kept else []:
+            for name in kept:
+                value = given.get(name)
+                if name == "pixelSize":
+                    entry[name] = DEFAULT_PIXELS[dimension] if value is None else value
+                elif value:
+                    entry[name] = True
+                else:
+                    entry.pop(name, None)
+        if len(kept) < len(names):
+            self._record(kind, body)
+        return {}
+
+    def _repeatCell(self, number: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Formats the emulator keeps (``KEPT_FORMATS``: wrap, bold) go into the sheet's
+        ``formats``, a list of ``{"range", "userEnteredFormat"}`` read in order (a later entry
+        wins); a request setting anything else is recorded whole."""
+        kind = "repeatCell"
+        fields = str(body.get("fields") or "")
+        if not fields:
+            raise invalid_argument(f"Invalid requests[{number}].{kind}: You must specify fields")
+        area = body.get("range") or {}
+        sheet = self.doc["sheets"][self._sheet_at(number, kind, area.get("sheetId", 0))]
+        if fields.strip() == "*":
+            return self._record(kind, body)
+        paths = field_paths(parse_fields(fields.replace(".", "/")))
+        for path in paths:
+            if path[0] not in CELL_FIELDS or (
+                path[0] == "userEnteredFormat"
+                and len(path) > 1
+                and path[1] not in CELL_FORMAT_FIELDS
+            ):
+                raise invalid_argument(
+                    f"Invalid requests[{number}].{kind}: Invalid field mask: {'.'.join(path)}"
+                )
+        kept = [tuple(path[1:]) for path in paths if path[0] == "userEnteredFormat"]
+        if len(kept) < len(paths) or any(path not in KEPT_FORMATS for path in kept):
+            return self._record(kind, body)
+        bounds = {key: int(area[key]) for key in GRID_RANGE_KEYS if area.get(key) is not None}
+        rows, cols = state.grid_size(sheet)
+        if bounds.get("endRowIndex", 0) > rows or bounds.get("endColumnIndex", 0) > cols:
+            raise invalid_argument(
+                f"Invalid requests[{number}].{kind}: Range ({sheet['title']}) exceeds grid limits. "
+                f"Max rows: {rows}, max columns: {cols}"
+            )
+        given = dict((body.get("cell") or {}).get("userEnteredFormat") or {})
+        _keep_format(sheet, bounds, _kept_values(number, kept, given))
+        return {}
+
     def _updateSpreadsheetProperties(self, _number: int, body: dict[str, Any]) -> dict[str, Any]:
         given = dict(body.get("properties") or {})
         fields = body.get("fields") or ""
@@ -761,6 +914,93 @@ class BatchUpdate:
             if name in ("title", "locale", "timeZone") and name in given:
                 self.doc[name] = given[name]
         return {}
+
+
+def _kept_values(
+    number: int, kept: list[tuple[str, ...]], given: dict[str, Any]
+) -> dict[tuple[str, ...], Any]:
+    """The value each kept field takes (its cleared value when the cell leaves it out)."""
+    chosen: dict[tuple[str, ...], Any] = {}
+    for path in kept:
+        value: Any = given
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            value = KEPT_FORMATS[path]
+        if path == ("wrapStrategy",) and value not in WRAP_STRATEGIES:
+            raise invalid_argument(
+                f"Invalid value at 'requests[{number}].repeat_cell.cell.user_entered_format."
+                f"wrap_strategy' (type.googleapis.com/google.apps.sheets.v4.WrapStrategy), "
+                f'"{value}"'
+            )
+        if path == ("textFormat", "bold") and not isinstance(value, bool):
+            raise invalid_argument(
+                f"Invalid value at 'requests[{number}].repeat_cell.cell.user_entered_format."
+                f"text_format.bold' (TYPE_BOOL), {value!r}"
+            )
+        chosen[path] = value
+    return chosen
+
+
+def _keep_format(sheet: Sheet, bounds: dict[str, int], chosen: dict[tuple[str, ...], Any]) -> None:
+    """Add a format entry; what it sets over an earlier entry's cells, it replaces there, so
+    the same request sent again leaves the sheet as it was."""
+    formats: list[dict[str, Any]] = sheet.setdefault("formats", [])
+    for entry in formats:
+        if _covers(bounds, entry["range"]):
+            for path in chosen:
+                _drop_path(entry["userEnteredFormat"], path)
+    formats[:] = [entry for entry in formats if entry["userEnteredFormat"]]
+    entry_format: dict[str, Any] = {}
+    for path, value in chosen.items():
+        target = entry_format
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+    formats.append({"range": bounds, "userEnteredFormat": entry_format})
+
+
+def _covers(outer: dict[str, int], inner: dict[str, int]) -> bool:
+    """Whether grid range ``outer`` holds every cell of ``inner`` (a missing bound is open)."""
+    for start, end in (("startRowIndex", "endRowIndex"), ("startColumnIndex", "endColumnIndex")):
+        if outer.get(start, 0) > inner.get(start, 0):
+            return False
+        if end in outer and (end not in inner or inner[end] > outer[end]):
+            return False
+    return True
+
+
+def _drop_path(tree: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Remove ``path`` from a nested dict, and the dicts it leaves empty."""
+    if len(path) == 1:
+        tree.pop(path[0], None)
+        return
+    sub = tree.get(path[0])
+    if isinstance(sub, dict):
+        _drop_path(sub, path[1:])
+        if not sub:
+            tree.pop(path[0])
+
+
+def cell_format(sheet: Sheet, row: int, column: int) -> dict[str, Any]:
+    """The kept format of one cell (``wrapStrategy``, ``textFormat.bold``) from the sheet's
+    ``formats``, later entries over earlier ones; what a picture of the tab draws."""
+    found: dict[str, Any] = {}
+    for entry in sheet.get("formats") or []:
+        bounds = entry["range"]
+        if not (
+            bounds.get("startRowIndex", 0) <= row < bounds.get("endRowIndex", row + 1)
+            and bounds.get("startColumnIndex", 0)
+            <= column
+            < bounds.get("endColumnIndex", column + 1)
+        ):
+            continue
+        for key, value in entry["userEnteredFormat"].items():
+            if isinstance(value, dict):
+                found[key] = {**found.get(key, {}), **value}
+            else:
+                found[key] = value
+    return found
 
 
 def _entered_cell(entered: dict[str, Any]) -> Any:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from schoolnet.core.files import replacing, write_atomically
+from schoolnet.validation.findings import column_letters
 
 Doc = dict[str, Any]
 Sheet = dict[str, Any]
@@ -175,16 +176,6 @@ def new_spreadsheet_id() -> str:
 _CELL_PART = re.compile(r"^\$?([A-Za-z]{0,3})\$?([0-9]*)$")
 _SIMPLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOOKS_LIKE_CELL = re.compile(r"^[A-Za-z]{1,3}[0-9]+$|^R[0-9]*C[0-9]*$", re.IGNORECASE)
-
-
-def column_letters(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    index += 1
-    while index > 0:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
 
 
 def column_index(letters: str) -> int:
