@@ -90,9 +90,11 @@ LOCK_COMPILE = $(BIN)/uv pip compile requirements-dev.in --python-version 3.11 -
 # The index uv resolves from: its own settings, else PyPI.
 LOCK_INDEX = $${UV_DEFAULT_INDEX:-$${UV_INDEX_URL:-https://pypi.org/simple}}
 
-# Re-resolve every pinned version (needs the registry); commit the result.
-lock: $(STAMP) ## Re-resolve requirements.lock from requirements*.in (needs the registry)
-	@$(LOCK_COMPILE) -o requirements.lock
+# Resolve requirements*.in into requirements.lock (needs the registry); commit the result. uv keeps
+# the pins already in the lock where the .in files still allow them; to move every package to its
+# newest allowed release, run `make lock LOCK_UPGRADE=--upgrade`.
+lock: $(STAMP) ## Resolve requirements*.in into requirements.lock, keeping its pins (needs the registry)
+	@$(LOCK_COMPILE) $(LOCK_UPGRADE) -o requirements.lock
 
 # Run by `make test`: requirements.lock is what `make lock` makes of the .in files (uv keeps the
 # lock's pins as preferences, so a new release upstream is not drift). Resolves from uv's cache
