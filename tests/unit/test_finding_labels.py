@@ -94,3 +94,17 @@ def test_the_workbook_uses_the_contracts_words() -> None:
     for key in ("cell", "header", "severity", "message", "value", "code"):
         assert by_key[key].header == headings[key]
     assert by_key["severity"].convert("error") == contract().severity_labels["error"]
+
+
+def test_the_esa_email_links_the_sheet_by_name_and_the_text_part_gives_the_address() -> None:
+    """A 44-character sheet address as link text ran off a phone's screen: the HTML part links it
+    under the ESA's name, and the plain-text part, which has no links, keeps the address."""
+    feedback = EsaFeedback.from_result(ESA, date(2018, 1, 16), RESULT)
+    environment = template_environment()
+    url = sheet_url(ESA.spreadsheet_id)
+    context = {"feedback": feedback, "sheet_url": url, "standing": None}
+    html = environment.get_template("esa_feedback.html.j2").render(context)
+    text = environment.get_template("esa_feedback.txt.j2").render(context)
+    assert f'href="{url}">เปิดชีตของ {ESA.esa_name}</a>' in html
+    assert f">{url}<" not in html
+    assert url in text
