@@ -79,7 +79,7 @@ class Contract:
     # The feedback tab's column widths in pixels and its wrapped columns, by the same keys.
     finding_tab_widths: dict[str, int] = field(default_factory=dict)
     finding_tab_wrap: tuple[str, ...] = ()
-    # What the clerk reads about the sheet as a whole, with {placeholders} (see :meth:`text`).
+    # What the clerk reads about the sheet as a whole, with {placeholders} (see :meth:`sheet_text`).
     sheet_texts: dict[str, str] = field(default_factory=dict)
     # What the clerk reads about a file they export and check (see :meth:`file_text`).
     file_texts: dict[str, str] = field(default_factory=dict)
@@ -106,7 +106,7 @@ class Contract:
                 return value.label
         raise KeyError(f"{enum}.{key}")
 
-    def text(self, name: str, **values: object) -> str:
+    def sheet_text(self, name: str, /, **values: object) -> str:
         """One of the contract's Thai sentences about a sheet, its placeholders filled in."""
         return self.sheet_texts[name].format(**values)
 

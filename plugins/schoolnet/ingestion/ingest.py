@@ -109,7 +109,7 @@ def _reason(code: str, account: str) -> str:
     """The Thai reason a sheet could not be read, as the clerk and the report show it."""
     from schoolnet.contract import load_contract
 
-    return load_contract().text(f"read_{code}", account=account)
+    return load_contract().sheet_text(f"read_{code}", account=account)
 
 
 class SheetsReader:
@@ -137,7 +137,7 @@ class SheetsReader:
         if service_account is None:  # the address unknown: the contract's words for it
             from schoolnet.contract import load_contract
 
-            service_account = load_contract().text("service_account")
+            service_account = load_contract().sheet_text("service_account")
         self.service_account = service_account
         self.sleep = sleep
 

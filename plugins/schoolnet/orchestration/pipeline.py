@@ -300,7 +300,7 @@ def validation_result(
         findings = [f.to_dict() for f in validation.findings]
         first_error = next((f["message"] for f in findings if f["severity"] == "error"), None)
         reasons = {
-            outcome: load_contract().text(f"sheet_{outcome}", first_error=first_error)
+            outcome: load_contract().sheet_text(f"sheet_{outcome}", first_error=first_error)
             for outcome in ("rejected", "quarantined")
         }
         result.update(

@@ -108,7 +108,7 @@ class EsaLine:
     @property
     def flag_reason(self) -> str:
         """Why the ESA is flagged, in Thai ("" when it is not)."""
-        text = load_contract().text
+        text = load_contract().sheet_text
         if self.unreadable:
             return self.reason or text("flag_not_read")
         if self.days_since_update is None:

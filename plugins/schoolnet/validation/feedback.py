@@ -93,14 +93,14 @@ class EsaFeedback:
 
     @property
     def subject(self) -> str:
-        return load_contract().text(
+        return load_contract().sheet_text(
             "subject", esa_name=self.esa.esa_name, date=thai.thai_date(self.report_date)
         )
 
     def summary_until(self, next_check: str) -> str:
         """One Thai sentence: what happened to the sheet as a whole, and when it is checked
         again (the contract's ``next_morning`` or ``within_minutes``)."""
-        text = load_contract().text
+        text = load_contract().sheet_text
         if self.outcome == "failed" and self.error_code in OUR_SIDE:
             return text("not_read_our_side")
         if self.outcome == "failed":
@@ -127,7 +127,7 @@ class EsaFeedback:
         """The feedback tab's cells: a title, when it was checked, the summary, then one line
         per finding. ``checked_at`` (Bangkok time) is given by the near-live check, which
         also tells the clerk that a fix is checked within minutes, not the next morning."""
-        text = load_contract().text
+        text = load_contract().sheet_text
         if checked_at is None:
             when = text("tab_updated", date=thai.thai_date(self.report_date))
             summary = self.summary

@@ -29,7 +29,7 @@ from schoolnet.warehouse.models import (
 )
 
 # An ESA whose pull crashed: the report's reason, in the contract's words.
-NOT_PULLED_REASON = load_contract().text("not_pulled")
+NOT_PULLED_REASON = load_contract().sheet_text("not_pulled")
 
 
 @dataclass(frozen=True)
