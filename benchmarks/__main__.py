@@ -80,6 +80,19 @@ def merge_rows(url: str, day: date, esas: Any, schools: Any, days: list[EsaDay])
         return seconds
 
 
+def validate_day(esas: Any, reads: Any, registry: Any, day: date) -> tuple[float, list[Any]]:
+    """Median time of three validations of every ESA's read, and the last results."""
+
+    def validate_all() -> list[Any]:
+        return [
+            validate_sheet(read.values, esa_code=esa.esa_code, schools=registry, today=day)
+            for esa, read in zip(esas, reads, strict=True)
+        ]
+
+    seconds, validations = timed(validate_all, repeat=3)
+    return seconds, validations
+
+
 def validate_messy_day(work: Path, settings: GoogleSettings) -> tuple[str, str, str]:
     """The same national day as `make demo` makes it: clerk mistakes in a few percent of rows
     (the sheet faults are left out: they change which sheets are read, not how fast)."""
@@ -92,13 +105,7 @@ def validate_messy_day(work: Path, settings: GoogleSettings) -> tuple[str, str, 
         reader = SheetsReader(EmulatorSession(emulator.base_url), settings)
         reads = [reader.read_data_tab(esa.spreadsheet_id, "โรงเรียน") for esa in esas]
 
-    def validate_all() -> list[Any]:
-        return [
-            validate_sheet(read.values, esa_code=esa.esa_code, schools=registry, today=day)
-            for esa, read in zip(esas, reads, strict=True)
-        ]
-
-    seconds, validations = timed(validate_all, repeat=3)
+    seconds, validations = validate_day(esas, reads, registry, day)
     total_rows = sum(len(v.rows) for v in validations)
     findings = sum(len(v.findings) for v in validations)
     return (
@@ -141,13 +148,7 @@ def run(work: Path) -> list[tuple[str, str, str]]:
         )
     )
 
-    def validate_all() -> list[Any]:
-        return [
-            validate_sheet(read.values, esa_code=esa.esa_code, schools=registry, today=day)
-            for esa, read in zip(esas, reads, strict=True)
-        ]
-
-    seconds, validations = timed(validate_all, repeat=3)
+    seconds, validations = validate_day(esas, reads, registry, day)
     total_rows = sum(len(v.rows) for v in validations)
     rows.append(
         (
