@@ -8,10 +8,12 @@ own sheet.
 
 The tasks, and what happens when one fails:
 
-- `load_registry`: reads the ESA registry (fixed for the whole run) and makes sure the warehouse
-  is migrated. Nothing was read yet: clear it once the registry or warehouse is fixed.
+- `load_registry`: checks the whole settings file (a broken one fails the run at once, in Thai
+  and English, and the operators are alerted without it), reads the ESA registry (fixed for the
+  whole run), makes sure the warehouse is migrated, and fixes whether the run is of today or of a
+  past date. Nothing was read yet: clear it once the settings, registry or warehouse is fixed.
 - `plan_pulls`: one Drive listing per 1,000 sheets, to see which sheets changed since their last
-  read. Retried; the pulls wait for it.
+  read. Retried; the pulls wait for it. For a past date: which ESAs have that date's landing.
 - `pull_sheet`, one per ESA, labelled "code name": reads a changed sheet (`google_sheets` pool,
   paced under Google's quota), lands it raw, validates it against the district sheet contract
   and writes the findings into the sheet's `ผลตรวจสอบ` tab. If it fails, that ESA alone is
@@ -24,17 +26,25 @@ The tasks, and what happens when one fails:
   again). Retried from the rendered files, without reading Google again.
 - `send_esa_feedback`: emails each ESA its own findings, once per date. Retried; ESAs already
   mailed are not mailed again.
-- `confirm_drive_listing`: runs last and fails the run if `plan_pulls`' Drive listing failed
-  for good (every sheet was then read instead, and the report went out): the run is red so that
-  the operator checks the service account's access to the folder and the Drive API.
+- `confirm_run`: runs last, whatever happened before it, and fails the run unless it did its
+  job: a task failed, the day's report was never delivered, or `plan_pulls`' Drive listing
+  failed for good (every sheet was then read instead). Airflow would otherwise call the run
+  green because its last task passed. The operator is alerted with the reasons.
+
+A run of a date before today (`airflow dags test` of an old date, a cleared or backfilled run, a
+catch-up after a missed morning) never reads the live sheets, writes no clerk's tab and sends no
+email unless `force_resend` is set: each ESA landed that date is validated and merged again from
+its landing, the others keep what the warehouse holds (docs/operations.md, "Running a date
+again").
 
 Every task has an `execution_timeout` and the run a `dagrun_timeout`
 (`schoolnet.orchestration.tasks`), so a
 hung run ends failed well before the next morning's.
 
 Params: `full_pull` reads every sheet even if Drive says it did not change; `force_resend` sends
-the emails again for a date that was already sent. A task that fails after its retries emails
-the operators (`[report] operators` in the settings). Runbook: `docs/operations.md`. All logic
+the emails again for a date that was already sent, and sends them for a past date. A task that
+fails after its retries emails the operators (`[report] operators` in the settings, or
+`SCHOOLNET_OPERATORS` when the settings cannot be read). Runbook: `docs/operations.md`. All logic
 lives in the `schoolnet` package; this file only wires the tasks.
 """
 
@@ -128,16 +138,16 @@ def schoolnet_daily() -> None:
     def send_esa_feedback(merged: MergedDay) -> FeedbackDelivery:
         return tasks.send_esa_feedback(merged)
 
-    # Last, whatever happened before it: the run ends failed if the Drive listing failed.
-    @task(trigger_rule="all_done", execution_timeout=tasks.TASK_TIMEOUTS["confirm_drive_listing"])
-    def confirm_drive_listing() -> None:
-        tasks.confirm_drive_listing()
+    # Last, whatever happened before it: the run ends failed unless it did its job.
+    @task(trigger_rule="all_done", execution_timeout=tasks.TASK_TIMEOUTS["confirm_run"])
+    def confirm_run() -> None:
+        tasks.confirm_run()
 
     # TaskFlow calls take the upstream tasks' XComArgs in place of their values.
     merged = merge_day()
     pull_sheet.expand(entry=plan_pulls(load_registry())) >> merged  # type: ignore[arg-type]  # an XComArg stands for the list
     sends = [send_report(render_report(merged)), send_esa_feedback(merged)]  # type: ignore[arg-type]  # XComArgs for the values
-    sends >> confirm_drive_listing()
+    sends >> confirm_run()
 
 
 schoolnet_daily()

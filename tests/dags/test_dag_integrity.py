@@ -101,8 +101,8 @@ def test_daily_dag_policy() -> None:
     assert order[:4] == ["load_registry", "plan_pulls", "pull_sheet", "merge_day"]
     assert set(order[4:-1]) == {"render_report", "send_report", "send_esa_feedback"}
     assert order.index("render_report") < order.index("send_report")
-    # Last, whatever happened: it turns the run red when the Drive listing failed for good.
-    confirm = dag.get_task("confirm_drive_listing")
+    # Last, whatever happened: it turns the run red unless the run did its job.
+    confirm = dag.get_task("confirm_run")
     assert order[-1] == confirm.task_id and confirm.trigger_rule == "all_done"
     assert confirm.upstream_task_ids == {"send_report", "send_esa_feedback"}
     # One crashed pull must not hold back the national report.

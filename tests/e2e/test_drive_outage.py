@@ -53,7 +53,7 @@ def test_a_drive_outage_ends_the_run_failed_after_the_report_went_out(
         ]
     warehouse_url = parts.warehouse_url
     log = (tmp_path / "logs" / "run.log").read_text(encoding="utf-8")
-    assert "confirm_drive_listing" in str(failed.value) or "confirm_drive_listing" in log
+    assert "confirm_run" in str(failed.value) or "confirm_run" in log
     # The listing was tried (and its retries), then every sheet was read instead.
     assert stats["by_endpoint"]["drive.files.list"] >= 1
     assert stats["by_endpoint"]["values.batchGet"] == ESA_COUNT
@@ -69,7 +69,7 @@ def test_a_drive_outage_ends_the_run_failed_after_the_report_went_out(
     subjects = [str(m["Subject"]) for m in messages]
     assert subjects.count(f"{SUBJECT_PREFIX} {thai_date(day)}") == 1, subjects  # sent, once
     # The operator hears of it once, from the task that turned the run red.
-    alerts = [m for m in messages if "confirm_drive_listing" in str(m["Subject"])]
+    alerts = [m for m in messages if "confirm_run" in str(m["Subject"])]
     assert len(alerts) == 1, subjects
     assert not [
         s for s in subjects if s.startswith("[schoolnet]") and s not in alerts[0]["Subject"]

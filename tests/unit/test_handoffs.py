@@ -23,6 +23,7 @@ from schoolnet.orchestration.handoffs import (
     RegistryEntry,
     RenderedReport,
     ReportDelivery,
+    RunDay,
 )
 
 pytestmark = pytest.mark.unit
@@ -64,6 +65,21 @@ EXAMPLES: list[Handoff] = [
     ReportDelivery(sent=True, message_id="<abc@schoolnet>"),
     FeedbackDelivery(sent=240, already_sent=5),
     LiveCheck(esa_code="105201", edited_at=None, outcome="deferred", api_calls=0),
+    # A run of a past date: its day, its plan entries and what its merge did.
+    RunDay(report_date=date(2018, 1, 4), today=date(2018, 1, 16)),
+    PullPlan(esa=ESA, reuse_from=date(2018, 1, 4), action="replay"),
+    PullPlan(esa=ESA, action="keep"),
+    MergedDay(
+        report_date=date(2018, 1, 4),
+        esas_not_accepted=0,
+        schools=29_000,
+        accepted_today=0,
+        carried_forward=28_900,
+        never_reported=100,
+        live=False,
+        esas_replayed=200,
+        esas_kept=45,
+    ),
 ]
 
 
@@ -112,3 +128,13 @@ def test_a_field_of_the_wrong_kind_or_name_is_refused() -> None:
         PullSummary.model_validate({**EXAMPLES[3].model_dump(), "outcome": "maybe"})
     with pytest.raises(ValidationError):
         MergedDay.model_validate({**EXAMPLES[4].model_dump(), "schools_total": 1})
+
+
+def test_a_run_is_live_only_on_its_own_day() -> None:
+    """Only a run of today reads the live sheets; the first task fixes which kind it is."""
+    assert RunDay(report_date=date(2018, 1, 16), today=date(2018, 1, 16)).live
+    assert not RunDay(report_date=date(2018, 1, 4), today=date(2018, 1, 16)).live
+    day = through_xcom(RunDay(report_date=date(2018, 1, 4), today=date(2018, 1, 16)))
+    assert isinstance(day, RunDay) and not day.live
+    with pytest.raises(ValidationError):
+        PullPlan(esa=ESA, action="write_tab")  # type: ignore[arg-type]  # an action it does not know

@@ -11,6 +11,7 @@ error names the file, the section and key, and what to write instead.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import tomllib
@@ -394,3 +395,54 @@ def load_settings(path: Path | None = None) -> Settings:
     """Read and check the settings file; called inside tasks, never at DAG parse time."""
     source = path or default_config_path()
     return parse_settings(read_toml(source, "settings"), source)
+
+
+OPERATORS_VARIABLE = "SCHOOLNET_OPERATORS"
+"""Comma-separated addresses alerted when the settings file cannot be read (deployment .env)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertRoute:
+    """Whom a failed task's alert goes to, from whom, through which SMTP connection."""
+
+    recipients: tuple[str, ...]
+    mail_from: str | None
+    smtp: str
+    settings_error: str | None = None  # why the checked settings could not be used
+
+
+def alert_route(path: Path | None = None) -> AlertRoute:
+    """The operators' alert route: from the settings when they are sound; else from what can
+    still be read of the file (``[report] operators``, ``mail_from``, ``[connections] smtp``)
+    and ``$SCHOOLNET_OPERATORS``. A broken settings file must not silence the alert that says
+    it is broken."""
+    try:
+        settings = load_settings(path)
+    except ConfigError as error:
+        broken = str(error)
+    else:
+        return AlertRoute(
+            settings.report.alert_recipients, settings.report.mail_from, settings.connections.smtp
+        )
+    raw: dict[str, Any] = {}
+    # Nothing readable: the environment's addresses and the defaults below.
+    with contextlib.suppress(OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raw = tomllib.loads((path or default_config_path()).read_text(encoding="utf-8"))
+    report: dict[str, Any] = raw["report"] if isinstance(raw.get("report"), dict) else {}
+    connections: dict[str, Any] = (
+        raw["connections"] if isinstance(raw.get("connections"), dict) else {}
+    )
+    listed = report.get("operators") or report.get("to") or []
+    named = [item for item in listed if isinstance(item, str)] if isinstance(listed, list) else []
+    from_env = os.environ.get(OPERATORS_VARIABLE, "").split(",")
+    recipients = tuple(
+        dict.fromkeys(a.strip() for a in [*named, *from_env] if "@" in a and a.strip())
+    )
+    mail_from = report.get("mail_from")
+    smtp = connections.get("smtp")
+    return AlertRoute(
+        recipients,
+        mail_from if isinstance(mail_from, str) and "@" in mail_from else None,
+        smtp if isinstance(smtp, str) and smtp else "smtp_default",
+        settings_error=broken,
+    )

@@ -2,6 +2,8 @@
 
 Airflow's ``SmtpNotifier`` sends it through the SMTP connection; recipients, sender and the
 connection id come from the settings when the alert fires, so building the DAG reads nothing.
+When the settings file is broken (the very failure to report), what can still be read of it and
+``$SCHOOLNET_OPERATORS`` route the alert instead (``core.config.alert_route``).
 The body is rendered from ``templates/operator_alert.html.j2`` with autoescape on: exception
 text can hold anything a sheet held, and secrets Airflow knows of are masked first.
 """
@@ -69,14 +71,24 @@ class OperatorAlert(SmtpNotifier):
         super().__init__(to=[], from_email=None, subject=None, html_content=None)
 
     def notify(self, context: Any) -> None:
-        from schoolnet.core.config import load_settings
+        from schoolnet.core.config import OPERATORS_VARIABLE, alert_route
 
-        settings = load_settings()
+        route = alert_route()
+        if route.settings_error:
+            log.error(
+                "settings not usable for the alert (%s); routed without them", route.settings_error
+            )
+        if not route.recipients:
+            log.error(
+                "no operator to alert: the settings name none that can be read; set %s",
+                OPERATORS_VARIABLE,
+            )
+            return
         text = alert_text(context)
-        self.smtp_conn_id = settings.connections.smtp
+        self.smtp_conn_id = route.smtp
         self.__dict__.pop("hook", None)  # built for the placeholder connection, if at all
-        self.to = list(settings.report.alert_recipients)
-        self.from_email = settings.report.mail_from
+        self.to = list(route.recipients)
+        self.from_email = route.mail_from
         self.subject = text.subject
         self.html_content = text.html
         super().notify(context)

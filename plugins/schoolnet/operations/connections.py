@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,35 @@ def google_access(conn_id: str, write: bool = False) -> GoogleAccess:
         service_account_session(keyfile, WRITE_SCOPES) if write else None,
         keyfile.get("client_email", ""),
     )
+
+
+def google_now(conn_id: str) -> datetime:
+    """The time of the Google service the pipeline reads: the machine's clock in production
+    (Google keeps the same time), the emulator's own clock for the demo and the tests.
+
+    The demo's data set lives in January 2018 and the emulator's clock is set to the loaded
+    day's morning, so "today" for a run is the day its sheets stand for. An emulator that
+    does not answer is an error: without its clock no run can tell today from a past date.
+    """
+    extra = connection(conn_id).extra_dejson
+    url = extra.get("emulator_url")
+    if not url:
+        return datetime.now(UTC)
+    clock = f"{str(url).rstrip('/')}/_emulator/clock"
+    try:
+        response = requests.get(clock, timeout=30)
+        response.raise_for_status()
+        now = datetime.fromisoformat(str(response.json()["now"]).replace("Z", "+00:00"))
+    except (requests.RequestException, ValueError, KeyError, TypeError) as error:
+        raise GoogleClockError(
+            f"the Sheets emulator of connection {conn_id!r} did not give its clock at {clock} "
+            f"({error}): start the emulator (schoolnet emulator serve) or fix the connection"
+        ) from error
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+class GoogleClockError(RuntimeError):
+    """The emulator named by the Google connection did not say what time it is."""
 
 
 def sqlalchemy_url(conn: Any) -> str:

@@ -25,25 +25,49 @@ class Handoff(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class RunDay(Handoff):
+    """The run's report date against the day the pipeline lives in, fixed by the first task.
+
+    Only a run of today reads the live sheets, writes the clerks' tabs and sends unasked: a
+    run of a past date (``airflow dags test`` of an old date, a cleared or backfilled run, a
+    catch-up after a missed morning) replays what that date landed and leaves the rest of the
+    warehouse as it is. Decided once, so a run that crosses midnight keeps its kind.
+    """
+
+    report_date: date
+    today: date
+
+    @property
+    def live(self) -> bool:
+        return self.report_date == self.today
+
+
 class RegistryEntry(Handoff):
     """One ESA of the run's registry (the daily run's first task, and provisioning's choice)."""
 
     esa: Esa
 
 
+PullAction = Literal["read", "replay", "keep"]
+"""read: today's sheet from Google (or an unchanged earlier read); replay: a past date's own
+landing, validated again; keep: a past date with no landing, whose warehouse rows stay."""
+
+
 class PullPlan(Handoff):
-    """One ESA's entry in the morning's plan: read its sheet, or reuse an unchanged read."""
+    """One ESA's entry in the plan: read its sheet, reuse an unchanged read, replay a past
+    date's landing, or keep what the warehouse holds."""
 
     esa: Esa
     modified_time: str | None = None  # the sheet's Drive modifiedTime, when it was listed
     reuse_from: date | None = None  # the date whose landed read still holds (None: read it)
+    action: PullAction = "read"
 
 
 class PullSummary(Handoff):
     """What one ESA's pull tells the merge and the log: counts and the outcome, not the data."""
 
     esa_code: str
-    outcome: Outcome
+    outcome: Outcome | Literal["kept"]  # kept: a past date with no landing, left as it was
     error_code: str | None
     api_calls: int
     rows_read: int
@@ -55,7 +79,11 @@ class PullSummary(Handoff):
 
 
 class MergedDay(Handoff):
-    """The day as merged into the warehouse; the report and the ESA emails follow it."""
+    """The day as merged into the warehouse; the report and the ESA emails follow it.
+
+    For a past date, ``live`` is False: the ESAs with a landing that date were replayed from
+    it, the others kept what the warehouse holds (none merged when nothing was landed).
+    """
 
     report_date: date
     esas_not_accepted: int
@@ -63,6 +91,9 @@ class MergedDay(Handoff):
     accepted_today: int
     carried_forward: int
     never_reported: int
+    live: bool = True
+    esas_replayed: int = 0
+    esas_kept: int = 0
 
 
 class RenderedReport(Handoff):
@@ -100,6 +131,7 @@ class LiveCheck(Handoff):
 
 
 HANDOFFS: tuple[type[Handoff], ...] = (
+    RunDay,
     RegistryEntry,
     PullPlan,
     PullSummary,

@@ -97,6 +97,32 @@ def run_esas(settings: Settings, report_date: date) -> list[Esa]:
     return read_esas(path if path.exists() else settings.registry.esas)
 
 
+def past_registry(settings: Settings, report_date: date) -> list[Esa]:
+    """The ESA registry of a run of a past date, found without reading Google: the one that
+    date's run kept, else the newest kept before it, else the settings' file (or, when the
+    registry is a Google Sheet, the oldest kept copy). Kept for the date from then on."""
+    path = run_registry_path(settings, report_date)
+    if path.exists():
+        return read_esas(path)
+    kept = sorted((settings.storage.data_dir / "registry").glob("*/esas.csv"))
+    earlier = [copy for copy in kept if copy.parent.name <= report_date.isoformat()]
+    if earlier:
+        source = earlier[-1]
+    elif not settings.registry.esas_sheet:
+        source = settings.registry.esas
+    elif kept:
+        source = kept[0]
+    else:
+        raise RegistryError(
+            f"no copy of the ESA registry is kept for {report_date.isoformat()} or any other "
+            f"date, and a run of a past date does not read the registry sheet "
+            f"{settings.registry.esas_sheet}: run today's date first"
+        )
+    esas = read_esas(source)
+    write_csv(path, esas)
+    return esas
+
+
 def _json_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
@@ -175,6 +201,57 @@ def plan_pulls(
         calls,
     )
     return plan, DriveListing(failure)
+
+
+def plan_replay(esas: Sequence[Esa], report_date: date, settings: Settings) -> list[PullPlan]:
+    """The plan of a run of a past date: no Google call. An ESA whose sheet was landed that
+    date is validated again from its landing (a failed read stays failed); one with no landing
+    keeps what the warehouse holds for it."""
+    plan = []
+    for esa in esas:
+        landed = load_raw(settings, report_date, esa.esa_code)
+        plan.append(
+            PullPlan(
+                esa=esa,
+                modified_time=landed.sheet_modified_time if landed else None,
+                reuse_from=report_date if landed else None,
+                action="replay" if landed else "keep",
+            )
+        )
+    replayed = sum(1 for entry in plan if entry.action == "replay")
+    log.info(
+        "plan for %s, a past date: %d of %d ESAs replayed from that date's landing, %d keep "
+        "what the warehouse holds (no landing); no sheet is read, no tab written",
+        report_date,
+        replayed,
+        len(plan),
+        len(plan) - replayed,
+    )
+    return plan
+
+
+def replay_pull(
+    esa: Esa,
+    report_date: date,
+    settings: Settings,
+    schools: Mapping[str, School],
+    engine: Engine,
+) -> PullSummary:
+    """Validate a past date's landed sheet again for the merge: no Google call, no tab write,
+    and the first run's pull timings stay as they were recorded."""
+    sheet = load_raw(settings, report_date, esa.esa_code)
+    if sheet is None:
+        raise NothingLanded([report_date])
+    return summary(validate_landed(esa, report_date, sheet, settings, schools, engine))
+
+
+def replay_keep(settings: Settings, report_date: date) -> set[str] | None:
+    """The ESAs of a past date's run with no landing, which keep what the warehouse holds;
+    None when nothing at all was landed that date (then nothing is merged)."""
+    landed = landed_sheets(settings, report_date)
+    if not any(landed.values()):
+        return None
+    return {code for code, sheet in landed.items() if sheet is None}
 
 
 def is_full_pull_day(report_date: date, settings: Settings) -> bool:
@@ -397,15 +474,13 @@ def replay(report_date: date, settings: Settings, engine: Engine) -> MergeSummar
     An ESA with no landing that date keeps what the warehouse holds for it; a date with no
     landing at all is refused (:class:`NothingLanded`) and left untouched.
     """
-    landed = landed_sheets(settings, report_date)
-    if not any(landed.values()):
+    keep = replay_keep(settings, report_date)
+    if keep is None:
         raise NothingLanded([report_date])
     schools = load_school_registry(settings)
     for esa in run_esas(settings, report_date):
-        sheet = landed[esa.esa_code]
-        if sheet is not None:
-            validate_landed(esa, report_date, sheet, settings, schools, engine)
-    keep = {code for code, sheet in landed.items() if sheet is None}
+        if esa.esa_code not in keep:
+            replay_pull(esa, report_date, settings, schools, engine)
     return merge(report_date, settings, engine, keep=keep)
 
 

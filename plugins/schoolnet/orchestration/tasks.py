@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.core import schedule
-from schoolnet.core.config import Settings, load_settings
+from schoolnet.core.config import ConfigError, Settings, load_settings
 from schoolnet.orchestration.handoffs import (
     FeedbackDelivery,
     MergedDay,
@@ -21,6 +21,7 @@ from schoolnet.orchestration.handoffs import (
     RegistryEntry,
     RenderedReport,
     ReportDelivery,
+    RunDay,
 )
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ GOOGLE_POOL = "google_sheets"
 TIMEZONE = schedule.TIMEZONE
 SCHEDULE_CRON = schedule.DAILY_SCHEDULE
 DRIVE_LISTING_FAILURE = "drive_listing_failure"  # plan_pulls' XCom key when the listing failed
+RUN_DAY = "run_day"  # load_registry's XCom key: the report date against today (RunDay)
 
 # How long a run and each task may take before Airflow stops it, sized from the measured
 # durations (docs/benchmarks.md, docs/deployment.md) with a wide margin: a national full pull at
@@ -44,7 +46,7 @@ TASK_TIMEOUTS = {
     "render_report": timedelta(minutes=20),  # 9 s nationally (PDF and XLSX)
     "send_report": timedelta(minutes=10),  # one message; SMTP timeout 30 s
     "send_esa_feedback": timedelta(minutes=30),  # 245 messages
-    "confirm_drive_listing": timedelta(minutes=5),
+    "confirm_run": timedelta(minutes=5),
 }
 
 
@@ -61,6 +63,43 @@ def report_date_of(context: Any) -> date:
         moment = context["dag_run"].run_after
     assert moment is not None
     return moment.astimezone(ZoneInfo(TIMEZONE)).date()
+
+
+def checked_settings() -> Settings:
+    """The whole settings file, checked; a broken one fails the task at once, without retries
+    (they would read the same file), in Thai and English. The operators' alert does not need
+    the settings to reach them (``delivery.alerts``)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from schoolnet.report.policy import load_policy
+    from schoolnet.report.texts import report_text
+
+    try:
+        settings = load_settings()
+        load_policy(settings.report.support_policy)
+    except (ConfigError, OSError, ValueError) as error:
+        raise AirflowFailException(report_text("settings_broken", error=error)) from None
+    return settings
+
+
+def run_day(context: Any) -> RunDay:
+    """The run's report date against today, as the run's first task fixed it."""
+    fixed = context["ti"].xcom_pull(task_ids="load_registry", key=RUN_DAY)
+    if isinstance(fixed, RunDay):
+        return fixed
+    if isinstance(fixed, dict):
+        return RunDay.model_validate(fixed)
+    raise RuntimeError(
+        "load_registry left no run day (the report date against today): clear the whole run"
+    )
+
+
+def _today(settings: Settings) -> date:
+    """The day the pipeline lives in: the Bangkok date of the Google service's clock (the
+    machine's in production, the emulator's for the demo and the tests)."""
+    from schoolnet.operations.connections import google_now
+
+    return google_now(settings.connections.google).astimezone(ZoneInfo(TIMEZONE)).date()
 
 
 def _engine(settings: Settings) -> Any:
@@ -84,55 +123,101 @@ def load_registry() -> list[RegistryEntry]:
     with that one reason (retrying would not make it writable)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from schoolnet.orchestration.pipeline import snapshot_registry
+    from schoolnet.orchestration.pipeline import past_registry, snapshot_registry
+    from schoolnet.report.texts import report_text
     from schoolnet.warehouse import WarehouseNotWritable, ensure_schema, ensure_writable
 
-    settings = load_settings()
+    settings = checked_settings()
     engine = _engine(settings)
     ensure_schema(engine)
     try:
         ensure_writable(engine)
     except WarehouseNotWritable as error:
         raise AirflowFailException(str(error)) from None
-    report_date = report_date_of(_context())
-    esas = [
-        RegistryEntry(esa=esa)
-        for esa in snapshot_registry(settings, report_date, google_reader(settings))
-    ]
-    log.info("registry: %d ESAs to pull", len(esas))
+    context = _context()
+    day = RunDay(report_date=report_date_of(context), today=_today(settings))
+    if day.report_date > day.today:
+        raise AirflowFailException(
+            report_text("run_date_in_future", date=day.report_date, today=day.today)
+        )
+    context["ti"].xcom_push(key=RUN_DAY, value=day)
+    if day.live:
+        registry = snapshot_registry(settings, day.report_date, google_reader(settings))
+    else:
+        log.warning(report_text("run_past_date", date=day.report_date, today=day.today))
+        registry = past_registry(settings, day.report_date)
+    esas = [RegistryEntry(esa=esa) for esa in registry]
+    log.info("registry: %d ESAs", len(esas))
     return esas
 
 
 def plan_pulls(esas: list[RegistryEntry]) -> list[PullPlan]:
-    """Which sheets changed since their last read (one Drive listing for all of them)."""
+    """Which sheets changed since their last read (one Drive listing for all of them); for
+    a past date, which ESAs have a landing to replay (no Google call)."""
     from schoolnet.orchestration.pipeline import plan_pulls as plan
+    from schoolnet.orchestration.pipeline import plan_replay
 
     context = _context()
     settings = load_settings()
+    day = run_day(context)
+    if not day.live:
+        return plan_replay([entry.esa for entry in esas], day.report_date, settings)
     plan_entries, listing = plan(
         [entry.esa for entry in esas],
-        report_date_of(context),
+        day.report_date,
         settings,
         google_reader(settings),
         _engine(settings),
         full_pull=bool(context["params"].get("full_pull", False)),
     )
     if listing.failure is not None:
-        # Every sheet is read instead and the report still goes out; confirm_drive_listing
-        # fails the run at its end so that the operator sees it.
+        # Every sheet is read instead and the report still goes out; confirm_run fails the
+        # run at its end so that the operator sees it.
         context["ti"].xcom_push(key=DRIVE_LISTING_FAILURE, value=listing.failure)
     return plan_entries
 
 
-def confirm_drive_listing() -> None:
-    """Fail (without retries) if this run's Drive listing failed, once everything else ran."""
+FAILED_STATES = ("failed", "upstream_failed")
+
+
+def _failed_tasks(context: Any) -> list[str]:
+    """The run's task instances that ended failed or never ran for an upstream failure."""
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    return sorted(name for name, state in states.items() if state in FAILED_STATES)
+
+
+def confirm_run() -> None:
+    """Run last, whatever happened before: fail the run (without retries) unless it did its
+    job. A run is green only when every task succeeded or was skipped by design, the day's
+    report is delivered (sent now, or sent earlier for this date) and the Drive listing
+    worked. Airflow would otherwise call a run green whose last task succeeded, even when the
+    registry, the merge, the render or the send had failed and no report went out."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from schoolnet.report.texts import report_text
+    from schoolnet.warehouse.history import delivered_at
 
-    failure = _context()["ti"].xcom_pull(task_ids="plan_pulls", key=DRIVE_LISTING_FAILURE)
+    context = _context()
+    reasons = []
+    failed = _failed_tasks(context)
+    if failed:
+        reasons.append(report_text("run_tasks_failed", tasks=", ".join(failed)))
+    failure = context["ti"].xcom_pull(task_ids="plan_pulls", key=DRIVE_LISTING_FAILURE)
     if failure:
-        raise AirflowFailException(report_text("drive_listing_failed", failure=failure))
+        reasons.append(report_text("drive_listing_failed", failure=failure))
+    if "load_registry" not in failed:
+        settings = load_settings()
+        day = run_day(context)
+        if delivered_at(_engine(settings), day.report_date) is None:
+            reasons.append(
+                report_text("run_report_not_sent", date=day.report_date)
+                if day.live
+                else report_text("run_past_report_never_sent", date=day.report_date)
+            )
+    if reasons:
+        raise AirflowFailException(" | ".join(reasons))
+    log.info("run complete: every task done and the report delivered")
 
 
 def google_reader(settings: Settings, write: bool = False) -> Any:
@@ -159,15 +244,46 @@ def google_reader(settings: Settings, write: bool = False) -> Any:
 
 def pull_sheet(entry: PullPlan) -> PullSummary:
     """Read (or reuse the unchanged read of) one ESA's sheet, validate it, write its feedback."""
-    from schoolnet.orchestration.pipeline import load_school_registry, pull_and_validate
+    from schoolnet.orchestration.pipeline import (
+        load_school_registry,
+        pull_and_validate,
+        replay_pull,
+    )
 
     esa = entry.esa
     context = _context()
     context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
     settings = load_settings()
+    day = run_day(context)
+    if entry.action == "keep" or (not day.live and entry.action == "read"):
+        log.info(
+            "ESA %s: no sheet landed on %s, a past date: it keeps what the warehouse holds",
+            esa.esa_code,
+            day.report_date,
+        )
+        return PullSummary(
+            esa_code=esa.esa_code,
+            outcome="kept",
+            error_code=None,
+            api_calls=0,
+            rows_read=0,
+            rows_accepted=0,
+            rows_rejected=0,
+            feedback_tab=None,
+            errors=0,
+            warnings=0,
+        )
+    if entry.action == "replay":
+        result = replay_pull(
+            esa, day.report_date, settings, load_school_registry(settings), _engine(settings)
+        )
+        log.info(
+            "ESA %s replayed from its landing of %s: %s", esa.esa_code, day.report_date, result
+        )
+        return result
     result = pull_and_validate(
         esa,
-        report_date_of(context),
+        day.report_date,
         settings,
         google_reader(settings, write=settings.feedback.write_tab),
         load_school_registry(settings),
@@ -188,13 +304,15 @@ def merge_results() -> MergedDay:
     context = _context()
     if context["ti"].xcom_pull(task_ids="load_registry") is None:
         # The run stopped at its first task (whose error says why): no pull ran, so merging
-        # would only record every ESA as not read.
+        # would only record every ESA as not read. confirm_run ends the run failed.
         raise AirflowSkipException("load_registry did not succeed: nothing to merge")
     settings = load_settings()
-    report_date = report_date_of(context)
-    outcome = merge(report_date, settings, _engine(settings))
+    day = run_day(context)
+    if not day.live:
+        return _merge_past(day, settings)
+    outcome = merge(day.report_date, settings, _engine(settings))
     totals = MergedDay(
-        report_date=report_date,
+        report_date=day.report_date,
         esas_not_accepted=len(outcome.failed_esas),
         schools=outcome.schools,
         accepted_today=outcome.accepted_today,
@@ -202,6 +320,53 @@ def merge_results() -> MergedDay:
         never_reported=outcome.never_reported,
     )
     log.info("merged: %s", totals)
+    return totals
+
+
+def _merge_past(day: RunDay, settings: Settings) -> MergedDay:
+    """A past date: the ESAs landed that date are merged again from their landing, the others
+    keep what the warehouse holds; with nothing landed, nothing is written."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from schoolnet.orchestration.pipeline import merge, replay_keep, run_esas
+    from schoolnet.report.texts import report_text
+    from schoolnet.warehouse.history import merged_counts
+
+    engine = _engine(settings)
+    keep = replay_keep(settings, day.report_date)
+    esas = len(run_esas(settings, day.report_date))
+    if keep is None:
+        held = merged_counts(engine, day.report_date)
+        if held is None:
+            raise AirflowFailException(report_text("run_nothing_to_replay", date=day.report_date))
+        log.warning(report_text("run_past_kept", date=day.report_date, kept=esas))
+        return MergedDay(
+            report_date=day.report_date,
+            esas_not_accepted=held.esas_not_accepted,
+            schools=held.schools,
+            accepted_today=held.accepted_on_the_day,
+            carried_forward=held.schools - held.accepted_on_the_day - held.never_reported,
+            never_reported=held.never_reported,
+            live=False,
+            esas_kept=esas,
+        )
+    outcome = merge(day.report_date, settings, engine, keep=keep)
+    totals = MergedDay(
+        report_date=day.report_date,
+        esas_not_accepted=len(outcome.failed_esas),
+        schools=outcome.schools,
+        accepted_today=outcome.accepted_today,
+        carried_forward=outcome.carried_forward,
+        never_reported=outcome.never_reported,
+        live=False,
+        esas_replayed=esas - len(keep),
+        esas_kept=len(keep),
+    )
+    if keep:
+        log.warning(
+            report_text("run_past_partly_kept", date=day.report_date, kept=", ".join(sorted(keep)))
+        )
+    log.info("merged again from the landing (a past date): %s", totals)
     return totals
 
 
@@ -214,8 +379,16 @@ def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
     if not settings.feedback.email_esas:
         log.info("ESA feedback emails are turned off in the settings")
         return FeedbackDelivery()
-    report_date = report_date_of(context)
+    day = run_day(context)
+    report_date = day.report_date
     force = bool(context["params"].get("force_resend", False))
+    if not day.live and not force:
+        log.info(
+            "ESA feedback for %s not sent: a run of a past date sends no email unless asked "
+            "(force_resend)",
+            report_date,
+        )
+        return FeedbackDelivery()
     counts = send_all(report_date, settings, _engine(settings), force=force)
     log.info("ESA feedback for %s: %s", report_date, counts)
     return FeedbackDelivery(**counts)
@@ -225,18 +398,28 @@ def render_report(_merged: MergedDay) -> RenderedReport:
     from schoolnet.orchestration.pipeline import render
 
     settings = load_settings()
-    report_date = report_date_of(_context())
-    return render(report_date, settings, _engine(settings))
+    return render(run_day(_context()).report_date, settings, _engine(settings))
 
 
 def send_report(_rendered: RenderedReport) -> ReportDelivery:
     from schoolnet.delivery.mail import send_with_airflow_connection
     from schoolnet.orchestration.pipeline import send
+    from schoolnet.warehouse.history import delivered_at
 
     context = _context()
     settings = load_settings()
-    report_date = report_date_of(context)
+    day = run_day(context)
+    report_date = day.report_date
     force = bool(context["params"].get("force_resend", False))
+    if not day.live and not force:
+        sent_at = delivered_at(_engine(settings), report_date)
+        log.info(
+            "report for %s not sent: a run of a past date sends no email unless asked "
+            "(force_resend); %s",
+            report_date,
+            f"it was sent at {sent_at.isoformat()}" if sent_at else "it was never sent",
+        )
+        return ReportDelivery(sent=False, message_id="")
     result = send(
         report_date,
         settings,

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, case, delete, func, insert, select
 
-from schoolnet.warehouse.models import FeedbackTabRow, PullRow, QuarantineReleaseRow
+from schoolnet.warehouse.models import (
+    DeliveryRow,
+    FeedbackTabRow,
+    PullRow,
+    QuarantineReleaseRow,
+    SnapshotRow,
+)
 
 
 def last_accepted_count(engine: Engine, esa_code: str, before: date) -> int | None:
@@ -107,3 +113,42 @@ def last_reads(engine: Engine, before: date) -> dict[str, tuple[date, str | None
         return {
             row.esa_code: (row.origin_date, row.sheet_modified_time) for row in conn.execute(query)
         }
+
+
+class MergedCounts(NamedTuple):
+    """What the warehouse holds for one merged report date."""
+
+    schools: int
+    accepted_on_the_day: int
+    never_reported: int
+    esas_not_accepted: int
+
+
+def merged_counts(engine: Engine, report_date: date) -> MergedCounts | None:
+    """The date's snapshot and pull counts as merged, or None when the date was never merged
+    (a run of a past date that has nothing to replay reports what is there, untouched)."""
+    snapshot = select(
+        func.count(),
+        func.coalesce(func.sum(case((SnapshotRow.accepted_on == report_date, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((SnapshotRow.accepted_on.is_(None), 1), else_=0)), 0),
+    ).where(SnapshotRow.report_date == report_date)
+    pulls = select(
+        func.count(),
+        func.coalesce(func.sum(case((PullRow.outcome != "accepted", 1), else_=0)), 0),
+    ).where(PullRow.report_date == report_date)
+    with engine.connect() as conn:
+        schools, accepted, never = conn.execute(snapshot).one()
+        esas, not_accepted = conn.execute(pulls).one()
+    if not schools and not esas:
+        return None
+    return MergedCounts(int(schools), int(accepted), int(never), int(not_accepted))
+
+
+def delivered_at(engine: Engine, report_date: date, kind: str = "report") -> datetime | None:
+    """When an email of ``kind`` for the date last went out (any recipient list), or None."""
+    query = select(func.max(DeliveryRow.sent_at)).where(
+        DeliveryRow.report_date == report_date, DeliveryRow.kind == kind
+    )
+    with engine.connect() as conn:
+        moment: datetime | None = conn.execute(query).scalar()
+    return moment

@@ -225,6 +225,8 @@ def route(method: str, path: str) -> Route | None:
         return Route("admin.stats", "admin")
     if path == "/_emulator/reset" and method == "POST":
         return Route("admin.reset", "admin")
+    if path == "/_emulator/clock" and method == "GET":
+        return Route("admin.clock", "admin")
     if path.startswith("/v4/spreadsheets"):
         return _sheets_route(method, path[len("/v4/spreadsheets") :], kind)
     return _drive_route(method, path, kind)
@@ -1216,6 +1218,10 @@ class Emulator:
             if found.endpoint == "admin.reset":
                 self.reset()
                 return 200, {"ok": True}
+            if found.endpoint == "admin.clock":
+                # The day the pipeline lives in, for the demo: the emulator's clock (set to the
+                # loaded day's morning), as production's is the machine's.
+                return 200, {"now": state.now_rfc3339(self.store.control())}
             return 200, self.stats()
         with self._stats.lock:
             counts = self._stats.by_endpoint
