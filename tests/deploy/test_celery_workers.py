@@ -21,9 +21,10 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -36,7 +37,7 @@ from schoolnet.devtools.emulator import Emulator, load_day, set_fault
 from schoolnet.devtools.emulator.server import LoggedRequest
 from schoolnet.devtools.mailsink import MailSink
 from schoolnet.devtools.rundemo import run_dag_with_progress
-from schoolnet.orchestration.tasks import DAG_ID
+from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
 from schoolnet.report.daily import SUBJECT_PREFIX
 from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import MOMENTS, table_checksums
@@ -89,6 +90,14 @@ class Week:
     after_rerun: dict[str, str] = field(default_factory=dict)
     rerun_state: str = ""
     mails_before_rerun: int = 0
+    google_calls_in_rerun: int = -1
+    backfill_states: list[str] = field(default_factory=list)
+    after_backfill: dict[str, str] = field(default_factory=dict)
+    google_calls_in_backfill: int = -1
+    sheets_after_backfill: dict[str, str] = field(default_factory=dict)
+    mails_after_backfill: int = -1
+    sheets_before_rerun: dict[str, str] = field(default_factory=dict)
+    sheets_after_rerun: dict[str, str] = field(default_factory=dict)
     full_pull_days: set[date] = field(default_factory=set)
 
 
@@ -120,6 +129,14 @@ def contents(url: str) -> dict[str, str]:
         return table_checksums(engine, left_out=MOMENTS)
     finally:
         engine.dispose()
+
+
+def sheet_files(state: Path) -> dict[str, str]:
+    """Every sheet the emulator holds (data and feedback tabs), as stored."""
+    return {
+        path.name: path.read_text(encoding="utf-8")
+        for path in sorted((state / "spreadsheets").glob("*.json"))
+    }
 
 
 def outage(state: Path, esas: list[Esa], mode: str | None) -> None:
@@ -174,6 +191,39 @@ def run_reference_morning(airflow: LocalAirflow, root: Path, day: date) -> str:
     except RuntimeError as error:
         return f"failed: {error}"
     return "success"
+
+
+def backfill(stack: Stack, first: date, last: date) -> list[str]:
+    """Backfill ``first`` to ``last`` through the scheduler, running again dates that ran
+    (``airflow backfill create --reprocess-behavior completed``); each date's run state."""
+
+    def morning(day: date) -> str:
+        return datetime(day.year, day.month, day.day, 6, tzinfo=ZoneInfo(TIMEZONE)).isoformat()
+
+    made = stack.post(
+        "/backfills",
+        {
+            "dag_id": DAG_ID,
+            "from_date": morning(first),
+            "to_date": morning(last),
+            "reprocess_behavior": "completed",
+            "max_active_runs": 1,
+        },
+    )
+    wait_for(
+        "the backfill to complete",
+        lambda: stack.get(f"/backfills/{made['id']}")["completed_at"],
+        2 * RUN_TIMEOUT_SECONDS,
+        stack.processes,
+    )
+    runs = stack.get(f"/dags/{DAG_ID}/dagRuns", limit=100)["dag_runs"]
+    chosen = {morning(day) for day in (first, last)}
+    return sorted(
+        str(run["state"])
+        for run in runs
+        if datetime.fromisoformat(run["logical_date"]).astimezone(ZoneInfo(TIMEZONE)).isoformat()
+        in chosen
+    )
 
 
 def rerun_by_clearing(stack: Stack, day: date) -> str:
@@ -291,8 +341,19 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
                 )
             week.before_rerun = contents(stack.warehouse_url)
             week.mails_before_rerun = len(stack.sink.messages())
+            week.sheets_before_rerun = sheet_files(scheduled / "emulator")
+            emulator.reset()
             week.rerun_state = rerun_by_clearing(stack, manifest.days[RERUN_DAY_INDEX])
             week.after_rerun = contents(stack.warehouse_url)
+            week.google_calls_in_rerun = emulator.stats()["reads"] + emulator.stats()["writes"]
+            week.sheets_after_rerun = sheet_files(scheduled / "emulator")
+            # Two earlier mornings backfilled through the scheduler: past dates too.
+            emulator.reset()
+            week.backfill_states = backfill(stack, manifest.days[1], manifest.days[2])
+            week.after_backfill = contents(stack.warehouse_url)
+            week.google_calls_in_backfill = emulator.stats()["reads"] + emulator.stats()["writes"]
+            week.sheets_after_backfill = sheet_files(scheduled / "emulator")
+            week.mails_after_backfill = len(stack.sink.messages())
             yield week
 
 
@@ -366,6 +427,20 @@ def test_each_report_was_sent_exactly_once_and_no_email_twice(week: Week) -> Non
 
 
 def test_a_morning_cleared_and_run_again_changes_nothing_and_sends_nothing(week: Week) -> None:
+    """Cleared after the seventh morning, the fourth is a run of a past date: it is rebuilt
+    from its own landing, with no Google call, no clerk's tab written and no email."""
     assert week.rerun_state == "success"
     assert week.after_rerun == week.before_rerun
     assert len(week.stack.sink.messages()) == week.mails_before_rerun
+    assert week.google_calls_in_rerun == 0
+    assert week.sheets_after_rerun == week.sheets_before_rerun
+
+
+def test_a_backfill_of_earlier_mornings_changes_nothing_and_sends_nothing(week: Week) -> None:
+    """Backfilled (reprocessing completed dates) after the week, the second and third mornings
+    are runs of past dates: rebuilt from their landing, green, and silent."""
+    assert week.backfill_states == ["success", "success"]
+    assert week.after_backfill == week.before_rerun
+    assert week.mails_after_backfill == week.mails_before_rerun
+    assert week.google_calls_in_backfill == 0
+    assert week.sheets_after_backfill == week.sheets_before_rerun

@@ -27,10 +27,12 @@ class DemoAirflow:
 
 
 @contextmanager
-def demo_airflow(root: Path, demo: Path, day: date, **settings: Any) -> Iterator[DemoAirflow]:
+def demo_airflow(
+    root: Path, demo: Path, day: date, warehouse_url: str | None = None, **settings: Any
+) -> Iterator[DemoAirflow]:
     """The demo data set in ``demo`` as the morning of ``day`` sees it, served over HTTP; a mail
-    sink; Airflow with its settings, data and a SQLite warehouse under ``root`` (``settings``
-    go to ``write_test_settings``). Both servers stop on leaving."""
+    sink; Airflow with its settings, data and warehouse (``warehouse_url``, else SQLite) under
+    ``root`` (``settings`` go to ``write_test_settings``). Both servers stop on leaving."""
     config = write_test_settings(
         root / "schoolnet.toml",
         esas=demo / "esas.csv",
@@ -41,7 +43,7 @@ def demo_airflow(root: Path, demo: Path, day: date, **settings: Any) -> Iterator
     )
     state = root / "emulator"
     load_day(state, demo, day)
-    warehouse_url = f"sqlite:///{root / 'warehouse.db'}"
+    warehouse_url = warehouse_url or f"sqlite:///{root / 'warehouse.db'}"
     with Emulator(state, read_quota_per_minute=0) as emulator, MailSink(root / "mail") as sink:
         airflow = LocalAirflow(
             home=root / "airflow",

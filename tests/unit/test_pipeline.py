@@ -31,9 +31,13 @@ from schoolnet.orchestration.pipeline import (
     NothingLanded,
     load_school_registry,
     merge,
+    past_registry,
     plan_pulls,
+    plan_replay,
     pull_and_validate,
     replay,
+    replay_keep,
+    replay_pull,
     run_esas,
     send_esa_feedback,
     snapshot_registry,
@@ -401,3 +405,47 @@ def test_esa_emails_of_failed_reads_point_to_no_tab_and_spare_the_clerk_our_outa
         ours, day, {"outcome": "failed", "error_code": "quota", "reason": "เกินโควตา"}
     )
     assert "โควตา" not in quota.summary
+
+
+def test_a_past_date_plan_replays_its_landing_keeps_the_rest_and_calls_no_google(
+    replay_world: Setup,
+) -> None:
+    first, second, third = replay_world.days
+    replay_world.run(first)
+    replay_world.run(second)
+    settings = replay_world.settings
+    lost = replay_world.esas[0]
+    (settings.storage.raw_dir(first.isoformat()) / f"{lost.esa_code}.json").unlink()
+    before = warehouse_checksum(replay_world.engine)
+    replay_world.emulator.reset()
+
+    esas = past_registry(settings, first)
+    assert esas == run_esas(settings, first)  # the registry that date's run kept
+    plan = plan_replay(esas, first, settings)
+    assert {entry.esa.esa_code: entry.action for entry in plan} == {
+        esa.esa_code: "keep" if esa == lost else "replay" for esa in replay_world.esas
+    }
+    keep = replay_keep(settings, first)
+    assert keep == {lost.esa_code}
+    schools = load_school_registry(settings)
+    summaries = [
+        replay_pull(entry.esa, first, settings, schools, replay_world.engine)
+        for entry in plan
+        if entry.action == "replay"
+    ]
+    assert {summary.outcome for summary in summaries} == {"accepted"}
+    merge(first, settings, replay_world.engine, keep=keep)
+    assert warehouse_checksum(replay_world.engine) == before
+    assert replay_world.emulator.stats()["reads"] == 0
+
+    # A date never run: nothing landed, nothing to keep, and its registry is the newest kept
+    # before it (the first day's), kept for it from now on.
+    assert replay_keep(settings, third) is None
+    assert {entry.action for entry in plan_replay(esas, third, settings)} == {"keep"}
+    assert past_registry(settings, third) == run_esas(settings, second)
+    assert run_pulls_of(replay_world.engine, third) == 0
+
+
+def run_pulls_of(engine: Engine, day: date) -> int:
+    with engine.connect() as conn:
+        return len(conn.execute(select(PullRow.esa_code).where(PullRow.report_date == day)).all())

@@ -11,6 +11,7 @@ import pytest
 from schoolnet.core.config import (
     ConfigError,
     GoogleSettings,
+    alert_route,
     load_settings,
     parse_settings,
     read_toml,
@@ -113,3 +114,42 @@ def test_code_built_settings_are_checked_too() -> None:
     assert dataclasses.replace(google, max_attempts=3).max_attempts == 3
     with pytest.raises(ValueError, match="max_attempts"):
         dataclasses.replace(google, max_attempts=0)
+
+
+def test_the_alert_route_comes_from_sound_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCHOOLNET_OPERATORS", "duty@obec.go.th")
+    route = alert_route(SHIPPED)
+    settings = load_settings(SHIPPED)
+    assert route.recipients == settings.report.alert_recipients  # the environment is a fallback
+    assert (route.mail_from, route.smtp, route.settings_error) == (
+        settings.report.mail_from,
+        settings.connections.smtp,
+        None,
+    )
+
+
+def test_a_broken_settings_file_still_routes_the_alert_that_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "settings.toml"
+    text = SHIPPED.read_text(encoding="utf-8").replace("stale_after_days", "stale_after_dayz")
+    broken.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("SCHOOLNET_OPERATORS", " duty@obec.go.th, ,schoolnet-ops@obec.go.th")
+    route = alert_route(broken)
+    # What the file still says, then the environment's, each once.
+    assert route.recipients == ("schoolnet-ops@obec.go.th", "duty@obec.go.th")
+    assert route.mail_from == "schoolnet@obec.go.th" and route.smtp == "smtp_default"
+    assert route.settings_error is not None and "stale_after_dayz" in route.settings_error
+
+
+def test_a_settings_file_that_is_not_even_toml_routes_the_alert_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "settings.toml"
+    broken.write_text("[report\noperators = ", encoding="utf-8")
+    monkeypatch.setenv("SCHOOLNET_OPERATORS", "duty@obec.go.th")
+    route = alert_route(broken)
+    assert route.recipients == ("duty@obec.go.th",)
+    assert (route.mail_from, route.smtp) == (None, "smtp_default")
+    monkeypatch.delenv("SCHOOLNET_OPERATORS")
+    assert alert_route(broken).recipients == ()  # no one: the alert logs that it cannot go

@@ -434,7 +434,7 @@ def alert_route(path: Path | None = None) -> AlertRoute:
     )
     listed = report.get("operators") or report.get("to") or []
     named = [item for item in listed if isinstance(item, str)] if isinstance(listed, list) else []
-    from_env = os.environ.get(OPERATORS_VARIABLE, "").split(",")
+    from_env = os.environ.get("SCHOOLNET_OPERATORS", "").split(",")
     recipients = tuple(
         dict.fromkeys(a.strip() for a in [*named, *from_env] if "@" in a and a.strip())
     )

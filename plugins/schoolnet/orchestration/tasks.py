@@ -77,6 +77,13 @@ def checked_settings() -> Settings:
     try:
         settings = load_settings()
         load_policy(settings.report.support_policy)
+        registry = settings.registry
+        named = {"schools": registry.schools}
+        if not registry.esas_sheet:
+            named["esas"] = registry.esas
+        missing = [f"[registry] {key}: {path}" for key, path in named.items() if not path.is_file()]
+        if missing:
+            raise ConfigError("file not found: " + "; ".join(missing))
     except (ConfigError, OSError, ValueError) as error:
         raise AirflowFailException(report_text("settings_broken", error=error)) from None
     return settings
