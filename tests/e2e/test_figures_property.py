@@ -6,10 +6,10 @@ district sheet contract. Nothing is read from the warehouse.
 The real ``schoolnet_daily`` DAG (``airflow dags test``) runs against the Sheets emulator over
 HTTP and a real SMTP server, for four days of a data set with clerk mistakes (``--messy``): three
 mornings in order with the third day skipped, then the skipped date as a catch-up after the later
-date exists (its sheets are those of the later morning, so service starts after the report date
-are errors), then the second date rendered again as its rerun would. The mistakes are drawn anew
-by ``SCHOOLNET_PROPERTY_SEED`` (default below) over a subset of ESAs of both levels. About four
-minutes, nearly all of it Airflow starting for each run.
+date exists (the sheets then hold the later morning's values, so the catch-up reads nothing and
+changes no figure), then the second date rendered again as its rerun would. The mistakes are
+drawn anew by ``SCHOOLNET_PROPERTY_SEED`` (default below) over a subset of ESAs of both levels.
+About four minutes, nearly all of it Airflow starting for each run.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from schoolnet.devtools.emulator import load_day, set_clock
 from schoolnet.devtools.rundemo import run_dag_with_progress
 from schoolnet.orchestration.pipeline import render
 from schoolnet.warehouse import create_warehouse_engine
+from tests.checksum import warehouse_checksum
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
 pytestmark = pytest.mark.e2e
@@ -565,11 +566,22 @@ def test_every_figure_of_every_morning_equals_the_second_computation(world: Worl
         world.run(day, day)
         assert_figures(world, day, html_part(world.report_of(day)))
 
-    # The catch-up of d3 after d4: the sheets as d4 left them, read later that day.
-    world.run(d3, d4, load=False)
-    assert_figures(world, d3, html_part(world.report_of(d3)))
+    # The catch-up of d3 after d4 (the scheduler missed d3's morning): the sheets hold d4's
+    # values now, so the run reads nothing, changes no figure, sends nothing and ends failed.
+    engine = create_warehouse_engine(world.parts.warehouse_url)
+    try:
+        before = warehouse_checksum(engine)
+        mails = len(world.parts.sink.messages())
+        with pytest.raises(RuntimeError, match="the DAG run failed"):
+            world.run(d3, d4, load=False)
+        assert warehouse_checksum(engine) == before
+    finally:
+        engine.dispose()
+    late = world.messages()[mails:]
+    assert not [m for m in late if not str(m["Subject"]).startswith("[schoolnet]")]
+    assert_figures(world, d4, html_part(world.report_of(d4)))  # d4's report still holds
 
-    # d2 rendered again (as its rerun's render_report does) now that d3 and d4 exist.
+    # d2 rendered again (as its rerun's render_report does) now that d4 exists.
     settings = load_settings(world.parts.config)
     engine = create_warehouse_engine(world.parts.warehouse_url)
     try:

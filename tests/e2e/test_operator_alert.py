@@ -105,8 +105,11 @@ def test_a_read_only_warehouse_fails_the_first_task_at_once_with_one_reason(
         f"sqlite:///file:{path}?mode=ro&uri=true",
         "http://127.0.0.1:9",  # never reached: nothing is pulled
     )
-    # One alert, for the first task, on its first try, saying why in one line.
-    assert [m["Subject"].split("ล้มเหลว")[0] for m in messages] == ["[schoolnet] งาน load_registry "]
+    # One alert for the first task, on its first try, saying why in one line; then the run's
+    # last task says the run did not do its job (it is red, not green).
+    subjects = [m["Subject"].split("ล้มเหลว")[0] for m in messages]
+    assert subjects == ["[schoolnet] งาน load_registry ", "[schoolnet] งาน confirm_run "]
     assert "cannot be written (attempt to write a readonly database)" in html_of(messages[0])
+    assert "load_registry" in html_of(messages[1])
     assert "load_registry" in log and "up_for_retry" not in log.lower()
     assert not (tmp_path / "data" / "raw").exists()  # no sheet was read

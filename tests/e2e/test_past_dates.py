@@ -37,14 +37,15 @@ from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
 pytestmark = pytest.mark.e2e
 
-ESA_COUNT = 3
+ESA_COUNT = 2
 REPORT_SUBJECT = "รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ."
 
 
 @dataclass
 class History:
-    """Mornings 1 and 3 of the data set run on their day; morning 2 was missed; the emulator
-    now holds morning 3's sheets and its clock says morning 3."""
+    """Morning 1 of the data set ran on its day; morning 2 was missed; the emulator now holds
+    morning 3's sheets and its clock says morning 3, before that morning's run: the hour at
+    which a scheduler back from an outage starts the missed run."""
 
     parts: DemoAirflow
     manifest: DemoManifest
@@ -132,10 +133,9 @@ def history(
         ) as parts:
             world = History(parts, manifest, root, request.param)
             first, _missed, third = world.days
-            for day in (first, third):
-                load_day(parts.state, demo, day)
-                state, log = world.run(day)
-                assert state == "success", log[-3000:]
+            state, log = world.run(first)
+            assert state == "success", log[-3000:]
+            load_day(parts.state, demo, third)  # the sheets move on; "today" is morning 3
             yield world
     finally:
         if schema is not None and server is not None:
