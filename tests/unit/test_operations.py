@@ -46,7 +46,14 @@ from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.orchestration.pipeline import load_school_registry, merge, pull_and_validate
 from schoolnet.report.files import save_files
-from schoolnet.warehouse.models import Base, EsaHistoryRow, MergeRunRow, PullRow, RegistryChangeRow
+from schoolnet.warehouse.models import (
+    Base,
+    EsaHistoryRow,
+    MergeRunRow,
+    PullRow,
+    QuarantineReleaseRow,
+    RegistryChangeRow,
+)
 from tests.conftest import postgres_url
 from tests.settings import write_test_settings
 
@@ -774,8 +781,8 @@ def test_quarantine_accept_and_replay_of_the_runbook(
         "quarantine", "accept", sheets.esas[0].esa_code, "--date", first.isoformat(),
         "--url", empty_url,
     )  # fmt: skip
-    assert code == 0, err
-    assert "Rerun that date" in out
+    assert (code, out) == (1, "")  # its sheet was accepted that day: nothing to accept
+    assert "was not quarantined on 2018-01-03" in one_error_line(err, "quarantine")
     # The runbook's own example: only its first date was landed here, so nothing is replayed.
     code, out, err = schoolnet(
         "replay", "2018-01-03", "2018-01-04", "2018-01-05", "--url", empty_url
@@ -785,6 +792,77 @@ def test_quarantine_accept_and_replay_of_the_runbook(
     code, out, err = schoolnet("replay", first.isoformat(), "--url", empty_url)
     assert code == 0, err
     assert "re-validated and merged from the raw landing" in out
+
+
+def warehouse_rows(engine: Engine) -> dict[str, list[Any]]:
+    """Every row of every warehouse table, to see that a command changed nothing."""
+    with engine.connect() as conn:
+        return {
+            name: sorted(map(repr, conn.execute(select(table))))
+            for name, table in Base.metadata.tables.items()
+        }
+
+
+@pytest.mark.usefixtures("registry")
+def test_quarantine_accept_takes_only_a_sheet_its_run_quarantined(
+    sheets: Sheets, empty_url: str, warehouse_engine: Engine
+) -> None:
+    first, second = sheets.manifest.days
+    esa = sheets.esas[0]
+    run_day(sheets, first, warehouse_engine)
+    # A clerk deletes every row of the sheet but the first: the next run quarantines it.
+    sheet_file = sheets.state / "spreadsheets" / f"{esa.spreadsheet_id}.json"
+    kept = sheet_file.read_bytes()
+    reader = SheetsReader(EmulatorSession(sheets.emulator.base_url), EMULATOR_RETRIES)
+    try:
+        reader.client.http_client.values_clear(esa.spreadsheet_id, "'โรงเรียน'!A3:ZZ")
+        run_day(sheets, second, warehouse_engine)
+    finally:
+        sheet_file.write_bytes(kept)  # the other tests' sheet as it was
+    with warehouse_engine.connect() as conn:
+        outcome = conn.execute(
+            select(PullRow.outcome).where(
+                PullRow.esa_code == esa.esa_code, PullRow.report_date == second
+            )
+        ).scalar_one()
+    assert outcome == "quarantined"
+
+    before = warehouse_rows(warehouse_engine)
+    day = second.isoformat()
+    refused = [
+        ("999999", day, "ESA code 999999 is not in the ESA registry of 2018-01-04 ("),
+        (sheets.esas[2].esa_code, day, f"ESA code {sheets.esas[2].esa_code} is not in the"),
+        (sheets.esas[1].esa_code, day, "was not quarantined on 2018-01-04 (its outcome that "
+         "day: accepted)"),
+        (esa.esa_code, first.isoformat(), "was not quarantined on 2018-01-03"),
+        (esa.esa_code, "2030-01-04", "2030-01-04 is in the future (today in Bangkok is "),
+        (esa.esa_code, "2018-01-09", "no run of 2018-01-09 is merged yet (the latest merged "
+         "date is 2018-01-04)"),
+    ]  # fmt: skip
+    for code, when, english in refused:
+        status, out, err = schoolnet(
+            "quarantine", "accept", code, "--date", when, "--url", empty_url
+        )
+        assert (status, out) == (1, ""), (code, when)
+        line = one_error_line(err, "quarantine")
+        assert english in line and " / " in line and "nothing" in line  # Thai, then English
+        assert warehouse_rows(warehouse_engine) == before  # nothing written
+    status, out, err = schoolnet(
+        "quarantine", "accept", esa.esa_code, "--date", day, "--by", "operator", "--url", empty_url
+    )
+    assert status == 0, err
+    assert f"ESA {esa.esa_code}: its sheet of {day} will be accepted" in out
+    with warehouse_engine.connect() as conn:
+        released = conn.execute(
+            select(QuarantineReleaseRow.esa_code, QuarantineReleaseRow.report_date)
+        ).all()
+    assert released == [(esa.esa_code, second)]
+    # The rerun merges it; accepting it again then is allowed and changes nothing more.
+    run_day(sheets, second, warehouse_engine)
+    status, _out, err = schoolnet(
+        "quarantine", "accept", esa.esa_code, "--date", day, "--url", empty_url
+    )
+    assert status == 0, err
 
 
 @pytest.mark.usefixtures("registry")
