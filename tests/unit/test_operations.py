@@ -45,6 +45,7 @@ from schoolnet.devtools.mailsink import MailSink
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.orchestration.pipeline import load_school_registry, merge, pull_and_validate
+from schoolnet.report.daily import build_report
 from schoolnet.report.files import save_files
 from schoolnet.warehouse.models import (
     Base,
@@ -274,13 +275,62 @@ def test_esa_list_shows_each_esa_with_its_outcome(
     lines = out.splitlines()
     assert lines[0] == f"2 ESAs in the registry; outcomes of {first.isoformat()}"
     first_esa = [sheets.esas[0].esa_code, sheets.esas[0].level, "accepted", "2018-01-03"]
-    assert lines[2].split()[:4] == first_esa
-    assert lines[3].split()[:3] == [sheets.esas[1].esa_code, sheets.esas[1].level, "failed"]
+    assert lines[3].split()[:4] == first_esa
+    assert lines[4].split()[:3] == [sheets.esas[1].esa_code, sheets.esas[1].level, "failed"]
     code, out, _err = schoolnet("esa", "list", "--date", "2018-01-04", "--url", empty_url)
     assert code == 0
     # Every ESA is still listed on a date with no pull, its outcome "-".
-    listed = [line.split()[:3] for line in out.splitlines()[2:]]
+    listed = [line.split()[:3] for line in out.splitlines()[3:]]
     assert listed == [[esa.esa_code, esa.level, "-"] for esa in read_esas(registry)]
+
+
+@pytest.mark.usefixtures("registry")
+def test_esa_list_marks_the_stale_esas_as_the_report_flags_them(
+    sheets: Sheets, empty_url: str, warehouse_engine: Engine
+) -> None:
+    first = sheets.manifest.days[0]
+    later = date.fromordinal(first.toordinal() + 2)  # [report] stale_after_days = 2
+    fresh, behind = sheets.esas[:2]
+    set_fault(sheets.state, fresh.spreadsheet_id, "403")  # not read on the first day
+    try:
+        run_day(sheets, first, warehouse_engine)
+    finally:
+        set_fault(sheets.state, fresh.spreadsheet_id, None)
+    # Two days later the first is read for the first time; the second has not changed since.
+    run_day(sheets, later, warehouse_engine)
+    code, out, err = schoolnet("esa", "list", "--url", empty_url)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"2 ESAs in the registry; outcomes of {later.isoformat()}"
+    assert lines[1] == (
+        "1 stale: data not changed for 2 days or more, or never read "
+        "(the report's rule, [report] stale_after_days = 2)"
+    )
+    assert lines[2].split()[:7] == ["ESA", "level", "outcome", "last", "good", "changed", "stale"]
+    rows = {line.split()[0]: line.split()[:6] for line in lines[3:]}
+    assert rows == {
+        fresh.esa_code: [fresh.esa_code, fresh.level, "accepted", "2018-01-05", "2018-01-05", "-"],
+        behind.esa_code: [
+            *(behind.esa_code, behind.level, "accepted", "2018-01-05", "2018-01-03", "stale"),
+        ],
+    }
+    code, out, err = schoolnet("esa", "list", "--stale", "--url", empty_url)
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()[3:]] == [behind.esa_code]
+    # The same ESAs the report flags as not updated, by the same query and rule.
+    with warehouse_engine.connect() as conn:
+        report = build_report(conn, later, load_settings().report.stale_after_days)
+    flagged = [line.esa_code for line in report.flagged_esas if line.stale]
+    assert flagged == [behind.esa_code]
+    # On the first day, the ESA whose sheet could not be read had never been read: stale.
+    code, out, err = schoolnet(
+        "esa", "list", "--stale", "--date", first.isoformat(), "--url", empty_url
+    )
+    assert code == 0, err
+    assert out.splitlines()[1].startswith("1 stale: ")
+    assert [line.split()[:6] for line in out.splitlines()[3:]] == [
+        [fresh.esa_code, fresh.level, "failed", "-", "-", "stale"]
+    ]
 
 
 # --- what a run did ------------------------------------------------------------------------------
