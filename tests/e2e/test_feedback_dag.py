@@ -5,6 +5,7 @@ call, one read and one write, and a quiet run costs one call."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,6 +102,57 @@ def test_a_clerks_mistake_reaches_the_tab_through_airflow(world: LiveWorld) -> N
     calls = world.run()
     assert calls == {"drive.changes.list": 1, "values.batchGet": 1, "spreadsheets.batchUpdate": 1}
     tab = world.tab(esa)
-    assert tab[1][0].startswith("ตรวจเมื่อ")
+    # Stamped with the emulator's clock (the data set's last day, 4 January 2018, from 06:00),
+    # not the machine's.
+    assert re.match(r"ตรวจเมื่อ 4 มกราคม 2561 เวลา 06:\d\d น\.", tab[1][0]), tab[1][0]
     assert any(row[:1] == ["4"] and "negative_value" in row and "-12" in row for row in tab)
     assert not (world.root / "data" / "validated").exists()  # the daily record is untouched
+
+
+def test_demo_live_again_checks_once_more_by_the_emulators_clock(
+    world: LiveWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``schoolnet demo --live --again`` (docs/live.md) over what ``demo --live`` leaves in
+    ``out/live``: its sheets with the clock on the demo's day, its warehouse watching the
+    changes feed; a clerk's edit since is checked by one more real run of the DAG."""
+    from schoolnet.core.paths import project_root
+    from schoolnet.core.registry import read_esas
+    from schoolnet.devtools.emulator import set_clock
+    from schoolnet.devtools.livedemo import CLERK_TYPES_AT, check_again, tab_rows, type_mistake
+    from schoolnet.ingestion.google import EmulatorSession
+    from schoolnet.ingestion.ingest import SheetsReader
+    from schoolnet.orchestration.live import begin
+    from schoolnet.warehouse import create_warehouse_engine, ensure_schema
+
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="run `schoolnet demo --live` first"):
+        check_again(project_root(), out, airflow_home=world.airflow.home)
+    manifest = generate(out / "demo-data", esa_limit=2, days=2)
+    state = out / "live" / "emulator"
+    day = manifest.days[-1]
+    load_day(state, out / "demo-data", day)
+    set_clock(state, datetime.combine(day, CLERK_TYPES_AT, tzinfo=ZoneInfo("Asia/Bangkok")))
+    engine = create_warehouse_engine(f"sqlite:///{out / 'live' / 'warehouse.db'}")
+    try:
+        ensure_schema(engine)
+        with Emulator(state, read_quota_per_minute=0) as emulator:
+            begin(SheetsReader(EmulatorSession(emulator.base_url), _google()), engine)
+    finally:
+        engine.dispose()
+    esa = read_esas(out / "demo-data" / "esas.csv")[0]
+    type_mistake(state, esa, 3, "-5")
+
+    assert check_again(project_root(), out, airflow_home=world.airflow.home) == 0
+    printed = capsys.readouterr().out
+    assert "Google calls of the run: drive.changes.list 1, spreadsheets.batchUpdate 1, " in printed
+    tab = tab_rows(state, esa)
+    assert re.match(r"ตรวจเมื่อ 4 มกราคม 2561 เวลา 10:2\d น\.", tab[1][0]), tab[1][0]
+    assert any(row[:1] == ["3"] and "negative_value" in row for row in tab)
+    assert tab[1][0] in printed
+
+
+def _google() -> Any:
+    from schoolnet.core.config import load_settings
+    from schoolnet.core.paths import project_root
+
+    return load_settings(project_root() / "config" / "schoolnet.toml").google

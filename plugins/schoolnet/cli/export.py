@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from schoolnet.cli.warehouse import command_engine
+from schoolnet.cli.warehouse import existing_warehouse
 from schoolnet.core.cliargs import iso_date
 from schoolnet.report.export import FORMATS, read_snapshot, write_snapshot
 
@@ -27,7 +27,9 @@ def _export(args: argparse.Namespace) -> int:
     from pandas.errors import DatabaseError
     from sqlalchemy.exc import SQLAlchemyError
 
-    engine = command_engine(args.url)
+    # A warehouse that is not there is refused, never made: an empty one would only answer
+    # "no snapshot" for every date.
+    engine = existing_warehouse(args.url)
     try:
         frame = read_snapshot(engine, args.date)
     except (SQLAlchemyError, DatabaseError) as error:  # pandas wraps the driver's error

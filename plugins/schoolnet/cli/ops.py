@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -233,38 +233,70 @@ def _esa_retire(args: argparse.Namespace) -> int:
 
 
 def _esa_list(args: argparse.Namespace) -> int:
+    from schoolnet.core.config import load_settings
     from schoolnet.core.registry import read_esas
     from schoolnet.operations.runbook import latest_outcomes
+    from schoolnet.report.daily import esa_updates, is_stale
 
+    settings = load_settings()
     if args.registry is not None:
         esas = read_esas(args.registry)
-    else:
-        from schoolnet.core.config import load_settings
+    elif settings.registry.esas_sheet:
         from schoolnet.orchestration.provision_tasks import registry_esas
 
-        settings = load_settings()
-        if settings.registry.esas_sheet:
-            esas = registry_esas(settings, _reader(None)[0])
-        else:
-            esas = read_esas(settings.registry.esas)
+        esas = registry_esas(settings, _reader(None)[0])
+    else:
+        esas = read_esas(settings.registry.esas)
     engine = _engine(args.url)
     try:
         day, pulls = latest_outcomes(engine, args.date)
+        updates: dict[str, dict[str, Any]] = {}
+        if day is not None:
+            with engine.connect() as conn:
+                updates = esa_updates(conn, day)  # the report's query; its rule below
     finally:
         engine.dispose()
+    after = settings.report.stale_after_days
+    # Every ESA of the registry, then those with a pull that date but no longer registered.
+    lines: list[tuple[str, str, str]] = [
+        (esa.esa_code, esa.level, f"{esa.province} / {esa.esa_name}") for esa in esas
+    ]
+    registered = {esa.esa_code for esa in esas}
+    lines += [
+        (code, "-", "(no longer in the registry)") for code in sorted(set(pulls) - registered)
+    ]
+
+    def stale(code: str) -> bool:
+        return day is not None and is_stale(updates.get(code, {}).get("days_since_update"), after)
+
+    behind = sum(1 for code, _, _ in lines if stale(code))
     print(f"{len(esas)} ESAs in the registry; outcomes of {day.isoformat() if day else '-'}")
-    print(f"{'ESA':<7} {'level':<9} {'outcome':<12} {'last good':<10}  province / name")
-    for esa in esas:
-        pull = pulls.pop(esa.esa_code, None)
-        outcome = pull["outcome"] if pull else "-"
-        last_good = pull["last_good_date"].isoformat() if pull and pull["last_good_date"] else "-"
+    print(
+        f"{behind} stale: data not changed for {after} days or more, or never read "
+        f"(the report's rule, [report] stale_after_days = {after})"
+        if day is not None
+        else "stale: - (no run merged yet)"
+    )
+    print(
+        f"{'ESA':<7} {'level':<9} {'outcome':<12} {'last good':<10}  {'changed':<10}  "
+        f"{'stale':<5}  province / name"
+    )
+    for code, level, name in lines:
+        if args.stale and not stale(code):
+            continue
+        pull = pulls.get(code)
+        changed = updates.get(code, {}).get("data_changed_on")
+        last_good = pull["last_good_date"] if pull else None
         print(
-            f"{esa.esa_code:<7} {esa.level:<9} {outcome:<12} {last_good:<10}  "
-            f"{esa.province} / {esa.esa_name}"
+            f"{code:<7} {level:<9} {pull['outcome'] if pull else '-':<12} "
+            f"{_day(last_good):<10}  {_day(changed):<10}  {'stale' if stale(code) else '-':<5}  "
+            f"{name}"
         )
-    for code, pull in sorted(pulls.items()):
-        print(f"{code:<7} {'-':<9} {pull['outcome']:<12} {'-':<10}  (no longer in the registry)")
     return 0
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else "-"
 
 
 # --- runs and reports ----------------------------------------------------------------------------
@@ -472,12 +504,20 @@ def register(commands: Any) -> None:
     _url_option(retire)
     retire.set_defaults(handler=_esa_retire)
 
-    listing = esa_actions.add_parser("list", help="the registry's ESAs and their last outcome")
+    listing = esa_actions.add_parser(
+        "list", help="the registry's ESAs, their last outcome and whether their data is stale"
+    )
     listing.add_argument(
         "--date",
         type=iso_date,
         metavar="YYYY-MM-DD",
         help="outcomes of this date (default: latest)",
+    )
+    listing.add_argument(
+        "--stale",
+        action="store_true",
+        help="only the ESAs whose data has not changed for [report] stale_after_days, as the "
+        "report flags them",
     )
     _registry_option(listing)
     _url_option(listing)

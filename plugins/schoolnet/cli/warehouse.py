@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from schoolnet.core.cliargs import iso_date
 
@@ -38,6 +40,33 @@ def command_engine(url: str | None, must_exist: bool = False) -> Any:
             "connection); `schoolnet db upgrade` creates a new one"
         )
     return create_warehouse_engine(url)
+
+
+WAREHOUSE_TABLES = frozenset({"pull", "snapshot"})
+"""Tables every schoolnet warehouse has had since its first revision."""
+
+
+def existing_warehouse(url: str | None) -> Any:
+    """The warehouse of a command that reads it and must never make one: as
+    ``command_engine(must_exist=True)``, and refused in one line as well when the database is
+    there but holds no schoolnet tables (a PostgreSQL database nobody upgraded, an empty
+    SQLite file). Nothing is created: the check only reads the database's list of tables."""
+    from sqlalchemy import inspect
+
+    engine = command_engine(url, must_exist=True)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    except BaseException:
+        engine.dispose()
+        raise
+    if not tables & WAREHOUSE_TABLES:
+        where = engine.url.render_as_string(hide_password=True)
+        engine.dispose()
+        raise RuntimeError(
+            f"no warehouse at {where}: the database holds no schoolnet tables; check --url (or "
+            "the settings' warehouse connection); `schoolnet db upgrade` creates them"
+        )
+    return engine
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -73,13 +102,60 @@ def _revision(args: argparse.Namespace) -> int:
     return 0
 
 
+def _acceptance_refused(engine: Any, esa_code: str, day: date) -> str | None:
+    """Why the ESA's sheet of ``day`` cannot be accepted (one bilingual line), or None.
+
+    The date must have run: not after today in Bangkok, nor after the latest date the warehouse
+    merged (the demo's "today" is its data set's day, years behind the machine's clock). The ESA
+    must be in the ESA registry that date's run used (the settings' when the run kept none), and
+    its sheet must have been quarantined that date: its merged pull's outcome ``quarantined``,
+    or a release recorded already (accepting again, after the rerun, changes nothing).
+    """
+    from schoolnet.core.config import load_settings
+    from schoolnet.core.schedule import TIMEZONE
+    from schoolnet.orchestration.pipeline import run_esas, run_registry_path
+    from schoolnet.report.texts import report_text
+    from schoolnet.warehouse.history import latest_merged_date, pull_outcome, quarantine_released
+
+    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    if day > today:
+        return report_text("quarantine_future", date=day.isoformat(), today=today.isoformat())
+    latest = latest_merged_date(engine)
+    if latest is None or day > latest:
+        return report_text(
+            "quarantine_not_run",
+            date=day.isoformat(),
+            latest=latest.isoformat() if latest else "-",
+        )
+    settings = load_settings()
+    if esa_code not in {esa.esa_code for esa in run_esas(settings, day)}:
+        kept = run_registry_path(settings, day)
+        registry = kept if kept.exists() else settings.registry.esas
+        return report_text(
+            "quarantine_esa_unknown", code=esa_code, date=day.isoformat(), registry=registry
+        )
+    outcome = pull_outcome(engine, esa_code, day)
+    if outcome != "quarantined" and not quarantine_released(engine, esa_code, day):
+        return report_text(
+            "quarantine_not_held", code=esa_code, date=day.isoformat(), outcome=outcome or "-"
+        )
+    return None
+
+
 def _accept(args: argparse.Namespace) -> int:
     from schoolnet.warehouse import ensure_schema
     from schoolnet.warehouse.history import release_quarantine
 
-    engine = command_engine(args.url)
-    ensure_schema(engine)
-    release_quarantine(engine, args.esa, args.date, args.by or getpass.getuser())
+    engine = existing_warehouse(args.url)
+    try:
+        # Every check reads; a refused acceptance writes nothing, not even a migration.
+        refused = _acceptance_refused(engine, args.esa, args.date)
+        if refused is not None:
+            raise RuntimeError(refused)
+        ensure_schema(engine)
+        release_quarantine(engine, args.esa, args.date, args.by or getpass.getuser())
+    finally:
+        engine.dispose()
     print(
         f"ESA {args.esa}: its sheet of {args.date.isoformat()} will be accepted despite the drop. "
         f"Rerun that date to merge it: airflow dags test schoolnet_daily {args.date.isoformat()}"

@@ -15,6 +15,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from schoolnet.devtools.emulator import edit_cell
 from schoolnet.devtools.emulator.state import load_spreadsheet
 from schoolnet.orchestration.live_tasks import DAG_ID
 from schoolnet.orchestration.tasks import TIMEZONE
+from schoolnet.validation.feedback import TAB_HEADING_ROW
 from schoolnet.validation.findings import column_letters
 
 STUDENTS = "จำนวนนักเรียน"
@@ -35,11 +37,16 @@ def say(message: str) -> None:
     print(f"[schoolnet demo --live] {message}", flush=True)
 
 
+def student_cell(state: Path, esa: Esa, row: int) -> str:
+    """The A1 address of the student count of sheet row ``row``."""
+    header = load_spreadsheet(state, esa.spreadsheet_id)["sheets"][0]["rows"][0]
+    return f"{column_letters(header.index(STUDENTS))}{row}"
+
+
 def type_mistake(state: Path, esa: Esa, row: int, typed: str) -> str:
     """Type ``typed`` into the student count of sheet row ``row``, as a clerk would; returns
     the cell's A1 address."""
-    header = load_spreadsheet(state, esa.spreadsheet_id)["sheets"][0]["rows"][0]
-    cell = f"{column_letters(header.index(STUDENTS))}{row}"
+    cell = student_cell(state, esa, row)
     edit_cell(state, esa.spreadsheet_id, f"'{load_contract().data_tab}'!{cell}", typed)
     return cell
 
@@ -91,12 +98,17 @@ def edit_then_run(
     return EditToFinding(seconds, dict(emulator.stats()["by_endpoint"]), finding)
 
 
+# The near-live check runs in the ESAs' working hours: the demo's clerk types at this time of
+# the data set's last day, by the emulator's clock, which stamps the check as Google's would.
+CLERK_TYPES_AT = time_of_day(10, 20)
+
+
 def run_live_demo(args: argparse.Namespace) -> int:
     from schoolnet.core.config import load_settings
     from schoolnet.core.paths import project_root
     from schoolnet.core.registry import read_esas
     from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, ensure_demo_data
-    from schoolnet.devtools.emulator import Emulator, load_day
+    from schoolnet.devtools.emulator import Emulator, load_day, set_clock
     from schoolnet.ingestion.google import EmulatorSession
     from schoolnet.ingestion.ingest import SheetsReader
     from schoolnet.orchestration.live import begin
@@ -105,29 +117,26 @@ def run_live_demo(args: argparse.Namespace) -> int:
     root = project_root()
     out = root / "out"
     live = out / "live"
+    if getattr(args, "again", False):
+        return check_again(root, out)
     manifest = ensure_demo_data(out / "demo-data", args.seed)
     shutil.rmtree(live, ignore_errors=True)
     state = live / "emulator"
-    load_day(state, out / "demo-data", manifest.days[-1])
+    day = manifest.days[-1]
+    load_day(state, out / "demo-data", day)
+    set_clock(state, datetime.combine(day, CLERK_TYPES_AT, tzinfo=ZoneInfo(TIMEZONE)))
     config = demo_settings(root, out)
     settings = load_settings(config)
-    warehouse_url = f"sqlite:///{live / 'warehouse.db'}"
     with Emulator(
         state,
         read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
         write_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
     ) as emulator:
         say(f"Sheets emulator at {emulator.base_url}, {manifest.esa_count} ESA sheets")
-        airflow = LocalAirflow(
-            home=root / ".airflow",
-            config_file=config,
-            emulator_url=emulator.base_url,
-            smtp_port=1,  # the feedback run sends no email
-            warehouse_url=warehouse_url,
-        )
+        airflow = _airflow(root, config, emulator.base_url, live)
         say("preparing the project-local Airflow (metadata database, pool)")
         airflow.prepare()
-        engine = create_warehouse_engine(warehouse_url)
+        engine = create_warehouse_engine(airflow.warehouse_url)
         try:
             ensure_schema(engine)
             begin(SheetsReader(EmulatorSession(emulator.base_url), settings.google), engine)
@@ -135,20 +144,86 @@ def run_live_demo(args: argparse.Namespace) -> int:
             engine.dispose()
         say("watching Drive's changes feed from now on (as the feedback DAG does all day)")
         esa = read_esas(settings.registry.esas)[0]
-        say(f'a clerk of {esa.esa_name} types "-5" as the student count of sheet row 3')
+        say(
+            f'a clerk of {esa.esa_name} types "-5" as the student count of sheet row 3 '
+            f"({day.isoformat()} {CLERK_TYPES_AT:%H:%M} by the emulator's clock)"
+        )
         say(f"running {DAG_ID} with Airflow (airflow dags test) ...")
         result = edit_then_run(airflow, state, emulator, [esa], live / "feedback-run.log")
-    say(f"the ผลตรวจสอบ tab of {esa.esa_name} now says:")
-    tab = tab_rows(state, esa)
-    for line in tab[1:3]:
-        print(f"    {line[0]}")
-    for line in result.finding:
-        print("    " + " | ".join(str(cell) for cell in line if cell != ""))
+    _print_tab(state, esa, result.finding)
     say(
         f"from the edit to the finding in the tab: {result.seconds:.0f}s of run time; on the "
         "schedule the run starts within 10 minutes of the edit"
     )
-    calls = ", ".join(f"{name} {count}" for name, count in sorted(result.calls.items()))
-    say(f"Google calls of the run: {calls}")
+    _print_calls(result.calls)
     say(f"the sheet: {state / 'spreadsheets' / (esa.spreadsheet_id + '.json')}")
+    fix = f"'{load_contract().data_tab}'!{student_cell(state, esa, 3)}"
+    say(
+        "to check again after a fix: schoolnet emulator edit --state out/live/emulator "
+        f'{esa.spreadsheet_id} "{fix}" 120, then schoolnet demo --live --again'
+    )
     return 0 if result.finding else 1
+
+
+def _airflow(
+    root: Path, config: Path, emulator_url: str, live: Path, home: Path | None = None
+) -> LocalAirflow:
+    """The project-local Airflow of the live demo (``home``: another Airflow home), on its own
+    warehouse in ``live``."""
+    return LocalAirflow(
+        home=home or root / ".airflow",
+        config_file=config,
+        emulator_url=emulator_url,
+        smtp_port=1,  # the feedback run sends no email
+        warehouse_url=f"sqlite:///{live / 'warehouse.db'}",
+    )
+
+
+def _print_tab(state: Path, esa: Esa, finding: list[list[Any]]) -> None:
+    say(f"the ผลตรวจสอบ tab of {esa.esa_name} now says:")
+    tab = tab_rows(state, esa)
+    for line in tab[1:3]:
+        print(f"    {line[0]}")
+    for line in finding:
+        print("    " + " | ".join(str(cell) for cell in line if cell != ""))
+
+
+def _print_calls(calls: dict[str, int]) -> None:
+    listed = ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))
+    say(f"Google calls of the run: {listed}")
+
+
+def check_again(root: Path, out: Path, airflow_home: Path | None = None) -> int:
+    """``schoolnet demo --live --again``: one more run of ``schoolnet_feedback`` over what the
+    last ``demo --live`` left in ``out/live`` (its sheets, as edited since, its warehouse and
+    changes-feed position), as the schedule would run it ten minutes later; the tab is stamped
+    with the emulator's clock, which runs on from the demo's."""
+    from schoolnet.core.config import load_settings
+    from schoolnet.core.registry import read_esas
+    from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings
+    from schoolnet.devtools.emulator import Emulator
+
+    live = out / "live"
+    state = live / "emulator"
+    if not (state / "control.json").exists() or not (live / "warehouse.db").exists():
+        raise RuntimeError(f"no near-live demo in {live}: run `schoolnet demo --live` first")
+    config = demo_settings(root, out)
+    esa = read_esas(load_settings(config).registry.esas)[0]
+    with Emulator(
+        state,
+        read_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
+        write_quota_per_minute=DEMO_QUOTA_PER_MINUTE,
+    ) as emulator:
+        say(f"Sheets emulator at {emulator.base_url} over {state}")
+        airflow = _airflow(root, config, emulator.base_url, live, airflow_home)
+        airflow.prepare()
+        emulator.reset()
+        say(f"running {DAG_ID} with Airflow (airflow dags test) ...")
+        run_feedback_dag(airflow, live / "feedback-again.log")
+        calls = dict(emulator.stats()["by_endpoint"])
+    if not calls.get("values.batchGet"):
+        say("no sheet was edited since the last check: nothing was read, no tab was rewritten")
+    findings = [row for row in tab_rows(state, esa)[TAB_HEADING_ROW + 1 :] if any(row)]
+    _print_tab(state, esa, findings)
+    _print_calls(calls)
+    return 0

@@ -348,4 +348,12 @@ def register(commands: Any) -> None:
         action="store_true",
         help="show near-live feedback: a clerk's mistake in the sheet's tab minutes later",
     )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help=(
+            "with --live: run the near-live check once more over what the last demo --live "
+            "left in out/live (after editing a sheet with schoolnet emulator edit)"
+        ),
+    )
     parser.set_defaults(handler=run_demo)

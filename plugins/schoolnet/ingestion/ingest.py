@@ -15,12 +15,15 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 from google.auth.exceptions import GoogleAuthError, TransportError
 from gspread import Client
 from gspread.exceptions import APIError
+from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 
 from schoolnet.core.config import GoogleSettings
 from schoolnet.core.text import fold
@@ -56,12 +59,27 @@ class TabLayout:
 
 @dataclass(frozen=True)
 class SheetRead:
-    """The data tab's cells as Google returned them, and what reading them cost."""
+    """The data tab's cells as Google returned them, what reading them cost, and when Google
+    served them by its own clock (the answer's HTTP ``Date``; None if it had none)."""
 
     values: list[list[Any]]
     tab: str
     used_first_tab: bool
     api_calls: int
+    served_at: datetime | None = None
+
+
+def served_at(response: requests.Response) -> datetime | None:
+    """The time of an HTTP answer by the server's clock (its ``Date`` header, RFC 9110), aware;
+    None when it has none or it does not parse."""
+    header = response.headers.get("Date")
+    if not header:
+        return None
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 @dataclass(frozen=True)
@@ -195,24 +213,29 @@ class SheetsReader:
         """One request of another Google task (sheet provisioning), paced and retried alike."""
         return self._call(make_request, [0], self.write_pacer if write else self.read_pacer)
 
-    def _batch_get(self, spreadsheet_id: str, tab: str, calls: list[int]) -> list[list[Any]]:
+    def _batch_get(
+        self, spreadsheet_id: str, tab: str, calls: list[int]
+    ) -> tuple[list[list[Any]], datetime | None]:
+        """The tab's values (gspread's ``values_batch_get`` request, whose answer's headers it
+        drops) and the time Google served them."""
+        params = {**VALUE_PARAMS, "ranges": [quote_sheet_name(tab)]}
         response = self._call(
-            lambda: self.client.http_client.values_batch_get(
-                spreadsheet_id, [quote_sheet_name(tab)], params=VALUE_PARAMS
+            lambda: self.client.http_client.request(
+                "get", SPREADSHEET_VALUES_BATCH_URL % spreadsheet_id, params=params
             ),
             calls,
             self.read_pacer,
         )
-        ranges = response.get("valueRanges") or [{}]
+        ranges = response.json().get("valueRanges") or [{}]
         values: list[list[Any]] = ranges[0].get("values", [])
-        return values
+        return values, served_at(response)
 
     def read_data_tab(self, spreadsheet_id: str, tab: str) -> SheetRead:
         calls = [0]
         try:
             try:
-                values = self._batch_get(spreadsheet_id, tab, calls)
-                return SheetRead(values, tab, used_first_tab=False, api_calls=calls[0])
+                values, served = self._batch_get(spreadsheet_id, tab, calls)
+                return SheetRead(values, tab, False, calls[0], served)
             except APIError as error:
                 if error.response.status_code != 400 or "parse range" not in str(error):
                     raise
@@ -230,11 +253,11 @@ class SheetsReader:
             titles = [sheet["properties"]["title"] for sheet in sheets]
             alike = next((title for title in titles if fold(title) == wanted), None)
             if alike is not None:
-                values = self._batch_get(spreadsheet_id, alike, calls)
-                return SheetRead(values, alike, used_first_tab=False, api_calls=calls[0])
+                values, served = self._batch_get(spreadsheet_id, alike, calls)
+                return SheetRead(values, alike, False, calls[0], served)
             first = titles[0]
-            values = self._batch_get(spreadsheet_id, first, calls)
-            return SheetRead(values, first, used_first_tab=True, api_calls=calls[0])
+            values, served = self._batch_get(spreadsheet_id, first, calls)
+            return SheetRead(values, first, True, calls[0], served)
         except APIError as error:
             raise self._api_failure(error, calls) from error
         except requests.Timeout as error:

@@ -57,6 +57,7 @@ from schoolnet.core.schedule import TIMEZONE
 from schoolnet.ingestion.ingest import VALUE_PARAMS, SheetsReader, quote_sheet_name
 from schoolnet.validation.findings import column_letters
 from schoolnet.validation.normalize import (
+    SHEET_DATE_FORMAT,
     NormalizeError,
     cell_text,
     fold,
@@ -79,7 +80,7 @@ NUMBER_FORMATS: dict[str, tuple[str, str]] = {
     "school_code": ("TEXT", "@"),  # typed codes stay text, leading digits kept
     "integer": ("NUMBER", "0"),
     "number": ("NUMBER", "#,##0.00"),
-    "date": ("DATE", "d/m/yyyy"),
+    "date": ("DATE", SHEET_DATE_FORMAT),
 }
 
 # The instructions table's columns, by their names in the contract's `instruction_texts`.

@@ -212,12 +212,21 @@ def check(
     reader: SheetsReader,
     schools: Mapping[str, School],
     engine: Engine,
-    checked_at: datetime,
+    now: datetime,
     daily_active: Callable[[], bool] = lambda: False,
 ) -> LiveCheck:
     """Read one waiting sheet (one call), validate it, and rewrite its tab if the findings
-    changed (one call). ``checked_at`` is the local time the tab shows."""
-    from schoolnet.orchestration.pipeline import read_sheet, validation_result, write_feedback_tab
+    changed (one call).
+
+    The check's time, which the tab shows and the sheet's record keeps, is the time Google
+    served the read (its answer's ``Date``, in ``now``'s zone): the machine's clock for real
+    Google, and the emulator's clock in the demo, which lives on its data set's day. It is also
+    the day the sheet is validated for. ``now`` (the machine's local time) stands in when the
+    answer has no date, or the read failed.
+    """
+    from schoolnet.contract import load_contract
+    from schoolnet.ingestion.landing import RawSheet
+    from schoolnet.orchestration.pipeline import validation_result, write_feedback_tab
 
     with engine.connect() as conn:
         row = conn.execute(select(LiveSheetRow).where(LiveSheetRow.esa_code == esa.esa_code)).one()
@@ -227,13 +236,12 @@ def check(
     if daily_active():
         log.info("ESA %s: the morning run is on; checked by the next run", esa.esa_code)
         return LiveCheck(esa_code=code, edited_at=edited, outcome="deferred", api_calls=0)
-    report_date = checked_at.date()
     try:
-        sheet = read_sheet(esa, report_date, reader, row.changed_at)
+        read = reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab)
     except SheetReadError as error:
         log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
         done = error.code not in RETRY_LATER  # unshared or deleted: a change brings it back
-        _finish(engine, row, checked_at, "failed", error.code, 0, 0, None, clear=done)
+        _finish(engine, row, now, "failed", error.code, 0, 0, None, clear=done)
         return LiveCheck(
             esa_code=code,
             edited_at=edited,
@@ -241,6 +249,18 @@ def check(
             error_code=error.code,
             api_calls=error.api_calls,
         )
+    checked_at = now if read.served_at is None else read.served_at.astimezone(now.tzinfo)
+    report_date = checked_at.date()
+    sheet = RawSheet(
+        esa_code=esa.esa_code,
+        spreadsheet_id=esa.spreadsheet_id,
+        values=read.values,
+        tab=read.tab,
+        used_first_tab=read.used_first_tab,
+        api_calls=read.api_calls,
+        sheet_modified_time=row.changed_at,
+        origin_date=report_date,
+    )
     result = validation_result(esa, report_date, sheet, schools, engine)
     tab = "off"
     if settings.feedback.write_tab:

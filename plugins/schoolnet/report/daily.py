@@ -51,6 +51,23 @@ class StatusCounts:
         return self.schools - self.connected
 
 
+def is_stale(days_since_update: int | None, stale_after_days: int) -> bool:
+    """The report's rule: an ESA is behind when its data was never read, or has not changed
+    for ``stale_after_days`` days or more (``[report] stale_after_days``)."""
+    return days_since_update is None or days_since_update >= stale_after_days
+
+
+def esa_updates(conn: Connection, report_date: date) -> dict[str, dict[str, Any]]:
+    """Every ESA of the latest run's registry (the ``esa`` table), by code, with its outcome on
+    ``report_date``, the date its data last changed (``data_changed_on``) and the whole days
+    since (``days_since_update``, None: never read): ``sql/stale_esas.sql``, which lists the
+    ESAs behind by at least ``days``, and with days=0 lists them all."""
+    return {
+        row["esa_code"]: row
+        for row in fetch_all(conn, "stale_esas", report_date=report_date, days=0)
+    }
+
+
 @dataclass(frozen=True)
 class EsaLine:
     esa_code: str
@@ -85,7 +102,7 @@ class EsaLine:
 
     @property
     def stale(self) -> bool:
-        return self.days_since_update is None or self.days_since_update >= self.stale_after_days
+        return is_stale(self.days_since_update, self.stale_after_days)
 
     @property
     def flagged(self) -> bool:
@@ -264,12 +281,7 @@ def build_report(
         if previous_date is not None
         else None
     )
-    # Every ESA's days since its sheet was last updated: the query lists the ones behind by
-    # at least `days`; with days=0 it lists all of them.
-    updates = {
-        row["esa_code"]: row
-        for row in fetch_all(conn, "stale_esas", report_date=report_date, days=0)
-    }
+    updates = esa_updates(conn, report_date)  # every ESA's days since its data last changed
     lines = [
         _esa_line(row, updates.get(row["esa_code"], {}), stale_after_days, report_date)
         for row in fetch_all(conn, "esa_summary", report_date=report_date)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from schoolnet.contract import load_contract
-from schoolnet.validation.normalize import THAI_MONTHS, DateSerial, DateTimeSerial, fold
+from schoolnet.validation.normalize import DateSerial, DateTimeSerial, fold, shown_date
 
 # Spreadsheet serials count days from here on the sheet's wall clock, no zone: naive on purpose.
 SERIAL_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001
@@ -184,27 +184,6 @@ def _xlsx_cell(value: Any, number_format: str = "General") -> Any:
     if isinstance(value, timedelta):
         return _serial(value)
     return str(value)
-
-
-_BE_FORMATS = ("bb", "b2", ",107]", "-th-th")  # Excel's Buddhist-era year codes
-
-
-def shown_date(value: date, number_format: str) -> str:
-    """A date cell as the clerk saw it, near enough: the format's order (ISO when the year
-    comes first, else day/month/year), its month name, its BE or CE year, its time of day."""
-    fmt = number_format.lower()
-    year = value.year + (543 if any(code in fmt for code in _BE_FORMATS) else 0)
-    bare = fmt.split("]")[-1].removeprefix("b2").removeprefix("b1")  # locale, colour, calendar
-    if bare.startswith(("y", "e", "bb")):
-        text = f"{year:04d}-{value.month:02d}-{value.day:02d}"
-    elif "mmm" in bare:
-        full = "mmmm" in bare
-        text = f"{value.day} {THAI_MONTHS[value.month - 1][0 if full else 1]} {year}"
-    else:
-        text = f"{value.day}/{value.month}/{year}"
-    if isinstance(value, datetime) and (value.hour or value.minute) and "h" in bare:
-        text += f" {value.hour:02d}:{value.minute:02d}"
-    return text
 
 
 def _serial(span: timedelta) -> int | float:

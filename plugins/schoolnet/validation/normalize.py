@@ -41,6 +41,8 @@ BE_OFFSET = 543
 BE_YEAR_ABOVE = 2400  # a year over this is Buddhist Era
 MIN_YEAR = 1900  # after conversion to CE; anything earlier is a typing mistake
 SHEETS_EPOCH = date(1899, 12, 30).toordinal()
+# The number format provisioning gives the contract's date columns: what a clerk sees in them.
+SHEET_DATE_FORMAT = "d/m/yyyy"
 _MIN_SERIAL = 10_000  # 1927-05-18: a smaller number is a year or a count, not a date
 _MAX_SERIAL = date(2799, 12, 31).toordinal() - SHEETS_EPOCH
 
@@ -417,6 +419,37 @@ def date_from_serial(serial: float) -> date:
     if day.year > BE_YEAR_ABOVE:
         return _ce_date(day.year, day.month, day.day)
     return day
+
+
+_BE_FORMATS = ("bb", "b2", ",107]", "-th-th")  # Excel's Buddhist-era year codes
+
+
+def shown_date(value: date, number_format: str) -> str:
+    """A date cell as the clerk saw it, near enough: the format's order (ISO when the year
+    comes first, else day/month/year), its month name, its BE or CE year, its time of day.
+
+    ``value`` is the date the cell holds (a BE year, when typed so in a Thai-locale sheet, is
+    kept: it is what the cell shows)."""
+    fmt = number_format.lower()
+    year = value.year + (543 if any(code in fmt for code in _BE_FORMATS) else 0)
+    bare = fmt.split("]")[-1].removeprefix("b2").removeprefix("b1")  # locale, colour, calendar
+    if bare.startswith(("y", "e", "bb")):
+        text = f"{year:04d}-{value.month:02d}-{value.day:02d}"
+    elif "mmm" in bare:
+        full = "mmmm" in bare
+        text = f"{value.day} {THAI_MONTHS[value.month - 1][0 if full else 1]} {year}"
+    else:
+        text = f"{value.day}/{value.month}/{year}"
+    if isinstance(value, datetime) and (value.hour or value.minute) and "h" in bare:
+        text += f" {value.hour:02d}:{value.minute:02d}"
+    return text
+
+
+def shown_serial(serial: float) -> str:
+    """A date cell the Sheets API gave as its serial number, as the clerk sees it in the sheet:
+    in the format provisioning gives the contract's date columns (``SHEET_DATE_FORMAT``), the
+    year as the cell holds it, so ``3/1/2561`` typed in a Thai-locale sheet is quoted so."""
+    return shown_date(date.fromordinal(SHEETS_EPOCH + math.floor(serial)), SHEET_DATE_FORMAT)
 
 
 def _parse_date_text(text: str) -> date:

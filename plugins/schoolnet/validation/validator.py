@@ -38,6 +38,7 @@ from schoolnet.validation.normalize import (
     normalize_school_code,
     normalize_text,
     number_parser,
+    shown_serial,
 )
 
 # accepted: rows without errors are merged; rejected: nothing is read (header or an always-required
@@ -128,6 +129,7 @@ class _Plan:
 
     __slots__ = (
         "column",
+        "date",
         "error_above",
         "future_error",
         "header",
@@ -158,6 +160,7 @@ class _Plan:
         self.warn_column: str | None = column.rule("warn_above_column")
         self.warn_column_code: str = column.rule("warn_above_column_code", "unusually_large")
         self.future_error = column.rule("future") == "error"
+        self.date = column.type == "date"
         hint = column.rule("hint")
         self.parse: Callable[[Any], Any]
         if column.type == "school_code":
@@ -524,7 +527,7 @@ class _RowChecker:
             column=plan.key,
             header=plan.header,
             cell=None if position is None else a1(position, row.number),
-            value=None if position is None else cell_text(row.raws[self.slot[plan.key]]),
+            value=None if position is None else self.quoted(row, plan),
             variant=variant,
             hint=plan.hint,
             **params,
@@ -532,6 +535,16 @@ class _RowChecker:
         row.findings.append((_ABSENT + plan.order if position is None else position, finding))
         if finding.severity == "error":
             row.rejected = True
+
+    def quoted(self, row: _Row, plan: _Plan) -> str:
+        """The cell as the clerk sees it in the sheet. A date the Sheets API gave as its serial
+        number (a plain int or float) in a date column, read as a date, is quoted as the sheet
+        shows it (``4/1/2018``), not as ``43104``; an exported file's date cells know how they
+        showed (``DateSerial``), and anything else is quoted as typed."""
+        raw = row.raws[self.slot[plan.key]]
+        if plan.date and type(raw) in (int, float) and plan.key not in row.failed:
+            return shown_serial(raw)
+        return cell_text(raw)
 
     def read_cells(self, number: int, cells: Sequence[Any]) -> _Row | None:
         """The row with each cell parsed and checked alone, or None if every cell is blank."""

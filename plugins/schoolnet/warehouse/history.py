@@ -40,6 +40,21 @@ def quarantine_released(engine: Engine, esa_code: str, report_date: date) -> boo
         return conn.execute(query).first() is not None
 
 
+def pull_outcome(engine: Engine, esa_code: str, report_date: date) -> str | None:
+    """The outcome of the ESA's pull merged for ``report_date`` (None: no pull that day)."""
+    query = select(PullRow.outcome).where(
+        PullRow.esa_code == esa_code, PullRow.report_date == report_date
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def latest_merged_date(engine: Engine) -> date | None:
+    """The latest report date the warehouse holds pulls for (None: no run merged yet)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(PullRow.report_date))).scalar()
+
+
 def release_quarantine(engine: Engine, esa_code: str, report_date: date, accepted_by: str) -> None:
     """Record that the operator accepts the ESA's sheet of ``report_date`` despite the drop."""
     with engine.begin() as conn:

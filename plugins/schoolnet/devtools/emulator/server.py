@@ -1055,6 +1055,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests and the demo read the stats endpoint instead of access logs."""
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Every answer's ``Date`` header tells the emulator's clock, as Google's tell Google's
+        (``emulator clock``; the demo runs on its data set's day): a client that takes the
+        time of a read from its answer sees the day the emulator lives in."""
+        if timestamp is None:
+            timestamp = state.emulator_now(self.server.emulator.store.control()).timestamp()
+        return super().date_time_string(timestamp)
+
     def do_GET(self) -> None:
         self._dispatch("GET")
 
