@@ -180,3 +180,21 @@ def test_a_send_to_a_mail_server_that_never_answers_stops_on_sigterm(
     assert sender.returncode != 0
     assert "stopped by SIGTERM while sending email" in err
     assert deliveries(warehouse_engine) == []
+
+
+def test_a_report_no_recipient_can_receive_raises_and_one_refused_recipient_is_named(
+    warehouse_engine: Engine, sink: MailSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every recipient refused (a mailbox the server does not have): the send raises, so the
+    # task fails and is retried, and nothing is recorded as sent.
+    sink.refuse_recipient("ict-report@obec.go.th")
+    sink.refuse_recipient("director@obec.go.th")
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        deliver(warehouse_engine)
+    assert deliveries(warehouse_engine) == [] and sink.messages() == []
+    # One refused: the other got it, it counts as sent, and the log names whom it missed.
+    sink.refuse_recipient("ict-report@obec.go.th", refused=False)
+    with caplog.at_level("WARNING", logger="schoolnet.delivery.mail"):
+        assert deliver(warehouse_engine) is True
+    assert deliveries(warehouse_engine) == [("report", 1)] and len(sink.messages()) == 1
+    assert "refused director@obec.go.th (550" in caplog.text

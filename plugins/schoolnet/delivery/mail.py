@@ -8,6 +8,7 @@ unless the operator forces a resend.
 from __future__ import annotations
 
 import hashlib
+import logging
 import signal
 import threading
 import unicodedata
@@ -25,6 +26,8 @@ from schoolnet.core.message import RenderedEmail
 from schoolnet.warehouse.models import DeliveryRow
 
 Sender = Callable[[EmailMessage], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,18 @@ class SmtpSession:
         client = self._hook._smtp_client
         if client is None:  # pragma: no cover - the hook raises before this
             raise RuntimeError(f"SMTP connection {self.conn_id} did not open")
-        client.send_message(message)
+        # Every recipient refused raises (SMTPRecipientsRefused), and the task is retried; when
+        # only some are, the others got it and it counts as sent: say whom it did not reach.
+        refused = client.send_message(message)
+        if refused:
+            log.warning(
+                "the mail server refused %s for %r (the other recipients got it): check the "
+                "address in the settings",
+                ", ".join(
+                    f"{address} ({code} {reply!r})" for address, (code, reply) in refused.items()
+                ),
+                message["Subject"],
+            )
 
 
 def send_with_airflow_connection(conn_id: str) -> Sender:

@@ -37,6 +37,7 @@ class _SaveHandler:
         self.count = 0
         # Faults for tests, each spent by one message: (reply, command) refusals and drops.
         self.refusals: list[tuple[str, str]] = []
+        self.refused_recipients: set[str] = set()  # mailboxes answered 550, every time
         self.drops = 0
         self.refused = 0
         self.dropped = 0
@@ -56,6 +57,17 @@ class _SaveHandler:
             return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, _server: Any, _session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        with self.lock:
+            if address.lower() in self.refused_recipients:
+                self.refused += 1
+                return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, _session: Any, envelope: Any) -> str:
@@ -120,6 +132,15 @@ class MailSink:
             return AuthResult(success=False, handled=False)
         self.logins.append(f"{mechanism}:{login}")
         return AuthResult(success=True)
+
+    def refuse_recipient(self, address: str, refused: bool = True) -> None:
+        """Answer 550 to every message for ``address`` (a mailbox the server does not have),
+        until called again with ``refused=False``."""
+        with self._handler.lock:
+            if refused:
+                self._handler.refused_recipients.add(address.lower())
+            else:
+                self._handler.refused_recipients.discard(address.lower())
 
     def refuse(self, count: int, code: int = 451, command: str = "DATA") -> None:
         """Answer the next ``count`` messages with ``code`` at ``command`` (MAIL or DATA)."""
