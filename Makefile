@@ -7,11 +7,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: audit audit-if-reachable demo test lint typecheck install lock bench bench-celery bench-history bench-live bench-messy pictures clean
 
+# --compile-bytecode: the packages' .pyc files are written once here, so every later process
+# (each airflow and schoolnet command, each task) loads them instead of compiling Airflow from
+# source again, which it does wherever PYTHONDONTWRITEBYTECODE is set: about 5 s a process.
 $(STAMP): requirements.lock pyproject.toml
 	@echo "==> installing into $(VENV) (first run only)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	@$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	@$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python --require-hashes requirements.lock
 	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
