@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schoolnet.operations.connections import ConnectionNotDefined
 
 
 def _contract_docs(_args: argparse.Namespace) -> int:
@@ -15,6 +19,18 @@ def _contract_docs(_args: argparse.Namespace) -> int:
 
     sys.stdout.write(contract_markdown())
     return 0
+
+
+def _missing_connection(error: ConnectionNotDefined, args: argparse.Namespace) -> str:
+    """What to do about a connection nobody defined, in one line: a command that takes
+    ``--url`` (the warehouse's) can be given one instead."""
+    from schoolnet.report.texts import report_text
+
+    if hasattr(args, "url"):
+        return report_text(
+            "ops_connection_missing_or_url", conn_id=error.conn_id, variable=error.variable
+        )
+    return report_text("ops_connection_missing", conn_id=error.conn_id, variable=error.variable)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     from schoolnet.cli.sheets import register as register_sheets
     from schoolnet.cli.validate import register as register_validate
     from schoolnet.cli.warehouse import register as register_db
+    from schoolnet.devtools.checkout import register as register_checkout
     from schoolnet.devtools.demoui import register as register_demo_ui
     from schoolnet.devtools.mailsink import register as register_mail_sink
     from schoolnet.devtools.pictures import register as register_pictures
@@ -40,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_mail_sink(commands)
     register_demo(commands)
     register_demo_ui(commands)
+    register_checkout(commands)
     register_db(commands)
     register_export(commands)
     register_sheets(commands)
@@ -59,11 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from schoolnet.core.config import ConfigError
     from schoolnet.core.registry import RegistryError
     from schoolnet.devtools.emulator import EmulatorError
+    from schoolnet.operations.connections import ConnectionNotDefined
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         result: int = args.handler(args)
+    except ConnectionNotDefined as error:
+        print(f"schoolnet {args.command}: {_missing_connection(error, args)}", file=sys.stderr)
+        return 1
     except (ConfigError, RegistryError, EmulatorError, RuntimeError, OSError) as error:
         # What went wrong and what to do, in one message; no traceback for an operator mistake.
         print(f"schoolnet {args.command}: {error}", file=sys.stderr)
