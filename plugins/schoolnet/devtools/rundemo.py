@@ -35,9 +35,7 @@ from schoolnet.devtools.demosetup import (
     ensure_demo_data,
     say,
 )
-from schoolnet.devtools.pictures import write_preview
 from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
-from schoolnet.report.files import MANIFEST
 
 
 def demo_day(days: Sequence[date], requested: date | None) -> date:
@@ -353,6 +351,9 @@ def tell_results(
     out: Path, report_date: date, run: DemoRun, summary: DaySummary, warehouse_url: str
 ) -> None:
     """Say what the day produced and where to look."""
+    from schoolnet.devtools.pictures import write_preview
+    from schoolnet.report.files import MANIFEST
+
     mail_dir = out / "mail"
     report_mail = [p for p in run.new_mail if ".report." in p.name]
     feedback_mail = [p for p in run.new_mail if ".esa-" in p.name]
