@@ -48,6 +48,7 @@ from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.orchestration.pipeline import load_school_registry, merge, pull_and_validate
 from schoolnet.report.files import save_files
+from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import Base, EsaHistoryRow, MergeRunRow, PullRow, RegistryChangeRow
 from tests.conftest import postgres_url
 from tests.settings import write_test_settings
@@ -694,6 +695,76 @@ def test_verify_with_google_unreachable_says_so_in_one_line(
     line = one_error_line(err, "service-account")
     assert "cannot be read with schoolnet@obec-schoolnet" in line
     assert "connection failed" in line
+
+
+WAREHOUSE_COMMANDS = [
+    ("runs", "show", "2018-01-04"),
+    ("esa", "list"),
+    ("report", "status", "2018-01-04"),
+    ("export", "2018-01-04", "--format", "csv"),
+    ("quarantine", "accept", "ESA", "--date", "2018-01-04"),
+    ("db", "upgrade"),
+]
+
+
+@pytest.mark.parametrize("words", WAREHOUSE_COMMANDS, ids=" ".join)
+def test_a_warehouse_connection_nobody_defined_is_one_line_saying_what_to_do(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, words: tuple[str, ...]
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_WAREHOUSE", raising=False)
+    monkeypatch.chdir(tmp_path)  # an export would land here
+    before = registry.read_bytes()
+    esa = read_esas(registry)[0].esa_code  # a registered ESA where the command names one
+    code, out, err = schoolnet(*(esa if word == "ESA" else word for word in words))
+    assert (code, out) == (1, "")
+    line = one_error_line(err, words[0])
+    assert "the Airflow connection schoolnet_warehouse isn't defined" in line
+    assert 'eval "$(.venv/bin/schoolnet env)"' in line and "--url" in line
+    assert "AIRFLOW_CONN_SCHOOLNET_WAREHOUSE" in line and " / " in line  # Thai, then English
+    assert registry.read_bytes() == before and not list(tmp_path.glob("snapshot-*"))
+
+
+@pytest.mark.usefixtures("registry")
+def test_replay_without_a_warehouse_connection_says_what_to_do(
+    sheets: Sheets, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = sheets.manifest.days[0]
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    try:
+        ensure_schema(engine)
+        run_day(sheets, first, engine)  # lands the day's sheets: replay has a date to work on
+    finally:
+        engine.dispose()
+    monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_WAREHOUSE", raising=False)
+    code, out, err = schoolnet("replay", first.isoformat())
+    assert (code, out) == (1, "")
+    line = one_error_line(err, "replay")
+    assert "schoolnet_warehouse isn't defined" in line and "--url" in line
+
+
+def test_a_registry_edit_without_a_warehouse_connection_stands_and_says_what_to_do(
+    registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_WAREHOUSE", raising=False)
+    gone, kept = read_esas(registry)
+    code, _out, err = schoolnet("esa", "retire", gone.esa_code, "--reason", "ยุบรวม")
+    assert code == 0  # the registry file is what the next run reads; the record is extra
+    assert read_esas(registry) == [kept]
+    (line,) = err.splitlines()
+    assert line.startswith("warning: the change is made but not recorded in the warehouse: ")
+    assert "schoolnet_warehouse isn't defined" in line and "--url" in line
+
+
+@pytest.mark.usefixtures("registry")
+def test_a_google_connection_nobody_defined_is_one_line_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_GOOGLE", raising=False)
+    code, out, err = schoolnet("service-account", "verify")
+    assert (code, out) == (1, "")
+    line = one_error_line(err, "service-account")
+    assert "the Airflow connection schoolnet_google isn't defined" in line
+    assert "--url" not in line  # the command has none to offer
 
 
 @pytest.mark.usefixtures("registry")

@@ -8,10 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from schoolnet.operations.connections import ConnectionNotDefined
 
 
 def _contract_docs(_args: argparse.Namespace) -> int:
@@ -19,18 +15,6 @@ def _contract_docs(_args: argparse.Namespace) -> int:
 
     sys.stdout.write(contract_markdown())
     return 0
-
-
-def _missing_connection(error: ConnectionNotDefined, args: argparse.Namespace) -> str:
-    """What to do about a connection nobody defined, in one line: a command that takes
-    ``--url`` (the warehouse's) can be given one instead."""
-    from schoolnet.report.texts import report_text
-
-    if hasattr(args, "url"):
-        return report_text(
-            "ops_connection_missing_or_url", conn_id=error.conn_id, variable=error.variable
-        )
-    return report_text("ops_connection_missing", conn_id=error.conn_id, variable=error.variable)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.handler(args)
     except ConnectionNotDefined as error:
-        print(f"schoolnet {args.command}: {_missing_connection(error, args)}", file=sys.stderr)
+        from schoolnet.cli.warehouse import connection_advice
+
+        advice = connection_advice(error, url_option=hasattr(args, "url"))
+        print(f"schoolnet {args.command}: {advice}", file=sys.stderr)
         return 1
     except (ConfigError, RegistryError, EmulatorError, RuntimeError, OSError) as error:
         # What went wrong and what to do, in one message; no traceback for an operator mistake.

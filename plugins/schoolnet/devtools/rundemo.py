@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from schoolnet.core.cliargs import iso_date, messy_rate
+from schoolnet.core.cliargs import database_url, iso_date, messy_rate
 from schoolnet.core.paths import project_root
 from schoolnet.devtools.demo.generate import DEMO_MESSY_RATE
 from schoolnet.devtools.demosetup import (
@@ -158,11 +158,25 @@ def demo_warehouse(
     named = _defined_warehouse(defined)
     if named == shown_url(url):
         return url, None
-    instead = "--warehouse" if requested else "its own warehouse; --warehouse URL chooses another"
+    if requested:
+        return url, (
+            f"{WAREHOUSE_VARIABLE} in this shell names {named}; the demo does not use it: it "
+            "uses the warehouse --warehouse names"
+        )
     return url, (
-        f"{WAREHOUSE_VARIABLE} in this shell names {named}; the demo does not use it (it "
-        f"writes invented schools and two weeks of history), it uses {instead}"
+        f"{WAREHOUSE_VARIABLE} in this shell names {named}; the demo does not use it: it "
+        "writes invented schools and two weeks of history, so it uses its own warehouse unless "
+        "--warehouse URL names another"
     )
+
+
+def announce_warehouse(out: Path, requested: str | None, environ: Mapping[str, str]) -> str:
+    """The warehouse the demo uses (``demo_warehouse``), said before anything starts."""
+    url, note = demo_warehouse(out, requested, environ)
+    say(f"warehouse: {shown_url(url)}")
+    if note:
+        say(note)
+    return url
 
 
 @dataclass(frozen=True)
@@ -199,10 +213,7 @@ def run_demo(args: argparse.Namespace) -> int:
     out = root / "out"
     demo_data = out / "demo-data"
     started = time.monotonic()
-    warehouse_url, note = demo_warehouse(out, getattr(args, "warehouse", None), os.environ)
-    say(f"warehouse: {shown_url(warehouse_url)}")
-    if note:
-        say(note)
+    warehouse_url = announce_warehouse(out, getattr(args, "warehouse", None), os.environ)
 
     say("stage 1/5: demo data")
     manifest = ensure_demo_data(demo_data, args.seed, args.messy)
@@ -424,6 +435,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--warehouse",
+        type=database_url,
         default=None,
         metavar="URL",
         help=(
