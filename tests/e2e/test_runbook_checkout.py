@@ -13,6 +13,9 @@ project's: read, never written. ``SCHOOLNET_HOME`` names the folder, since the i
 would otherwise take the project's own checkout for it; every file a line changes (the ESA
 registry, keys, the warehouse, exports) is the test's copy.
 
+The env line runs once, and every line then runs in the environment it left, as in the
+operator's shell (a fresh ``bash -c`` each, so one line's shell state never reaches the next).
+
 ``EXPECTED`` says, for each line, what the doc leads an operator to expect there: exit 0, or an
 exit code and the words of the one plain line the command prints. A runbook line with no entry
 fails the test, and so does an entry whose line left the runbook.
@@ -188,6 +191,10 @@ def make_checkout(root: Path) -> dict[str, str]:
         if not name.startswith(("AIRFLOW", "SCHOOLNET", "PYTEST"))
     }
     shell["SCHOOLNET_HOME"] = str(root)
+    venv_bin = str(Path(sys.executable).parent)  # the env line must put it on the PATH itself
+    shell["PATH"] = os.pathsep.join(
+        part for part in shell.get("PATH", "/usr/bin:/bin").split(os.pathsep) if part != venv_bin
+    )
     out = root / "out"
     manifest = generate(out / "demo-data", esa_codes=ESAS, days=DAYS)
     prepare_morning(
@@ -240,6 +247,8 @@ def servers(checkout: tuple[Path, dict[str, str]]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def environment_after(line: str, root: Path, shell: dict[str, str]) -> dict[str, str]:

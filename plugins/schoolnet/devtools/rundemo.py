@@ -127,12 +127,17 @@ def shown_url(url: str) -> str:
 
 
 def _defined_warehouse(value: str) -> str:
-    """The warehouse URL an ``AIRFLOW_CONN_...`` variable describes (JSON or a URI), as shown."""
-    from airflow.models.connection import Connection
-
-    from schoolnet.operations.connections import sqlalchemy_url
-
+    """The warehouse URL an ``AIRFLOW_CONN_...`` variable describes (JSON or a URI), as shown.
+    The JSON of ``schoolnet env`` with a ``sqlalchemy_url`` is read without importing Airflow."""
     try:
+        if value.lstrip().startswith("{"):
+            extra = json.loads(value).get("extra") or {}
+            if isinstance(extra, dict) and extra.get("sqlalchemy_url"):
+                return shown_url(str(extra["sqlalchemy_url"]))
+        from airflow.models.connection import Connection
+
+        from schoolnet.operations.connections import sqlalchemy_url
+
         conn = (
             Connection.from_json(value, conn_id="schoolnet_warehouse")
             if value.lstrip().startswith("{")
