@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from schoolnet.cli.main import build_parser, main
+from schoolnet.core.registry import read_esas
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.demosetup import demo_airflow
 from schoolnet.devtools.emulator import load_day
@@ -174,3 +175,13 @@ def test_every_step_of_the_demo_uses_the_warehouse_it_was_given(
                            warehouse_url=empty_url)  # fmt: skip
     variable = json.loads(airflow.variables()[WAREHOUSE_VARIABLE])
     assert variable["extra"]["sqlalchemy_url"] == empty_url
+
+
+def test_a_data_set_of_the_esas_named(tmp_path: Path) -> None:
+    # The runbook's checkout test keeps the ESAs its examples name, as the full set has them.
+    manifest = generate(tmp_path / "demo", esa_codes={"105201", "105202"}, days=1)
+    assert manifest.esa_count == 2
+    codes = [esa.esa_code for esa in read_esas(tmp_path / "demo" / "esas.csv")]
+    assert codes == ["105201", "105202"]
+    with pytest.raises(ValueError, match="no ESA of code"):
+        generate(tmp_path / "other", esa_codes={"999999"}, days=1)
