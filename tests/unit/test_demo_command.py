@@ -1,18 +1,35 @@
-"""``schoolnet demo``'s choice of day: the sheets it loads are those of the date it reports."""
+"""``schoolnet demo``'s choice of day (the sheets it loads are those of the date it reports) and
+of warehouse (its own, or ``--warehouse``, in every step)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from schoolnet.cli.main import build_parser
+from schoolnet.cli.main import build_parser, main
+from schoolnet.core.registry import read_esas
 from schoolnet.devtools.demo import generate
+from schoolnet.devtools.demosetup import demo_airflow
 from schoolnet.devtools.emulator import load_day
-from schoolnet.devtools.rundemo import demo_day, load_demo_sheets
+from schoolnet.devtools.rundemo import (
+    WAREHOUSE_VARIABLE,
+    announce_warehouse,
+    day_summary,
+    demo_day,
+    demo_warehouse,
+    load_demo_sheets,
+    prepare_morning,
+)
+from schoolnet.warehouse import create_warehouse_engine
+from schoolnet.warehouse.models import DailyCountRow
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sheet_files(state: Path) -> dict[str, bytes]:
@@ -70,3 +87,101 @@ def test_the_same_day_of_a_new_data_set_is_loaded_afresh(tmp_path: Path) -> None
     assert sheet_files(tmp_path / "expected") != clean
     load_demo_sheets(state, demo, day)
     assert sheet_files(state) == sheet_files(tmp_path / "expected")
+
+
+# --- the demo's warehouse ------------------------------------------------------------------------
+
+
+def connection_variable(url: str) -> str:
+    """``AIRFLOW_CONN_SCHOOLNET_WAREHOUSE`` as ``schoolnet env`` writes it (JSON)."""
+    return json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}})
+
+
+def test_the_demo_uses_its_own_warehouse_unless_given_one(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    own = f"sqlite:///{out / 'warehouse.db'}"
+    other = "postgresql://ops:s3cret@db.obec.go.th/schoolnet"
+    assert demo_warehouse(out, None, {}) == (own, None)
+    assert demo_warehouse(out, "sqlite:///elsewhere.db", {}) == ("sqlite:///elsewhere.db", None)
+    # The checkout's own line (`schoolnet env`) names the same warehouse: nothing to say.
+    assert demo_warehouse(out, None, {WAREHOUSE_VARIABLE: connection_variable(own)}) == (own, None)
+    # A shell pointing elsewhere (JSON or URI) is not followed, and the demo says so and why,
+    # without the password.
+    for variable in (connection_variable(other), other):
+        url, note = demo_warehouse(out, None, {WAREHOUSE_VARIABLE: variable})
+        assert url == own
+        assert note is not None and "s3cret" not in note
+        assert f"{WAREHOUSE_VARIABLE} in this shell names postgresql" in note
+        assert "://ops:***@db.obec.go.th/schoolnet;" in note
+        assert "does not use it" in note and "--warehouse URL" in note
+    url, note = demo_warehouse(out, "sqlite://", {WAREHOUSE_VARIABLE: other})
+    assert url == "sqlite://" and note is not None and "--warehouse names" in note
+
+
+def test_the_demo_says_its_warehouse_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    other = connection_variable("postgresql://ops@db.obec.go.th/schoolnet")
+    assert announce_warehouse(out, None, {WAREHOUSE_VARIABLE: other}) == (
+        f"sqlite:///{out / 'warehouse.db'}"
+    )
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == f"[schoolnet demo] warehouse: sqlite:///{out / 'warehouse.db'}"
+    assert said[1].startswith(
+        f"[schoolnet demo] {WAREHOUSE_VARIABLE} in this shell names "
+        "postgresql://ops@db.obec.go.th/schoolnet; the demo does not use it"
+    )
+    assert len(said) == 2
+
+
+def test_the_warehouse_option_is_checked_and_is_for_the_daily_demo(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["demo", "--warehouse", "not a url"])
+    assert "not a database URL" in capsys.readouterr().err
+    args = build_parser().parse_args(["demo", "--warehouse", "postgresql://u@h/db"])
+    assert args.warehouse == "postgresql://u@h/db"
+    # --live keeps its own warehouse: refused in one line before anything starts.
+    assert main(["demo", "--live", "--warehouse", "sqlite://"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("schoolnet demo: --warehouse is for the daily demo")
+
+
+def test_every_step_of_the_demo_uses_the_warehouse_it_was_given(
+    tmp_path: Path, empty_url: str
+) -> None:
+    # A checkout's folders (read only), with a small data set where the demo keeps its own.
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "config").symlink_to(ROOT / "config")
+    out = root / "out"
+    manifest = generate(out / "demo-data", esa_limit=2, days=3)
+    day = manifest.days[-1]
+    prepare_morning(root, out, out / "demo-data", manifest.days, day, empty_url)
+    engine = create_warehouse_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            merged = set(conn.scalars(select(DailyCountRow.report_date)))
+    finally:
+        engine.dispose()
+    assert merged == set(manifest.days[:-1])  # the earlier mornings, in the warehouse given
+    assert not (out / "warehouse.db").exists()  # and nothing in the demo's own
+    # The summary reads that warehouse; the DAG's run is pointed at it too.
+    summary = day_summary(root, out, manifest.days[-2], empty_url)
+    assert summary.outcomes == {"accepted": 2}
+    airflow = demo_airflow(root, out, emulator_url="http://127.0.0.1:1", smtp_port=1,
+                           warehouse_url=empty_url)  # fmt: skip
+    variable = json.loads(airflow.variables()[WAREHOUSE_VARIABLE])
+    assert variable["extra"]["sqlalchemy_url"] == empty_url
+
+
+def test_a_data_set_of_the_esas_named(tmp_path: Path) -> None:
+    # The runbook's checkout test keeps the ESAs its examples name, as the full set has them.
+    manifest = generate(tmp_path / "demo", esa_codes={"105201", "105202"}, days=1)
+    assert manifest.esa_count == 2
+    codes = [esa.esa_code for esa in read_esas(tmp_path / "demo" / "esas.csv")]
+    assert codes == ["105201", "105202"]
+    with pytest.raises(ValueError, match="no ESA of code"):
+        generate(tmp_path / "other", esa_codes={"999999"}, days=1)

@@ -223,6 +223,23 @@ def test_export_command(
     assert sorted(p.name for p in out.iterdir()) == ["snapshot-2018-01-03.csv"]
 
 
+def test_export_to_a_folder_named_with_a_slash_makes_it(
+    warehouse: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = warehouse.url.render_as_string(hide_password=False)
+    folder = tmp_path / "exports"
+    missing = ["export", "2017-12-31", "--format", "csv", "--url", url, "--out", f"{folder}/"]
+    assert main(missing) == 1
+    assert not folder.exists()  # nothing is made for a date refused
+    assert (
+        main(["export", "2018-01-03", "--format", "parquet", "--url", url, "--out", f"{folder}/"])
+        == 0
+    )
+    written = folder / "snapshot-2018-01-03.parquet"
+    assert capsys.readouterr().out.strip() == f"2018-01-03: 4 schools written to {written}"
+    assert len(pd.read_parquet(written)) == 4
+
+
 def test_export_command_on_a_warehouse_without_tables(
     empty_url: str,
     tmp_path: Path,

@@ -2,8 +2,8 @@
 warehouse on both engines, a real SMTP sink, and a throwaway Airflow home with a migrated SQLite
 metadata database for the connection and the ``airflow`` commands.
 
-Every command goes through one of three functions (``schoolnet``, ``airflow``, ``airflow_in``)
-with its words as literals: ``tests/unit/test_runbook.py`` reads those calls to
+Every command goes through one of four functions (``schoolnet``, ``airflow``, ``airflow_in``,
+``schoolnet_in``) with its words as literals: ``tests/unit/test_runbook.py`` reads those calls to
 check that every command of ``docs/operations.md`` is exercised here.
 """
 
@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -38,6 +39,7 @@ from schoolnet.core.config import load_settings
 from schoolnet.core.message import RenderedEmail
 from schoolnet.core.registry import Esa, read_esas, write_csv
 from schoolnet.delivery.mail import deliver_once
+from schoolnet.devtools.checkout import EMULATOR_PORT, SMTP_PORT, checkout_airflow
 from schoolnet.devtools.demo import DemoManifest, generate
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import Emulator, load_day, set_fault
@@ -47,6 +49,7 @@ from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.orchestration.pipeline import load_school_registry, merge, pull_and_validate
 from schoolnet.report.daily import build_report
 from schoolnet.report.files import save_files
+from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import (
     Base,
     EsaHistoryRow,
@@ -60,6 +63,7 @@ from tests.settings import write_test_settings
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- the functions every command goes through ----------------------------------------------------
@@ -88,6 +92,31 @@ def airflow_in(env: dict[str, str], *words: str) -> subprocess.CompletedProcess[
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]
     return completed
+
+
+@contextlib.contextmanager
+def schoolnet_in(env: dict[str, str], *words: str) -> Iterator[subprocess.Popen[str]]:
+    """``schoolnet WORDS`` in its own process with the environment ``env`` (a server, running
+    through the block), stopped by its process id after it."""
+    process = subprocess.Popen(
+        [str(BIN / "schoolnet"), *words],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 # --- the scratch world ---------------------------------------------------------------------------
@@ -725,6 +754,76 @@ def test_verify_with_google_unreachable_says_so_in_one_line(
     assert "connection failed" in line
 
 
+WAREHOUSE_COMMANDS = [
+    ("runs", "show", "2018-01-04"),
+    ("esa", "list"),
+    ("report", "status", "2018-01-04"),
+    ("export", "2018-01-04", "--format", "csv"),
+    ("quarantine", "accept", "ESA", "--date", "2018-01-04"),
+    ("db", "upgrade"),
+]
+
+
+@pytest.mark.parametrize("words", WAREHOUSE_COMMANDS, ids=" ".join)
+def test_a_warehouse_connection_nobody_defined_is_one_line_saying_what_to_do(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, words: tuple[str, ...]
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_WAREHOUSE", raising=False)
+    monkeypatch.chdir(tmp_path)  # an export would land here
+    before = registry.read_bytes()
+    esa = read_esas(registry)[0].esa_code  # a registered ESA where the command names one
+    code, out, err = schoolnet(*(esa if word == "ESA" else word for word in words))
+    assert (code, out) == (1, "")
+    line = one_error_line(err, words[0])
+    assert "the Airflow connection schoolnet_warehouse isn't defined" in line
+    assert 'eval "$(.venv/bin/schoolnet env)"' in line and "--url" in line
+    assert "AIRFLOW_CONN_SCHOOLNET_WAREHOUSE" in line and " / " in line  # Thai, then English
+    assert registry.read_bytes() == before and not list(tmp_path.glob("snapshot-*"))
+
+
+@pytest.mark.usefixtures("registry")
+def test_replay_without_a_warehouse_connection_says_what_to_do(
+    sheets: Sheets, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = sheets.manifest.days[0]
+    engine = create_warehouse_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    try:
+        ensure_schema(engine)
+        run_day(sheets, first, engine)  # lands the day's sheets: replay has a date to work on
+    finally:
+        engine.dispose()
+    monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_WAREHOUSE", raising=False)
+    code, out, err = schoolnet("replay", first.isoformat())
+    assert (code, out) == (1, "")
+    line = one_error_line(err, "replay")
+    assert "schoolnet_warehouse isn't defined" in line and "--url" in line
+
+
+def test_a_registry_edit_without_a_warehouse_connection_stands_and_says_what_to_do(
+    registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_WAREHOUSE", raising=False)
+    gone, kept = read_esas(registry)
+    code, _out, err = schoolnet("esa", "retire", gone.esa_code, "--reason", "ยุบรวม")
+    assert code == 0  # the registry file is what the next run reads; the record is extra
+    assert read_esas(registry) == [kept]
+    (line,) = err.splitlines()
+    assert line.startswith("warning: the change is made but not recorded in the warehouse: ")
+    assert "schoolnet_warehouse isn't defined" in line and "--url" in line
+
+
+@pytest.mark.usefixtures("registry")
+def test_a_google_connection_nobody_defined_is_one_line_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_SCHOOLNET_GOOGLE", raising=False)
+    code, out, err = schoolnet("service-account", "verify")
+    assert (code, out) == (1, "")
+    line = one_error_line(err, "service-account")
+    assert "the Airflow connection schoolnet_google isn't defined" in line
+    assert "--url" not in line  # the command has none to offer
+
+
 @pytest.mark.usefixtures("registry")
 def test_runs_show_on_a_missing_warehouse_says_so_in_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "warehouse.db"
@@ -941,6 +1040,97 @@ def test_sheets_provision_of_the_runbook(sheets: Sheets, tmp_path: Path) -> None
         )  # fmt: skip
     assert code == 0, err
     assert sheets.esas[0].esa_code in out
+
+
+# --- a checkout: schoolnet env and demo-servers --------------------------------------------------
+
+
+def checkout_home(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``root`` as a checkout before ``make demo``: the project's folders (links to them, read
+    only), named by ``SCHOOLNET_HOME`` for this process and the commands it starts."""
+    for name in ("config", "dags", "plugins", "sql", "templates"):
+        (root / name).symlink_to(ROOT / name)
+    monkeypatch.setenv("SCHOOLNET_HOME", str(root))
+    return root
+
+
+def exported(exports: str) -> dict[str, str]:
+    """The environment a POSIX shell has once it evaluated ``exports``."""
+    completed = subprocess.run(
+        ["bash", "-c", 'eval "$EXPORTS" && env -0'],
+        env={"PATH": "/usr/bin:/bin", "EXPORTS": exports},
+        capture_output=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr.decode()
+    pairs = (item.split("=", 1) for item in completed.stdout.decode().split("\0") if item)
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+def test_env_prints_the_exports_of_the_checkouts_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout_home(tmp_path, monkeypatch)
+    code, out, err = schoolnet("env")
+    assert code == 0
+    # Before make demo: said on standard error, which the shell's eval does not read.
+    assert "no out/warehouse.db and no .airflow/airflow.db" in err
+    assert "run `make demo` first" in err and len(err.splitlines()) == 1
+    environment = exported(out)
+    for name, value in checkout_airflow().variables().items():
+        assert environment[name] == value, name  # JSON values arrive whole
+    out_dir = tmp_path / "out"
+    assert environment["AIRFLOW_HOME"] == str(tmp_path / ".airflow")
+    assert environment["SCHOOLNET_CONFIG"] == str(out_dir / "demo-settings.toml")
+    assert load_settings(Path(environment["SCHOOLNET_CONFIG"])).registry.esas == (
+        out_dir / "demo-data" / "esas.csv"
+    )
+    connection = json.loads(environment["AIRFLOW_CONN_SCHOOLNET_WAREHOUSE"])
+    assert connection["extra"]["sqlalchemy_url"] == f"sqlite:///{out_dir / 'warehouse.db'}"
+    google = json.loads(environment["AIRFLOW_CONN_SCHOOLNET_GOOGLE"])
+    assert google["extra"]["emulator_url"] == f"http://127.0.0.1:{EMULATOR_PORT}"
+    smtp = json.loads(environment["AIRFLOW_CONN_SMTP_DEFAULT"])
+    assert (smtp["host"], smtp["port"]) == ("127.0.0.1", SMTP_PORT)
+    assert environment["PATH"] == f"{BIN}:/usr/bin:/bin"
+    # After make demo: nothing to say.
+    (out_dir / "warehouse.db").touch()
+    (tmp_path / ".airflow").mkdir()
+    (tmp_path / ".airflow" / "airflow.db").touch()
+    code, again, err = schoolnet("env")
+    assert (code, again, err) == (0, out, "")
+
+
+def test_demo_servers_serve_the_checkouts_sheets_and_keep_its_mail(
+    tmp_path: Path, sheets: Sheets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout_home(tmp_path, monkeypatch)
+    code, _out, err = schoolnet("demo-servers")  # before make demo
+    assert code == 1 and "run `make demo` first" in one_error_line(err, "demo-servers")
+    out = tmp_path / "out"
+    shutil.copytree(sheets.state, out / "emulator")
+    env = dict(os.environ)
+    with schoolnet_in(env, "demo-servers") as process:
+        assert process.stdout is not None
+        said = [process.stdout.readline() for _ in range(3)]
+        assert said[-1].startswith("until Ctrl-C"), said
+        session = EmulatorSession(f"http://127.0.0.1:{EMULATOR_PORT}")
+        reader = SheetsReader(session, EMULATOR_RETRIES)
+        read = reader.read_data_tab(sheets.esas[0].spreadsheet_id, "โรงเรียน")
+        assert read.values
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "a@obec.go.th", "b@obec.go.th", "x"
+        message.set_content("ทดสอบ")
+        with smtplib.SMTP("127.0.0.1", SMTP_PORT) as client:
+            client.send_message(message)
+        # A second one finds the ports taken and says so in one line.
+        with schoolnet_in(env, "demo-servers") as second:
+            output, _ = second.communicate(timeout=120)
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{EMULATOR_PORT}" in one_error_line(
+            output, "demo-servers"
+        )
+    assert process.returncode == 0  # SIGTERM stops both servers
+    assert len(list((out / "mail").glob("*.eml"))) == 1
 
 
 @pytest.fixture(autouse=True)

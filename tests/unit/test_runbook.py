@@ -19,12 +19,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = ROOT / "docs" / "operations.md"
 TESTS = Path(__file__).with_name("test_operations.py")
-RUNNERS = {"schoolnet": "schoolnet", "airflow": "airflow", "airflow_in": "airflow"}
+RUNNERS = {
+    "schoolnet": "schoolnet",
+    "airflow": "airflow",
+    "airflow_in": "airflow",
+    "schoolnet_in": "schoolnet",
+}
 """The functions of test_operations.py that run a command, and the program each runs."""
 
 
 def console_lines(markdown: str) -> list[str]:
     blocks = re.findall(r"^```console\n(.*?)^```", markdown, flags=re.MULTILINE | re.DOTALL)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def checkout_lines(markdown: str | None = None) -> list[str]:
+    """The lines of the ``sh`` blocks of the section "In a checkout": the one line that sets a
+    checkout's shell up, and the command that starts its servers."""
+    text = RUNBOOK.read_text(encoding="utf-8") if markdown is None else markdown
+    section = text.split("\n## In a checkout\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```sh\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL)
     return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
 
 
@@ -69,7 +83,7 @@ def exercised(source: str) -> set[tuple[str, ...]]:
         program = RUNNERS.get(node.func.id)
         if program is None:
             continue
-        args = node.args[1:] if node.func.id == "airflow_in" else node.args
+        args = node.args[1:] if node.func.id.endswith("_in") else node.args  # env first
         words = []
         for arg in args:
             if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
@@ -133,3 +147,12 @@ def test_an_untested_command_or_a_wrong_flag_is_caught() -> None:
                 *("--to-date", "2018-01-02", "--no-such-flag"),
             ]
         )
+
+
+def test_the_checkout_section_gives_one_env_line_and_the_servers_command() -> None:
+    lines = checkout_lines()
+    assert lines == ['eval "$(.venv/bin/schoolnet env)"', ".venv/bin/schoolnet demo-servers"]
+    tested = exercised(TESTS.read_text(encoding="utf-8"))
+    for words in (["env"], ["demo-servers"]):
+        parser("schoolnet").parse_args(words)
+        assert ("schoolnet", *words) in tested

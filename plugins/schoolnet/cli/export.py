@@ -7,6 +7,7 @@ the report package only reads the snapshot and writes the file.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,10 @@ def _export(args: argparse.Namespace) -> int:
         raise RuntimeError(f"cannot read the warehouse at {where}: {_root_cause(error)}") from error
     finally:
         engine.dispose()
-    path = write_snapshot(frame, args.date, args.fmt, args.out)
+    out = None if args.out is None else Path(args.out)
+    if out is not None and args.out.endswith(("/", os.sep)):
+        out.mkdir(parents=True, exist_ok=True)  # `--out exports/`: a folder, made if missing
+    path = write_snapshot(frame, args.date, args.fmt, out)
     print(f"{args.date.isoformat()}: {len(frame):,} schools written to {path}")
     return 0
 
@@ -56,8 +60,10 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
-        help="file to write, or a folder for snapshot-DATE.FORMAT (default: that name, here)",
+        help=(
+            "file to write, or a folder for snapshot-DATE.FORMAT: an existing one, or a name "
+            "ending in / (made if missing); default: that name, here"
+        ),
     )
     parser.add_argument(
         "--url", help="SQLAlchemy URL (default: the Airflow connection named in the settings)"

@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     from schoolnet.cli.sheets import register as register_sheets
     from schoolnet.cli.validate import register as register_validate
     from schoolnet.cli.warehouse import register as register_db
+    from schoolnet.devtools.checkout import register as register_checkout
     from schoolnet.devtools.demoui import register as register_demo_ui
     from schoolnet.devtools.mailsink import register as register_mail_sink
     from schoolnet.devtools.pictures import register as register_pictures
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_mail_sink(commands)
     register_demo(commands)
     register_demo_ui(commands)
+    register_checkout(commands)
     register_db(commands)
     register_export(commands)
     register_sheets(commands)
@@ -59,11 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from schoolnet.core.config import ConfigError
     from schoolnet.core.registry import RegistryError
     from schoolnet.devtools.emulator import EmulatorError
+    from schoolnet.operations.connections import ConnectionNotDefined
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         result: int = args.handler(args)
+    except ConnectionNotDefined as error:
+        from schoolnet.cli.warehouse import connection_advice
+
+        advice = connection_advice(error, url_option=hasattr(args, "url"))
+        print(f"schoolnet {args.command}: {advice}", file=sys.stderr)
+        return 1
     except (ConfigError, RegistryError, EmulatorError, RuntimeError, OSError) as error:
         # What went wrong and what to do, in one message; no traceback for an operator mistake.
         print(f"schoolnet {args.command}: {error}", file=sys.stderr)

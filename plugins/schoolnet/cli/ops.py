@@ -111,6 +111,8 @@ def _read_sheet(reader: Any, account: str, esa: Esa) -> str:
 def _log_change(args: argparse.Namespace, code: str, action: str, reason: str | None) -> None:
     """Keep the change and its reason in the warehouse; the registry file is changed already,
     so an unreachable warehouse only warns."""
+    from schoolnet.cli.warehouse import connection_advice
+    from schoolnet.operations.connections import ConnectionNotDefined
     from schoolnet.operations.runbook import record_registry_change
 
     try:
@@ -119,6 +121,9 @@ def _log_change(args: argparse.Namespace, code: str, action: str, reason: str | 
             record_registry_change(engine, code, action, reason, args.by or getpass.getuser())
         finally:
             engine.dispose()
+    except ConnectionNotDefined as error:
+        advice = connection_advice(error, url_option=True)
+        _warn(f"the change is made but not recorded in the warehouse: {advice}")
     except Exception as error:  # noqa: BLE001 - the change stands; the operator is told why
         _warn(f"the change is made but not recorded in the warehouse: {error}")
 

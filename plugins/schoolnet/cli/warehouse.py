@@ -6,10 +6,25 @@ import argparse
 import getpass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.core.cliargs import iso_date
+
+if TYPE_CHECKING:
+    from schoolnet.operations.connections import ConnectionNotDefined
+
+
+def connection_advice(error: ConnectionNotDefined, *, url_option: bool) -> str:
+    """What to do about a connection nobody defined, in one line (Thai, then English): a
+    command that takes ``--url`` (the warehouse's) can be given one instead."""
+    from schoolnet.report.texts import report_text
+
+    if url_option:
+        return report_text(
+            "ops_connection_missing_or_url", conn_id=error.conn_id, variable=error.variable
+        )
+    return report_text("ops_connection_missing", conn_id=error.conn_id, variable=error.variable)
 
 
 def command_engine(url: str | None, must_exist: bool = False) -> Any:

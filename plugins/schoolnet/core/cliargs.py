@@ -23,3 +23,18 @@ def messy_rate(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
     return value
+
+
+def database_url(text: str) -> str:
+    """A SQLAlchemy URL (``--warehouse``), refused with a plain message when it is not one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(text)
+    except ArgumentError:
+        raise argparse.ArgumentTypeError(
+            f"not a database URL (e.g. sqlite:///out/warehouse.db, postgresql://user@host/db): "
+            f"{text!r}"
+        ) from None
+    return text

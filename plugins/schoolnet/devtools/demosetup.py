@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from schoolnet.devtools.devenv import LocalAirflow
 
 DEMO_QUOTA_PER_MINUTE = 100_000  # generous: quota pacing is measured in the benchmark instead
 FAULT_STORIES = {
@@ -68,3 +71,24 @@ def demo_settings(root: Path, out: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def demo_warehouse_url(out: Path) -> str:
+    """The demo's own warehouse: ``out/warehouse.db``."""
+    return f"sqlite:///{out / 'warehouse.db'}"
+
+
+def demo_airflow(
+    root: Path, out: Path, *, emulator_url: str, smtp_port: int, warehouse_url: str | None = None
+) -> LocalAirflow:
+    """The project-local Airflow the demo runs in (home ``.airflow/``, the demo's settings), its
+    connections pointing at these servers and at ``warehouse_url`` (default: the demo's own)."""
+    from schoolnet.devtools.devenv import LocalAirflow
+
+    return LocalAirflow(
+        home=root / ".airflow",
+        config_file=demo_settings(root, out),
+        emulator_url=emulator_url,
+        smtp_port=smtp_port,
+        warehouse_url=warehouse_url or demo_warehouse_url(out),
+    )

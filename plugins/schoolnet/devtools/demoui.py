@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from schoolnet.core.paths import project_root
-from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings
+from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, demo_warehouse_url
 from schoolnet.orchestration.tasks import DAG_ID
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def run_ui(args: argparse.Namespace) -> int:
             config_file=demo_settings(root, out),
             emulator_url=emulator_url,
             smtp_port=sink.port,
-            warehouse_url=f"sqlite:///{out / 'warehouse.db'}",
+            warehouse_url=demo_warehouse_url(out),
         )
         say(f"Sheets emulator at {emulator_url}; SMTP server at 127.0.0.1:{sink.port}")
         home.mkdir(parents=True, exist_ok=True)

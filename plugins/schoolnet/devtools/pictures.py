@@ -20,8 +20,6 @@ from typing import Any
 
 from schoolnet.core.files import replacing, write_atomically
 from schoolnet.core.paths import project_root
-from schoolnet.report.files import MANIFEST
-from schoolnet.report.fonts import font_face_css
 from schoolnet.validation.findings import column_letters
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -45,8 +43,23 @@ TAB_SHEET_PX = 800  # the grid's height in that window; rows grown by wrapping g
 WRAP_LINE_PX = 17  # a wrapped cell's line height
 
 
+def _manifest_name() -> str:
+    """The report folder's manifest file name. The report's modules (charts, PDF) are imported
+    only when a picture is made, not for every ``schoolnet`` command that builds its parser."""
+    from schoolnet.report.files import MANIFEST as name
+
+    return name
+
+
+def font_face_css() -> str:
+    """The shipped Thai font, declared for a browser (imported when used, as above)."""
+    from schoolnet.report.fonts import font_face_css as declared
+
+    return declared()
+
+
 def latest_report_folder(report_dir: Path) -> Path:
-    folders = sorted(p.parent for p in report_dir.glob(f"*/{MANIFEST}"))
+    folders = sorted(p.parent for p in report_dir.glob(f"*/{_manifest_name()}"))
     if not folders:
         raise FileNotFoundError(
             f"no rendered report under {report_dir}: run `make demo` first, then this again"
@@ -57,7 +70,7 @@ def latest_report_folder(report_dir: Path) -> Path:
 def write_preview(folder: Path) -> Path:
     """``preview.html``: the email's HTML with each ``cid:`` image pointing at its file, and the
     shipped Thai font declared."""
-    manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text("utf-8"))
+    manifest: dict[str, Any] = json.loads((folder / _manifest_name()).read_text("utf-8"))
     html = (folder / manifest["html"]).read_text("utf-8")
     for image in manifest["images"]:
         html = html.replace(f'src="cid:{image["cid"]}"', f'src="{image["file"]}"')
@@ -353,7 +366,7 @@ def make_pictures(
     """Write the email and PDF pictures of the report in ``folder`` into ``docs``, the province
     map, the email's speed section, and (from ``mail_dir``) an ESA's feedback email, with that
     ESA's ``ผลตรวจสอบ`` tab (from the emulator's sheets in ``emulator_dir``)."""
-    manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text("utf-8"))
+    manifest: dict[str, Any] = json.loads((folder / _manifest_name()).read_text("utf-8"))
     preview = write_preview(folder)
     browser = find_browser()
     docs.mkdir(parents=True, exist_ok=True)

@@ -12,24 +12,30 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from schoolnet.core.cliargs import iso_date, messy_rate
+from schoolnet.core.cliargs import database_url, iso_date, messy_rate
 from schoolnet.core.paths import project_root
 from schoolnet.devtools.demo.generate import DEMO_MESSY_RATE
-from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, ensure_demo_data, say
-from schoolnet.devtools.pictures import write_preview
+from schoolnet.devtools.demosetup import (
+    DEMO_QUOTA_PER_MINUTE,
+    demo_airflow,
+    demo_settings,
+    demo_warehouse_url,
+    ensure_demo_data,
+    say,
+)
 from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
-from schoolnet.report.files import MANIFEST
 
 
 def demo_day(days: Sequence[date], requested: date | None) -> date:
@@ -110,6 +116,74 @@ def run_dag_with_progress(
         raise RuntimeError(f"the DAG run failed; full log in {log}\n{tail}")
 
 
+WAREHOUSE_VARIABLE = "AIRFLOW_CONN_SCHOOLNET_WAREHOUSE"
+
+
+def shown_url(url: str) -> str:
+    """A SQLAlchemy URL as it may be printed: its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _defined_warehouse(value: str) -> str:
+    """The warehouse URL an ``AIRFLOW_CONN_...`` variable describes (JSON or a URI), as shown.
+    The JSON of ``schoolnet env`` with a ``sqlalchemy_url`` is read without importing Airflow."""
+    try:
+        if value.lstrip().startswith("{"):
+            extra = json.loads(value).get("extra") or {}
+            if isinstance(extra, dict) and extra.get("sqlalchemy_url"):
+                return shown_url(str(extra["sqlalchemy_url"]))
+        from airflow.models.connection import Connection
+
+        from schoolnet.operations.connections import sqlalchemy_url
+
+        conn = (
+            Connection.from_json(value, conn_id="schoolnet_warehouse")
+            if value.lstrip().startswith("{")
+            else Connection(conn_id="schoolnet_warehouse", uri=value)
+        )
+        return shown_url(sqlalchemy_url(conn))
+    except Exception:  # noqa: BLE001  # unreadable: it is only named in a note, never used
+        return "a connection the demo cannot read"
+
+
+def demo_warehouse(
+    out: Path, requested: str | None, environ: Mapping[str, str]
+) -> tuple[str, str | None]:
+    """The warehouse the demo uses, every step of it: ``requested`` (``--warehouse``), else its
+    own ``out/warehouse.db``; and a note when the environment defines another warehouse
+    connection, which the demo does not use: it writes invented schools and two weeks of
+    history, which must reach only a warehouse chosen for the demo, never one a shell happens
+    to point at."""
+    url = requested or demo_warehouse_url(out)
+    defined = environ.get(WAREHOUSE_VARIABLE)
+    if not defined:
+        return url, None
+    named = _defined_warehouse(defined)
+    if named == shown_url(url):
+        return url, None
+    if requested:
+        return url, (
+            f"{WAREHOUSE_VARIABLE} in this shell names {named}; the demo does not use it: it "
+            "uses the warehouse --warehouse names"
+        )
+    return url, (
+        f"{WAREHOUSE_VARIABLE} in this shell names {named}; the demo does not use it: it "
+        "writes invented schools and two weeks of history, so it uses its own warehouse unless "
+        "--warehouse URL names another"
+    )
+
+
+def announce_warehouse(out: Path, requested: str | None, environ: Mapping[str, str]) -> str:
+    """The warehouse the demo uses (``demo_warehouse``), said before anything starts."""
+    url, note = demo_warehouse(out, requested, environ)
+    say(f"warehouse: {shown_url(url)}")
+    if note:
+        say(note)
+    return url
+
+
 @dataclass(frozen=True)
 class DemoRun:
     """What the DAG run left to tell: the mail it sent and the Google calls it made."""
@@ -135,11 +209,16 @@ def run_demo(args: argparse.Namespace) -> int:
     if getattr(args, "live", False):
         from schoolnet.devtools.livedemo import run_live_demo
 
+        if getattr(args, "warehouse", None):
+            raise RuntimeError(
+                "--warehouse is for the daily demo: --live keeps its own warehouse in out/live/"
+            )
         return run_live_demo(args)
     root = project_root()
     out = root / "out"
     demo_data = out / "demo-data"
     started = time.monotonic()
+    warehouse_url = announce_warehouse(out, getattr(args, "warehouse", None), os.environ)
 
     say("stage 1/5: demo data")
     manifest = ensure_demo_data(demo_data, args.seed, args.messy)
@@ -148,12 +227,14 @@ def run_demo(args: argparse.Namespace) -> int:
     report_date = demo_day(manifest.days, args.date)
 
     say(f"stage 2/5: loading the sheets of {report_date.isoformat()} into the Sheets emulator")
-    loaded = prepare_morning(root, out, demo_data, manifest.days, report_date)
-    run = run_morning(root, out, report_date, manifest.esa_count, loaded, resend=args.resend)
+    loaded = prepare_morning(root, out, demo_data, manifest.days, report_date, warehouse_url)
+    run = run_morning(
+        root, out, report_date, manifest.esa_count, loaded, warehouse_url, resend=args.resend
+    )
 
     say("stage 5/5: results")
-    summary = day_summary(root, out, report_date)
-    tell_results(out, report_date, run, summary)
+    summary = day_summary(root, out, report_date, warehouse_url)
+    tell_results(out, report_date, run, summary, warehouse_url)
     say(f"Airflow log: {out / 'logs'}; done in {time.monotonic() - started:.0f}s")
     record = {
         "report_date": report_date.isoformat(),
@@ -166,10 +247,16 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def prepare_morning(
-    root: Path, out: Path, demo_data: Path, days: Sequence[date], report_date: date
+    root: Path,
+    out: Path,
+    demo_data: Path,
+    days: Sequence[date],
+    report_date: date,
+    warehouse_url: str,
 ) -> int:
     """The emulator holding the sheets of ``report_date``'s morning (shared or not as that day
-    says), and the warehouse holding the data set's earlier mornings; how many sheets."""
+    says), and the warehouse at ``warehouse_url`` holding the data set's earlier mornings; how
+    many sheets."""
     from schoolnet.devtools.emulator.state import morning_of, set_clock
 
     emulator_state = out / "emulator"
@@ -183,7 +270,7 @@ def prepare_morning(
     from schoolnet.devtools.demohistory import seed_history
     from schoolnet.warehouse import create_warehouse_engine
 
-    engine = create_warehouse_engine(f"sqlite:///{out / 'warehouse.db'}")
+    engine = create_warehouse_engine(warehouse_url)
     try:
         seeded = seed_history(load_settings(demo_settings(root, out)), engine, demo_data, history)
     finally:
@@ -197,11 +284,18 @@ def prepare_morning(
 
 
 def run_morning(
-    root: Path, out: Path, report_date: date, esa_count: int, loaded: int, *, resend: bool
+    root: Path,
+    out: Path,
+    report_date: date,
+    esa_count: int,
+    loaded: int,
+    warehouse_url: str,
+    *,
+    resend: bool,
 ) -> DemoRun:
     """Serve the sheets and an SMTP server on loopback, run the DAG once for ``report_date``
-    in a project-local Airflow, and stop both whatever happens."""
-    from schoolnet.devtools.devenv import LocalAirflow
+    in a project-local Airflow merging into ``warehouse_url``, and stop both whatever
+    happens."""
     from schoolnet.devtools.emulator import Emulator
     from schoolnet.devtools.mailsink import MailSink
 
@@ -217,12 +311,8 @@ def run_morning(
         sink.start()
         say(f"Sheets emulator at {emulator_url} serving {loaded} sheets")
         say(f"SMTP server at 127.0.0.1:{sink.port}, keeping what it receives in {mail_dir}")
-        airflow = LocalAirflow(
-            home=root / ".airflow",
-            config_file=demo_settings(root, out),
-            emulator_url=emulator_url,
-            smtp_port=sink.port,
-            warehouse_url=f"sqlite:///{out / 'warehouse.db'}",
+        airflow = demo_airflow(
+            root, out, emulator_url=emulator_url, smtp_port=sink.port, warehouse_url=warehouse_url
         )
         say("stage 3/5: preparing the project-local Airflow (metadata database, pool)")
         airflow.prepare()
@@ -243,14 +333,14 @@ def run_morning(
     return DemoRun(new_mail=sink.messages()[before:], emulator_stats=stats)
 
 
-def day_summary(root: Path, out: Path, report_date: date) -> DaySummary:
+def day_summary(root: Path, out: Path, report_date: date, warehouse_url: str) -> DaySummary:
     """The day's figures as the report computes them from the warehouse."""
     from schoolnet.core.config import load_settings
     from schoolnet.report.daily import build_report
     from schoolnet.warehouse import create_warehouse_engine
 
     settings = load_settings(demo_settings(root, out))
-    engine = create_warehouse_engine(f"sqlite:///{out / 'warehouse.db'}")
+    engine = create_warehouse_engine(warehouse_url)
     try:
         with engine.connect() as conn:
             report = build_report(conn, report_date, settings.report.stale_after_days)
@@ -273,8 +363,13 @@ def day_summary(root: Path, out: Path, report_date: date) -> DaySummary:
     )
 
 
-def tell_results(out: Path, report_date: date, run: DemoRun, summary: DaySummary) -> None:
+def tell_results(
+    out: Path, report_date: date, run: DemoRun, summary: DaySummary, warehouse_url: str
+) -> None:
     """Say what the day produced and where to look."""
+    from schoolnet.devtools.pictures import write_preview
+    from schoolnet.report.files import MANIFEST
+
     mail_dir = out / "mail"
     report_mail = [p for p in run.new_mail if ".report." in p.name]
     feedback_mail = [p for p in run.new_mail if ".esa-" in p.name]
@@ -303,7 +398,7 @@ def tell_results(out: Path, report_date: date, run: DemoRun, summary: DaySummary
         f"feedback:  {len(feedback_mail)} ESA feedback emails in {mail_dir}; each sheet's "
         "findings are also in its ผลตรวจสอบ tab (out/emulator/spreadsheets/)"
     )
-    say(f"warehouse: {out / 'warehouse.db'}")
+    say(f"warehouse: {shown_url(warehouse_url)}")
     stats = run.emulator_stats
     say(
         f"Google API calls served by the emulator: {stats.get('reads', 0)} reads, "
@@ -341,6 +436,16 @@ def register(commands: Any) -> None:
         help=(
             "send the report and every ESA's feedback email again, even if they were already "
             "sent for the date"
+        ),
+    )
+    parser.add_argument(
+        "--warehouse",
+        type=database_url,
+        default=None,
+        metavar="URL",
+        help=(
+            "the warehouse's SQLAlchemy URL (default: out/warehouse.db); the environment's "
+            f"{WAREHOUSE_VARIABLE} is not used"
         ),
     )
     parser.add_argument(

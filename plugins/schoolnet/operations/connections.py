@@ -26,6 +26,20 @@ class GoogleAccess:
     account: str  # the address an ESA must share its sheet with
 
 
+class ConnectionNotDefined(LookupError):
+    """No Airflow connection of this id: neither the environment variable nor Airflow's
+    metadata database defines it."""
+
+    def __init__(self, conn_id: str) -> None:
+        super().__init__(f"the Airflow connection {conn_id} isn't defined")
+        self.conn_id = conn_id
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that would define it (``AIRFLOW_CONN_<ID>``)."""
+        return f"AIRFLOW_CONN_{self.conn_id.upper()}"
+
+
 def connection(conn_id: str) -> Any:
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
@@ -37,7 +51,10 @@ def connection(conn_id: str) -> Any:
         # environment; connections kept in Airflow's own database are read from there.
         from airflow.models.connection import Connection
 
-        return Connection.get_connection_from_secrets(conn_id)
+        try:
+            return Connection.get_connection_from_secrets(conn_id)
+        except AirflowNotFoundException:
+            raise ConnectionNotDefined(conn_id) from None
 
 
 def service_account_key(extra: Mapping[str, Any]) -> dict[str, Any] | None:

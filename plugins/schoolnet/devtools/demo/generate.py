@@ -1,8 +1,9 @@
 """The national demo data set: registries, daily Drive snapshots of every ESA sheet, the truth.
 
 Everything is drawn from random generators seeded by (seed, ESA code, purpose), so one seed always
-gives byte-identical files, a smaller `esa_limit` gives the same ESAs as the full set, and the true
-school states do not depend on the messy rate (mistakes have their own generator).
+gives byte-identical files, a smaller `esa_limit` (or `esa_codes`) gives the same ESAs as the full
+set, and the true school states do not depend on the messy rate (mistakes have their own
+generator).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import random
 import shutil
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -116,8 +118,12 @@ def generate(
     messy_rate: float = 0.0,
     esa_limit: int | None = None,
     sheet_faults: bool = False,
+    esa_codes: Collection[str] | None = None,
 ) -> DemoManifest:
     """Write the demo data set into `out`, replacing any earlier one there.
+
+    `esa_limit` keeps the first ESAs by code; `esa_codes` keeps those named (both: the first
+    of those named).
 
     With `sheet_faults`, three ESAs' sheets cannot be used on the last day (a retyped header,
     an emptied sheet, sharing withdrawn); the true states are the same either way.
@@ -130,7 +136,8 @@ def generate(
         raise ValueError("esa limit must be at least 1")
     contract = load_contract()
     check_contract(contract)
-    plans = esa_plans()[:esa_limit] if esa_limit else esa_plans()
+    plans = _chosen_plans(esa_codes)
+    plans = plans[:esa_limit] if esa_limit else plans
     dates = tuple(start + timedelta(days=i) for i in range(days))
     folder_id = _drive_id(seed, "folder", 32)
     offices, schools = _registry(contract, plans, seed, start)
@@ -204,6 +211,17 @@ def generate(
         },
     )
     return manifest
+
+
+def _chosen_plans(esa_codes: Collection[str] | None) -> list[EsaPlan]:
+    """Every ESA's plan by code, or those of ``esa_codes``; an unknown code is refused."""
+    plans = esa_plans()
+    if esa_codes is None:
+        return plans
+    unknown = set(esa_codes) - {plan.esa_code for plan in plans}
+    if unknown or not esa_codes:
+        raise ValueError(f"the demo has no ESA of code(s) {sorted(unknown)}")
+    return [plan for plan in plans if plan.esa_code in esa_codes]
 
 
 def read_manifest(out: Path) -> DemoManifest:
