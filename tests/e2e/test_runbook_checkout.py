@@ -57,6 +57,7 @@ class Expect:
 
     exits: dict[int, str] = field(default_factory=dict)
     dag_run: bool = False
+    mentions: str = ""  # said anywhere in the output, log records included
 
 
 def ok(says: str = "") -> Expect:
@@ -67,12 +68,16 @@ def refused(code: int, says: str) -> Expect:
     return Expect({code: says})
 
 
-# What is asserted of an `airflow dags test` line, for now: Airflow ran schoolnet_daily's DagRun
-# to its end, and no traceback passes through schoolnet's own code; neither its exit code nor
-# what the run did (a run for a past date is about to become a replay that reads no sheet and
-# sends no email, and a run that delivered no report then ends failed). To assert more, give
-# these lines `exits` as the others have; `check` applies both.
-DAG_RUN = Expect(dag_run=True)
+# An `airflow dags test` line: Airflow ran schoolnet_daily's DagRun to its end, no traceback
+# passes through schoolnet's own code, and the run ended as the runbook says. The checkout's
+# "today" is its emulator's day (5 January); 4 January is a past date whose morning the demo
+# merged without reporting it, so its run replays nothing (nothing was landed), changes
+# nothing, sends nothing unasked and ends failed saying the report was never sent; with
+# `force_resend` it sends that report and is green.
+PAST_DATE_NEVER_SENT = Expect(
+    {1: "DagRun failed"}, dag_run=True, mentions="the report of 2018-01-04 was never sent"
+)
+PAST_DATE_RESENT = Expect({0: ""}, dag_run=True, mentions="report for 2018-01-04 sent to")
 
 NOT_SENT = "has not been sent"
 EXPECTED: dict[str, Expect] = {
@@ -89,6 +94,10 @@ EXPECTED: dict[str, Expect] = {
     'schoolnet esa retire 105202 --reason "ยุบรวมกับ สพป.เชียงใหม่ เขต 1"': ok("stay in the warehouse"),
     "schoolnet esa list": ok("1 ESAs in the registry; outcomes of 2018-01-04"),
     "schoolnet esa list --date 2018-01-04": ok("1 ESAs in the registry; outcomes of 2018-01-04"),
+    "schoolnet esa list --stale": ok("1 ESAs in the registry; outcomes of 2018-01-04"),
+    "schoolnet esa list --stale --date 2018-01-04": ok(
+        "1 ESAs in the registry; outcomes of 2018-01-04"
+    ),
     "schoolnet sheets provision 105201": ok("105201"),
     "schoolnet sheets provision 105201 --create": ok("105201"),
     # 105202 was retired above: the registry the line names no longer lists it.
@@ -105,20 +114,23 @@ EXPECTED: dict[str, Expect] = {
     "airflow dags trigger schoolnet_daily --logical-date 2018-01-04T06:00:00+07:00": ok(),
     "airflow tasks clear schoolnet_daily --start-date 2018-01-04T06:00:00+07:00 "
     "--end-date 2018-01-04T06:00:00+07:00 --yes": ok(),
-    "airflow dags test schoolnet_daily 2018-01-04T06:00:00+07:00": DAG_RUN,
+    "airflow dags test schoolnet_daily 2018-01-04T06:00:00+07:00": PAST_DATE_NEVER_SENT,
     "airflow dags test schoolnet_daily 2018-01-04T06:00:00+07:00 "
-    "--conf '{\"full_pull\": true}'": DAG_RUN,
+    "--conf '{\"full_pull\": true}'": PAST_DATE_NEVER_SENT,
     "airflow dags trigger schoolnet_daily --logical-date 2018-01-05T06:00:00+07:00 "
     "--conf '{\"full_pull\": true}'": ok(),
     "airflow backfill create --dag-id schoolnet_daily --from-date 2018-01-05T06:00:00+07:00 "
     "--to-date 2018-01-07T06:00:00+07:00 --reprocess-behavior completed": ok(),
-    "schoolnet quarantine accept 105201 --date 2018-01-04": ok("Rerun that date"),
+    # The example's ESA was not quarantined on that date here: nothing to accept.
+    "schoolnet quarantine accept 105201 --date 2018-01-04": refused(
+        1, "was not quarantined on 2018-01-04"
+    ),
     # The demo's earlier mornings were merged without a raw landing: nothing is replayed.
     "schoolnet replay 2018-01-03 2018-01-04 2018-01-05": refused(1, "nothing replayed"),
     "schoolnet report status 2018-01-04": Expect({0: "report: sent", 1: NOT_SENT}),
     "schoolnet report status 2018-01-04 --all": Expect({0: "report: sent", 1: NOT_SENT}),
     "airflow dags test schoolnet_daily 2018-01-04T06:00:00+07:00 "
-    "--conf '{\"force_resend\": true}'": DAG_RUN,
+    "--conf '{\"force_resend\": true}'": PAST_DATE_RESENT,
     'airflow pools set google_sheets 4 "Concurrent Google Sheets API calls"': ok(),
     "schoolnet export 2018-01-04 --format csv": ok("snapshot-2018-01-04.csv"),
     "schoolnet export 2018-01-04 --format parquet --out exports/": ok(
@@ -140,6 +152,8 @@ DAG_FINISHED = "DagRun Finished: dag_id=schoolnet_daily"
 
 def check(expect: Expect, code: int, output: str) -> str | None:
     """What is wrong with a line's result, or None."""
+    if expect.mentions and expect.mentions not in output:
+        return f"nothing says {expect.mentions!r}"
     if expect.dag_run:
         if DAG_FINISHED not in output:
             return "Airflow did not run schoolnet_daily to its end"
@@ -172,9 +186,13 @@ def test_a_line_is_judged_by_its_expectation() -> None:
     assert check(refused(1, "no such"), 1, "no such\nno such") is not None
     assert check(ok(), 0, 'Traceback (most recent call last):\n  File "a.py"') is not None
     frame = 'Traceback (most recent call last):\n  File "/x/plugins/schoolnet/tasks.py", line 3'
-    assert check(DAG_RUN, 1, f"{DAG_FINISHED}, state=failed") is None
-    assert check(DAG_RUN, 0, f"{frame}\n{DAG_FINISHED}") is not None
-    assert check(DAG_RUN, 0, "airflow: error") is not None
+    run = Expect({1: "DagRun failed"}, dag_run=True, mentions="never sent")
+    said = "x [error] the report of 2018-01-04 was never sent"
+    assert check(run, 1, f"{said}\n{DAG_FINISHED}, state=failed\nDagRun failed") is None
+    assert check(run, 0, f"{said}\n{DAG_FINISHED}") == "exit code 0, expected [1]"
+    assert check(run, 1, f"{DAG_FINISHED}\nDagRun failed") == "nothing says 'never sent'"
+    assert check(run, 1, f"{said}\n{frame}\n{DAG_FINISHED}\nDagRun failed") is not None
+    assert check(run, 1, f"{said}\nairflow: error") is not None
 
 
 # --- the checkout --------------------------------------------------------------------------------
