@@ -138,7 +138,7 @@ EXPECTED: dict[str, Expect] = {
     ),
     # No server called `host` answers here.
     "schoolnet export 2018-01-04 --format csv --out day.csv --url postgresql://user@host/db": (
-        refused(1, "cannot read the warehouse at postgresql+psycopg://user@host/db")
+        refused(1, "the warehouse refused or did not answer: failed to resolve host 'host'")
     ),
     "schoolnet db upgrade": ok("already at revision"),
     "schoolnet db upgrade --url sqlite:///out/warehouse.db": ok("already at revision"),
@@ -147,6 +147,25 @@ EXPECTED: dict[str, Expect] = {
 # A log record (Airflow's logging, set up once a command imports it), not a line of the command's.
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\dT\S+ \[\w+ *\] ")
 SCHOOLNET_FRAME = re.compile(r'^\s*File "[^"]*/schoolnet/[^"]*", line \d+', re.MULTILINE)
+# A task's deliberate failure, its reason said (a broken file, a run that did not do its job):
+# Airflow logs it with its traceback, as it logs a crash.
+DELIBERATE = "airflow.sdk.exceptions.AirflowFailException: "
+
+
+def crashes(output: str) -> list[str]:
+    """The exception line of each traceback through schoolnet's code that is not a task's
+    deliberate failure."""
+    found = []
+    for block in output.split("Traceback (most recent call last):")[1:]:
+        lines = block.splitlines()
+        end = next((i for i, text in enumerate(lines) if text and not text[0].isspace()), None)
+        frames = "\n".join(lines[: end if end is not None else len(lines)])
+        raised = lines[end] if end is not None else ""
+        if SCHOOLNET_FRAME.search(frames) and not raised.startswith(DELIBERATE):
+            found.append(raised)
+    return found
+
+
 DAG_FINISHED = "DagRun Finished: dag_id=schoolnet_daily"
 
 
@@ -157,8 +176,8 @@ def check(expect: Expect, code: int, output: str) -> str | None:
     if expect.dag_run:
         if DAG_FINISHED not in output:
             return "Airflow did not run schoolnet_daily to its end"
-        if SCHOOLNET_FRAME.search(output):
-            return "a traceback through schoolnet's code"
+        if crashes(output):
+            return f"a traceback through schoolnet's code: {crashes(output)[0]}"
         if not expect.exits:
             return None
     elif "Traceback" in output:
@@ -191,7 +210,10 @@ def test_a_line_is_judged_by_its_expectation() -> None:
     assert check(run, 1, f"{said}\n{DAG_FINISHED}, state=failed\nDagRun failed") is None
     assert check(run, 0, f"{said}\n{DAG_FINISHED}") == "exit code 0, expected [1]"
     assert check(run, 1, f"{DAG_FINISHED}\nDagRun failed") == "nothing says 'never sent'"
-    assert check(run, 1, f"{said}\n{frame}\n{DAG_FINISHED}\nDagRun failed") is not None
+    crash = f"{frame}\nKeyError: 'esa_code'"
+    assert check(run, 1, f"{said}\n{crash}\n{DAG_FINISHED}\nDagRun failed") is not None
+    deliberate = f"{frame}\n{DELIBERATE}the report of 2018-01-04 was never sent"
+    assert check(run, 1, f"{deliberate}\n{DAG_FINISHED}\nDagRun failed") is None
     assert check(run, 1, f"{said}\nairflow: error") is not None
 
 
