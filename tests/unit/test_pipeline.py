@@ -122,7 +122,11 @@ def snapshot_dates(engine: Engine, day: date, esa: Esa) -> set[date | None]:
         return {row.accepted_on for row in rows}
 
 
-def test_a_truncated_sheet_is_quarantined_until_the_operator_accepts_it(setup: Setup) -> None:
+def test_a_truncated_sheet_is_quarantined_until_the_operator_accepts_it(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command checks the ESA against the registry of the settings it is given.
+    monkeypatch.setenv("SCHOOLNET_CONFIG", str(setup.root / "schoolnet.toml"))
     first, second = setup.days[0], setup.days[1]
     setup.run(first)
     esa = setup.esas[0]

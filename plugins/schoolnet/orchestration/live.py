@@ -225,8 +225,7 @@ def check(
     answer has no date, or the read failed.
     """
     from schoolnet.contract import load_contract
-    from schoolnet.ingestion.landing import RawSheet
-    from schoolnet.orchestration.pipeline import validation_result, write_feedback_tab
+    from schoolnet.orchestration.pipeline import raw_sheet, validation_result, write_feedback_tab
 
     with engine.connect() as conn:
         row = conn.execute(select(LiveSheetRow).where(LiveSheetRow.esa_code == esa.esa_code)).one()
@@ -251,16 +250,7 @@ def check(
         )
     checked_at = now if read.served_at is None else read.served_at.astimezone(now.tzinfo)
     report_date = checked_at.date()
-    sheet = RawSheet(
-        esa_code=esa.esa_code,
-        spreadsheet_id=esa.spreadsheet_id,
-        values=read.values,
-        tab=read.tab,
-        used_first_tab=read.used_first_tab,
-        api_calls=read.api_calls,
-        sheet_modified_time=row.changed_at,
-        origin_date=report_date,
-    )
+    sheet = raw_sheet(esa, read, report_date, row.changed_at)
     result = validation_result(esa, report_date, sheet, schools, engine)
     tab = "off"
     if settings.feedback.write_tab:

@@ -31,7 +31,13 @@ from schoolnet.core.registry import (
     write_csv,
 )
 from schoolnet.delivery.mail import DeliveryResult, Sender, deliver_report
-from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion, TabLayout
+from schoolnet.ingestion.ingest import (
+    SheetRead,
+    SheetReadError,
+    SheetsReader,
+    SheetVersion,
+    TabLayout,
+)
 from schoolnet.ingestion.landing import RawSheet, SheetFailure, land_read, load_raw, write_json
 from schoolnet.orchestration.handoffs import PullPlan, PullSummary, RenderedReport
 from schoolnet.report.daily import build_report
@@ -266,6 +272,11 @@ def read_sheet(
     """Read the ESA's data tab from Google (one call) as the raw sheet of ``report_date``;
     raises ``SheetReadError`` when Google does not give it."""
     read = reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab)
+    return raw_sheet(esa, read, report_date, modified_time)
+
+
+def raw_sheet(esa: Esa, read: SheetRead, report_date: date, modified_time: str | None) -> RawSheet:
+    """What one read of the ESA's data tab gave, as the raw sheet of ``report_date``."""
     return RawSheet(
         esa_code=esa.esa_code,
         spreadsheet_id=esa.spreadsheet_id,

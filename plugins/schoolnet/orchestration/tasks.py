@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.core import schedule
@@ -23,6 +23,9 @@ from schoolnet.orchestration.handoffs import (
     ReportDelivery,
     RunDay,
 )
+
+if TYPE_CHECKING:
+    from schoolnet.warehouse.merge import MergeSummary
 
 log = logging.getLogger(__name__)
 
@@ -317,17 +320,22 @@ def merge_results() -> MergedDay:
     day = run_day(context)
     if not day.live:
         return _merge_past(day, settings)
-    outcome = merge(day.report_date, settings, _engine(settings))
-    totals = MergedDay(
-        report_date=day.report_date,
+    totals = merged_day(merge(day.report_date, settings, _engine(settings)))
+    log.info("merged: %s", totals)
+    return totals
+
+
+def merged_day(outcome: MergeSummary, **past: Any) -> MergedDay:
+    """The merge's hand-off; ``past``: a past date's ``live``, ``esas_replayed``, ``esas_kept``."""
+    return MergedDay(
+        report_date=outcome.report_date,
         esas_not_accepted=len(outcome.failed_esas),
         schools=outcome.schools,
         accepted_today=outcome.accepted_today,
         carried_forward=outcome.carried_forward,
         never_reported=outcome.never_reported,
+        **past,
     )
-    log.info("merged: %s", totals)
-    return totals
 
 
 def _merge_past(day: RunDay, settings: Settings) -> MergedDay:
@@ -357,14 +365,8 @@ def _merge_past(day: RunDay, settings: Settings) -> MergedDay:
             live=False,
             esas_kept=esas,
         )
-    outcome = merge(day.report_date, settings, engine, keep=keep)
-    totals = MergedDay(
-        report_date=day.report_date,
-        esas_not_accepted=len(outcome.failed_esas),
-        schools=outcome.schools,
-        accepted_today=outcome.accepted_today,
-        carried_forward=outcome.carried_forward,
-        never_reported=outcome.never_reported,
+    totals = merged_day(
+        merge(day.report_date, settings, engine, keep=keep),
         live=False,
         esas_replayed=esas - len(keep),
         esas_kept=len(keep),
