@@ -139,7 +139,10 @@ def sheets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sheets]:
     manifest = generate(demo, esa_limit=3, days=2)
     state = root / "emulator"
     load_day(state, demo, manifest.days[0])
-    with Emulator(state, read_quota_per_minute=0) as emulator, MailSink(root / "mail") as sink:
+    # No quota: the module's tests run many days within a minute, and a 429 is not their subject
+    # (a write refused mid-test made a clerk's edit fail on a slow machine).
+    unlimited = {"read_quota_per_minute": 0, "write_quota_per_minute": 0}
+    with Emulator(state, **unlimited) as emulator, MailSink(root / "mail") as sink:
         yield Sheets(demo, manifest, state, emulator, sink, read_esas(demo / "esas.csv"))
 
 
@@ -1033,7 +1036,7 @@ def test_warehouse_commands_of_the_runbook(
 def test_sheets_provision_of_the_runbook(sheets: Sheets, tmp_path: Path) -> None:
     state = tmp_path / "emulator"
     shutil.copytree(sheets.state, state)  # the other tests' sheets stay as they are
-    with Emulator(state, read_quota_per_minute=0) as emulator:
+    with Emulator(state, read_quota_per_minute=0, write_quota_per_minute=0) as emulator:
         code, out, err = schoolnet(
             "sheets", "provision", sheets.esas[0].esa_code, "--registry-dir", str(sheets.demo),
             "--emulator-url", emulator.base_url,
