@@ -10,16 +10,19 @@
 -- snapshot). A school only in the registry of an earlier date (removed since) is not listed;
 -- a school of an ESA whose sheet failed or was rejected keeps its last accepted values, so it
 -- is not lost. Ordered by ESA code, then school code (codes sort alike on every engine).
-WITH steps AS (
-    SELECT
-        d.report_date AS lost_on,
-        (
-            SELECT MAX(p.report_date) FROM snapshot p WHERE p.report_date < d.report_date
-        ) AS before_date
-    FROM (
-        SELECT DISTINCT report_date FROM snapshot
-        WHERE report_date > :since_date AND report_date <= :report_date
-    ) d
+WITH report_dates AS (
+    -- The reports up to report_date from the last one on or before since_date (the one the
+    -- first report after since_date is compared with).
+    SELECT DISTINCT report_date FROM snapshot
+    WHERE report_date <= :report_date
+        AND report_date >= COALESCE(
+            (SELECT MAX(report_date) FROM snapshot WHERE report_date <= :since_date), :since_date
+        )
+),
+steps AS (
+    -- Each report and the one before it (a window, so every engine computes the pairs once).
+    SELECT report_date AS lost_on, LAG(report_date) OVER (ORDER BY report_date) AS before_date
+    FROM report_dates
 ),
 losses AS (
     SELECT
@@ -32,7 +35,9 @@ losses AS (
     FROM steps st
     JOIN snapshot was ON was.report_date = st.before_date AND was.status = 'connected'
     JOIN snapshot lost ON lost.report_date = st.lost_on AND lost.school_code = was.school_code
-    WHERE lost.status IS NULL OR lost.status <> 'connected'
+    WHERE st.lost_on > :since_date
+        AND st.before_date IS NOT NULL
+        AND (lost.status IS NULL OR lost.status <> 'connected')
 )
 SELECT
     l.lost_on,
