@@ -1,7 +1,8 @@
 """The report's workbook: the day's figures as an ``.xlsx`` the ministry can sort and filter.
 
-Three sheets, Thai sheet names and header rows: every school's snapshot, the schools no provider
-reaches, and every ESA's findings. Values keep their types (dates as dates, numbers as numbers),
+Four sheets, Thai sheet names and header rows: every school's snapshot, the schools no provider
+reaches, every ESA's findings, and the schools that lost their connection over the last days.
+Values keep their types (dates as dates, numbers as numbers),
 enum keys are shown as the contract's Thai labels, and every text cell passes through
 :func:`schoolnet.core.cellsafety.neutralize`, so a school named ``=HYPERLINK(...)`` arrives as text.
 
@@ -16,7 +17,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
@@ -33,6 +34,7 @@ from sqlalchemy import Connection
 from schoolnet.contract import load_contract
 from schoolnet.core import thai
 from schoolnet.core.cellsafety import neutralize
+from schoolnet.report.daily import LOST_WINDOW_DAYS
 from schoolnet.report.export import as_date, as_float, as_integer, as_list
 from schoolnet.report.texts import report_text
 from schoolnet.validation.feedback import SEVERITY_LABEL
@@ -40,6 +42,7 @@ from schoolnet.warehouse.queries import load_query
 
 SNAPSHOT_SHEET = report_text("workbook_snapshot_sheet")
 NO_PROVIDER_SHEET = report_text("workbook_no_provider_sheet")
+LOST_SHEET = report_text("workbook_lost_sheet", days=LOST_WINDOW_DAYS)
 FINDINGS_SHEET = load_contract().feedback_tab  # the findings, as each ESA's own tab is named
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 """The MIME type of an ``.xlsx`` attachment."""
@@ -199,6 +202,47 @@ def sheet_specs() -> tuple[SheetSpec, ...]:
     return (snapshot, no_provider, findings)
 
 
+@cache
+def lost_sheet_spec() -> SheetSpec:
+    """The schools that lost their connection over the last ``LOST_WINDOW_DAYS`` days
+    (``sql/lost_connections.sql``), once each with the day; those lost since the previous
+    report are the rows of the report date. Bound with ``:report_date`` and ``:since_date``."""
+    contract = load_contract()
+
+    def labels(enum: str) -> dict[str, str]:
+        return {value.key: value.label for value in contract.enums[enum]}
+
+    def header(key: str) -> str:
+        return contract.column(key).header
+
+    return SheetSpec(
+        LOST_SHEET,
+        "lost_connections",
+        (
+            SheetColumn("lost_on", "วันที่พบว่าขาดการเชื่อมต่อ", 14, as_date),
+            SheetColumn("before_date", "รายงานก่อนหน้า (ยังเชื่อมต่อ)", 14, as_date),
+            SheetColumn("school_code", header("school_code"), 13, _text),
+            SheetColumn("school_name", header("school_name"), 30, _text),
+            SheetColumn("esa_code", "รหัสเขตพื้นที่", 12, _text),
+            SheetColumn("esa_name", "สำนักงานเขตพื้นที่การศึกษา", 30, _text),
+            SheetColumn("province", "จังหวัด", 16, _text),
+            SheetColumn("students", header("students"), 12, as_integer),
+            SheetColumn("previous_isp", "ผู้ให้บริการเดิม", 14, _labelled(labels("isp"))),
+            SheetColumn(
+                "previous_link_type", "ประเภทการเชื่อมต่อเดิม", 16, _labelled(labels("link_type"))
+            ),
+            SheetColumn("status", "สถานะวันนี้", 22, _labelled(labels("status"))),
+            SheetColumn("reconnected", "กลับมาเชื่อมต่อแล้ว", 12, _labelled(RECONNECTED_LABEL)),
+            SheetColumn("note", header("note"), 40, _text),
+            SheetColumn("accepted_on", "วันที่รับข้อมูล", 14, as_date),
+        ),
+    )
+
+
+RECONNECTED_LABEL = {"1": "ใช่", "0": "", "True": "ใช่", "False": ""}
+"""The reconnected flag as the workbook shows it (an engine returns 1/0 or a boolean)."""
+
+
 def _write_sheet(
     worksheet: WriteOnlyWorksheet, spec: SheetSpec, keys: Sequence[str], rows: Iterable[Any]
 ) -> int:
@@ -285,6 +329,12 @@ def build_report_workbook(conn: Connection, report_date: date) -> bytes:
         result = conn.execute(load_query(spec.query), {"report_date": report_date})
         worksheet = workbook.create_sheet(spec.title)
         _write_sheet(worksheet, spec, list(result.keys()), result)
+    lost = lost_sheet_spec()
+    result = conn.execute(
+        load_query(lost.query),
+        {"report_date": report_date, "since_date": report_date - timedelta(LOST_WINDOW_DAYS)},
+    )
+    _write_sheet(workbook.create_sheet(lost.title), lost, list(result.keys()), result)
     buffer = io.BytesIO()
     archive = _OneTimeZip(buffer, (report_date.year, report_date.month, report_date.day, 0, 0, 0))
     ExcelWriter(workbook, archive).save()  # not save_workbook(): it stamps the clock's time

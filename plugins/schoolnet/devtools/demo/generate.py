@@ -101,6 +101,7 @@ class _Office:
     evolution: random.Random
     messy: random.Random
     stall: range
+    losses: random.Random  # which connected schools lose their connection, and get it back
     mistakes: dict[str, Mistake] = field(default_factory=dict)
     title: str | None = None
     last_edit: int = 0
@@ -320,6 +321,7 @@ def _registry(
                 evolution=evolution,
                 messy=random.Random(f"{seed}/{plan.esa_code}/messy"),
                 stall=stall,
+                losses=random.Random(f"{seed}/{plan.esa_code}/losses"),
             )
         )
     by_province: dict[str, list[int]] = {}
@@ -362,7 +364,7 @@ def _edit(
     if index:
         elapsed = index - office.last_edit
         for state in office.schools:
-            step(office.evolution, state, day - timedelta(days=1), elapsed)
+            step(office.evolution, state, day - timedelta(days=1), elapsed, office.losses)
         office.last_edit = index
     _update_mistakes(contract, office, offices, index, rate, day)
     rows, marks = render(contract, office.style, office.schools, office.mistakes, office.title)
