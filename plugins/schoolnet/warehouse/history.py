@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Engine, case, delete, func, insert, select
 
+from schoolnet.core.previous import PreviousValues
 from schoolnet.warehouse.models import (
     DeliveryRow,
     FeedbackTabRow,
@@ -14,6 +15,7 @@ from schoolnet.warehouse.models import (
     QuarantineReleaseRow,
     SnapshotRow,
 )
+from schoolnet.warehouse.queries import fetch_all
 
 
 def last_accepted_count(engine: Engine, esa_code: str, before: date) -> int | None:
@@ -30,6 +32,18 @@ def last_accepted_count(engine: Engine, esa_code: str, before: date) -> int | No
     )
     with engine.connect() as conn:
         return conn.execute(query).scalar()
+
+
+def previous_values(engine: Engine, esa_code: str, before: date) -> dict[str, PreviousValues]:
+    """Each school of the ESA and its last accepted values before ``before`` (its row in the
+    ESA's latest snapshot before that date): what the validator compares a row with. A value
+    accepted on ``before`` itself is not previous, so a rerun of the date compares alike."""
+    with engine.connect() as conn:
+        rows = fetch_all(conn, "previous_values", esa_code=esa_code, report_date=before)
+    return {
+        str(row.pop("school_code")): PreviousValues(accepted_on=row.pop("accepted_on"), values=row)
+        for row in rows
+    }
 
 
 def quarantine_released(engine: Engine, esa_code: str, report_date: date) -> bool:
