@@ -170,14 +170,17 @@ def test_the_rule_is_a_factor_either_way_and_a_least_change() -> None:
 def test_the_thresholds_are_the_contracts() -> None:
     raw = load_contract()
     changed = parse_contract(_with_rule(raw_yaml(), "students", "change_factor", 20))
-    assert validate_sheet(
-        sheet([record(1, students=2450)]),
-        esa_code=ESA,
-        schools=registry(1),
-        today=TODAY,
-        contract=changed,
-        previous={code(1): PreviousValues(ACCEPTED_ON, last_accepted(students=245))},
-    ).findings == ()
+    assert (
+        validate_sheet(
+            sheet([record(1, students=2450)]),
+            esa_code=ESA,
+            schools=registry(1),
+            today=TODAY,
+            contract=changed,
+            previous={code(1): PreviousValues(ACCEPTED_ON, last_accepted(students=245))},
+        ).findings
+        == ()
+    )
     assert raw.column("download_mbps").rule("max_by_link_type")["dsl"] == 200
 
 
