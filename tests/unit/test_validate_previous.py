@@ -58,7 +58,8 @@ def export(warehouse_engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixtu
     merge_day(warehouse_engine, MERGED, esas, schools, days)
     out = tmp_path / "snapshot.csv"
     url = warehouse_engine.url.render_as_string(hide_password=False)
-    status = main(["export", MERGED.isoformat(), "--format", "csv", "--out", str(out), "--url", url])
+    day = MERGED.isoformat()
+    status = main(["export", day, "--format", "csv", "--out", str(out), "--url", url])
     capsys.readouterr()
     assert status == 0 and out.exists()
     return out

@@ -7,8 +7,9 @@ The same validator as the daily pull, so a clerk or an operator sees exactly the
 pipeline would report; with ``--previous`` (the CSV ``schoolnet export`` writes) each row is
 also compared with its school's last accepted values, as the daily run compares it with the
 warehouse. Options are never abbreviated: ``--previous`` and ``--previous-accepted`` are two
-options, each only as spelled. The exit code is 0 whenever the file was read, whatever it held; it is 1
-only when the file or the registry cannot be read at all, with one line on stderr saying why.
+options, each only as spelled. The exit code is 0 whenever the file was read, whatever it
+held; it is 1 only when the file, the registry or the export cannot be read at all, with one
+line on stderr saying why.
 """
 
 from __future__ import annotations

@@ -695,8 +695,10 @@ class _RowChecker:
             return
         value = row.values.get(plan.key)
         link = row.values.get("link_type")
-        limit = plan.link_maxima.get(link) if isinstance(link, str) else None
-        if value is None or limit is None or value <= limit:
+        if value is None or not isinstance(link, str):
+            return
+        limit = plan.link_maxima.get(link)
+        if limit is None or value <= limit:
             return
         before = self.previous.get(row.code) if row.code is not None else None
         if (
