@@ -260,3 +260,16 @@ def test_previous_values_are_typed_and_only_of_schools_ever_accepted(
     assert values["students"] == 101 and values["download_mbps"] == 30.0
     assert values["link_type"] == "fiber"
     assert previous_values(warehouse_engine, "105202", D2) == {}
+
+
+def test_the_query_reads_every_column_a_rule_compares(warehouse_engine: Engine) -> None:
+    merge_accepted(warehouse_engine, D1, validate_on(warehouse_engine, D1, 245))
+    (found,) = previous_values(warehouse_engine, ESA, D2).values()
+    compared = set()
+    for column in load_contract().columns:
+        if column.rule("change_factor") is not None:
+            compared |= {column.key, *column.rule("change_unless_changed", ())}
+        if column.rule("max_by_link_type"):
+            compared |= {column.key, "link_type"}
+    assert compared == {"students", "link_type", "download_mbps", "monthly_fee_thb"}
+    assert compared <= set(found.values)

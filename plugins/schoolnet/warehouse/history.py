@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, case, delete, func, insert, select
 
@@ -15,7 +15,7 @@ from schoolnet.warehouse.models import (
     QuarantineReleaseRow,
     SnapshotRow,
 )
-from schoolnet.warehouse.queries import fetch_all
+from schoolnet.warehouse.queries import load_query
 
 
 def last_accepted_count(engine: Engine, esa_code: str, before: date) -> int | None:
@@ -38,12 +38,23 @@ def previous_values(engine: Engine, esa_code: str, before: date) -> dict[str, Pr
     """Each school of the ESA and its last accepted values before ``before`` (its row in the
     ESA's latest snapshot before that date): what the validator compares a row with. A value
     accepted on ``before`` itself is not previous, so a rerun of the date compares alike."""
+    query = load_query("previous_values")
     with engine.connect() as conn:
-        rows = fetch_all(conn, "previous_values", esa_code=esa_code, report_date=before)
-    return {
-        str(row.pop("school_code")): PreviousValues(accepted_on=row.pop("accepted_on"), values=row)
-        for row in rows
-    }
+        rows = conn.execute(query, {"esa_code": esa_code, "report_date": before}).fetchall()
+    # Each row's own mapping, not fetch_all's typed dicts: a morning reads the whole nation's
+    # rows this way, and building dicts cost more than the checks they serve
+    # (docs/benchmarks.md). SQLite gives dates back as ISO text: a day's few dates, read once.
+    dates: dict[Any, date] = {}
+    previous: dict[str, PreviousValues] = {}
+    for row in rows:
+        accepted = row.accepted_on
+        accepted_on = dates.get(accepted)
+        if accepted_on is None:
+            accepted_on = dates[accepted] = (
+                accepted if isinstance(accepted, date) else date.fromisoformat(accepted)
+            )
+        previous[row.school_code] = PreviousValues(accepted_on, row._mapping)
+    return previous
 
 
 def quarantine_released(engine: Engine, esa_code: str, report_date: date) -> bool:
