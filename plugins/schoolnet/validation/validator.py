@@ -694,12 +694,13 @@ class _RowChecker:
         if plan.key in row.failed:
             return
         value = row.values.get(plan.key)
-        link = row.values.get("link_type")
-        if value is None or not isinstance(link, str):
+        if value is None:
             return
-        limit = plan.link_maxima.get(link)
+        link = row.values.get("link_type")
+        limit = plan.link_maxima.get(link) if isinstance(link, str) else None
         if limit is None or value <= limit:
             return
+        assert isinstance(link, str)
         before = self.previous.get(row.code) if row.code is not None else None
         if (
             before is not None
@@ -723,15 +724,19 @@ class _RowChecker:
         before = self.previous.get(row.code)
         if before is None:
             return
-        noted = {finding.column for _, finding in row.findings}
+        values, earlier = row.values, before.values
         for plan in self.compiled.history:
-            if plan.key in noted or plan.key in row.failed:
+            value = values.get(plan.key)
+            old = earlier.get(plan.key)
+            if value == old or value is None or old is None:
+                continue  # the common case: unchanged, or nothing to compare
+            if plan.key in row.failed or any(f.column == plan.key for _, f in row.findings):
                 continue
-            value = row.values.get(plan.key)
-            old = before.values.get(plan.key)
             if not isinstance(value, int | float) or not isinstance(old, int | float):
                 continue
-            if any(row.values.get(key) != before.values.get(key) for key in plan.change_unless):
+            if plan.change_unless and any(
+                values.get(key) != earlier.get(key) for key in plan.change_unless
+            ):
                 continue
             assert plan.change_factor is not None
             if implausible_change(old, value, plan.change_factor, plan.change_at_least):
