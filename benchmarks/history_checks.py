@@ -1,6 +1,8 @@
 """The school's own history in the validation of one national day: what comparing every row
 with its school's last accepted values costs, against validating without them.
 
+    python -m benchmarks.history_checks    # also a part of `make bench`
+
 The previous values are the day's own accepted rows, merged into a warehouse as the day
 before, so every accepted row of the nation is compared (the most work the checks can do).
 Timed in turns with the validation without them: the validator alone with the values in
@@ -10,15 +12,18 @@ memory, and as the daily run does it, each ESA's values read from the warehouse
 
 from __future__ import annotations
 
+import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from benchmarks.scratch import scratch_warehouse
 from schoolnet.core.previous import PreviousValues
-from schoolnet.core.registry import Esa, School
+from schoolnet.core.registry import Esa, School, read_esas, read_schools
 from schoolnet.validation import SheetValidation, validate_sheet
 from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.history import previous_values
@@ -114,3 +119,33 @@ def history_rows(
             f"{warehouse / plain:.2f} × without (target ≤ 1.3 ×); one query per ESA",
         ),
     ]
+
+
+def main() -> int:
+    from benchmarks.__main__ import PG_URL, machine
+    from benchmarks.validation import read_national_day
+
+    with tempfile.TemporaryDirectory(prefix="schoolnet-bench-") as folder:
+        work = Path(folder)
+        day, codes, registry, reads = read_national_day(work, messy=0.03)
+        esas = read_esas(work / "demo" / "esas.csv")
+        schools = read_schools(work / "demo" / "schools.csv")
+        validations = [
+            validate_sheet(values, esa_code=code, schools=registry, today=day)
+            for code, values in zip(codes, reads, strict=True)
+        ]
+        for url in (f"sqlite:///{work / 'history.db'}", PG_URL):
+            try:
+                rows = history_rows(url, day, esas, schools, dict(registry), reads, validations)
+            except Exception as error:  # noqa: BLE001 - no server: say so and go on
+                print(f"{url.split(':')[0]}: skipped ({type(error).__name__})")
+                continue
+            for stage, seconds, figure in rows:
+                print(f"| {stage} | {seconds} | {figure} |")
+    load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
+    print(f"Machine: {machine()}; load average {load}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
