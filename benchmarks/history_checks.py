@@ -16,7 +16,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ def history_rows(
     day: date,
     esas: Sequence[Esa],
     schools: Sequence[School],
-    registry: dict[str, School],
+    registry: Mapping[str, School],
     reads: Sequence[Sequence[Sequence[Any]]],
     validations: Sequence[SheetValidation],
 ) -> list[tuple[str, str, str]]:
@@ -136,7 +136,7 @@ def main() -> int:
         ]
         for url in (f"sqlite:///{work / 'history.db'}", PG_URL):
             try:
-                rows = history_rows(url, day, esas, schools, dict(registry), reads, validations)
+                rows = history_rows(url, day, esas, schools, registry, reads, validations)
             except Exception as error:  # noqa: BLE001 - no server: say so and go on
                 print(f"{url.split(':')[0]}: skipped ({type(error).__name__})")
                 continue

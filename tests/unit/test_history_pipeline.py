@@ -6,7 +6,9 @@ the next morning once the value stood."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -20,16 +22,16 @@ pytestmark = pytest.mark.unit
 __all__ = ["replay_world", "setup"]  # the fixtures, used by name
 
 
-def history_findings(world: Setup, day: date, esa_code: str) -> list[FindingRow]:
+def history_findings(world: Setup, day: date, esa_code: str) -> Sequence[Any]:
+    """The day's ``implausible_change`` findings of the ESA, as the warehouse holds them."""
     with world.engine.connect() as conn:
-        rows = conn.execute(
+        return conn.execute(
             select(FindingRow).where(
                 FindingRow.report_date == day,
                 FindingRow.esa_code == esa_code,
                 FindingRow.code == "implausible_change",
             )
-        )
-        return list(rows)
+        ).all()
 
 
 def students_on(world: Setup, day: date, school_code: str) -> tuple[int, date]:

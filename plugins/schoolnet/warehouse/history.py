@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Engine, case, delete, func, insert, select
 
@@ -53,7 +54,8 @@ def previous_values(engine: Engine, esa_code: str, before: date) -> dict[str, Pr
             accepted_on = dates[accepted] = (
                 accepted if isinstance(accepted, date) else date.fromisoformat(accepted)
             )
-        previous[row.school_code] = PreviousValues(accepted_on, row._mapping)
+        values = cast(Mapping[str, Any], row._mapping)  # keyed by the query's column names
+        previous[row.school_code] = PreviousValues(accepted_on, values)
     return previous
 
 
