@@ -429,3 +429,29 @@ def test_national_shape(tmp_path: Path) -> None:
     state = _state(tmp_path, manifest.start)
     isps = Counter(row["isp"] for row in state.values() if row["isp"])
     assert isps.most_common(1)[0][0] == "TOT"
+
+
+def test_implausible_edits_are_in_the_truth_and_leave_the_true_state(
+    tmp_path: Path, messy: Path
+) -> None:
+    out = tmp_path / "slips"
+    manifest = generate(out, days=DAYS, esa_limit=SMALL, messy_rate=0.2, implausible_rate=1.0)
+    assert read_manifest(out).implausible_rate == 1.0
+    # What the clerk meant is the same: a slip is only what was typed.
+    for day in manifest.days:
+        name = f"{day.isoformat()}.csv"
+        assert (out / "state" / name).read_bytes() == (messy / "state" / name).read_bytes()
+    kinds = {"students_times_ten", "students_dropped_digit", "fee_times_ten", "dsl_kbps"}
+    slips = [
+        (day, entry)
+        for day in manifest.days
+        for entry in json.loads((out / "truth" / f"{day.isoformat()}.json").read_text())
+        if entry["kind"] in kinds
+    ]
+    assert not [entry for day, entry in slips if day == manifest.days[0]]  # days after the first
+    assert {entry["kind"] for _, entry in slips} == kinds
+    for _, entry in slips:
+        assert entry["row"] and entry["cell"] and entry["value"]
+        assert entry["expected_code"] in (None, "implausible_change", "speed_beyond_link_type")
+        if entry["kind"] == "dsl_kbps":
+            assert entry["value"] == "512"
