@@ -3,6 +3,11 @@ computation written here from the demo data set alone: the sheets as they stood 
 what each clerk meant (``state/<day>.csv``), the mistakes typed (``truth/<day>.json``) and the
 district sheet contract. Nothing is read from the warehouse.
 
+Each accepted row is also checked against the school's own last accepted values with the
+contract's history rules, read here from the contract's YAML and applied anew: the data set's
+implausible edits (a tenfold student count, a dropped digit, a fee typed ten times over, a DSL
+line at 512) must give exactly the warnings computed here, the morning they are typed only.
+
 The real ``schoolnet_daily`` DAG (``airflow dags test``) runs against the Sheets emulator over
 HTTP and a real SMTP server, for four days of a data set with clerk mistakes (``--messy``): three
 mornings in order with the third day skipped, then the skipped date as a catch-up after the later
@@ -35,6 +40,7 @@ from typing import Any
 
 import lxml.html
 import pytest
+import yaml
 
 from schoolnet.contract import load_contract
 from schoolnet.core.config import load_settings
@@ -54,6 +60,11 @@ SEED = int(os.environ.get("SCHOOLNET_PROPERTY_SEED", "2018"))
 ESA_COUNT = 5  # Bangkok's primary office and its secondary ones, then the next provinces
 DAYS = 4
 MESSY_RATE = 0.08
+IMPLAUSIBLE_RATE = 0.5  # of the ESAs editing on a day after the first: one slip each
+# The data set's implausible edits (docs/demo-data.md): the truth says what was typed where;
+# whether it earns a warning is computed here from the contract, not taken from the truth.
+SLIPS = ("students_times_ten", "students_dropped_digit", "fee_times_ten", "dsl_kbps")
+CONTRACT_YAML = project_root() / "plugins" / "schoolnet" / "contract" / "district_sheet.yaml"
 STALE_AFTER_DAYS = 2  # tests/settings.py
 PACE_WINDOW_DAYS = 14  # the shipped default
 LIST_LIMIT = 20  # the shipped default
@@ -117,6 +128,7 @@ class Model:
     schools: dict[str, dict[str, str]]
     snapshots: dict[date, dict[str, SchoolDay]] = field(default_factory=dict)
     sheets: dict[date, dict[str, EsaDayTruth]] = field(default_factory=dict)
+    history: Counter[str] = field(default_factory=Counter)  # warnings computed, by code
 
     def sheet_file(self, esa: dict[str, str], sheets_of: date) -> dict[str, Any]:
         """The ESA's spreadsheet as the data set holds it on the morning of ``sheets_of``."""
@@ -149,8 +161,9 @@ class Model:
             findings = {
                 (e["row"], e["cell"], e["expected_code"]): e["expected_severity"]
                 for e in entries
-                if e["expected_code"] is not None
+                if e["expected_code"] is not None and e["kind"] not in SLIPS
             }
+            typed = {e["row"]: (e["column"], e["value"]) for e in entries if e["kind"] in SLIPS}
             # A service start after the report date is an error (a sheet read after the date
             # it reports on, as a catch-up is); an identical copy repeats its first row's.
             copies = {e["row"] for e in entries if e["kind"] == "duplicate_identical"}
@@ -160,12 +173,30 @@ class Model:
                     error_rows.add(row)
                     findings[(row, "service_start", "future_date")] = "error"
             held_back = {school_code(rows, row) for row in error_rows}
+            # An accepted row holds what the clerk meant, but for an implausible edit: that
+            # stands as typed (a warning, not an error), and is checked against the school's
+            # last accepted values.
+            accepted: dict[str, dict[str, str]] = {}
+            for row in data_rows(rows):
+                school = school_code(rows, row)
+                if row in error_rows or row in copies or school not in meant:
+                    continue
+                values = dict(meant[school])
+                if row in typed:
+                    column, value = typed[row]
+                    values[column] = value
+                accepted[school] = values
+                was = previous.get(school)
+                if was is not None and was.values is not None:
+                    for column, code_of_finding in history_warnings(values, was.values):
+                        findings[(row, column, code_of_finding)] = "warning"
+                        self.history[code_of_finding] += 1
             mine = [school for school in self.schools if school[:6] == code]
             for school in mine:
                 if school in held_back:
                     snapshot[school] = previous.get(school, SchoolDay(None, None))
                 else:
-                    snapshot[school] = SchoolDay(meant[school], report_date)
+                    snapshot[school] = SchoolDay(accepted.get(school, meant[school]), report_date)
             before = previous_sheets.get(code)
             if before is not None and before.data_rows == rows:
                 changed_on = before.changed_on
@@ -494,6 +525,48 @@ def feedback_summary(sheet: EsaDayTruth) -> str:
     )
 
 
+def history_rules() -> tuple[dict[str, tuple[Fraction, Fraction, list[str]]], dict[str, Fraction]]:
+    """The contract's history rules as its YAML states them: each column's change factor, the
+    least change that counts and the columns whose change excuses it; each link type's top
+    download speed."""
+    contract = yaml.safe_load(CONTRACT_YAML.read_text(encoding="utf-8"))
+    changes, top_speed = {}, {}
+    for column in contract["columns"]:
+        if "change_factor" in column:
+            changes[column["key"]] = (
+                exact(str(column["change_factor"])),
+                exact(str(column.get("change_at_least", 0))),
+                list(column.get("change_unless_changed", [])),
+            )
+        for link, limit in column.get("max_by_link_type", {}).items():
+            top_speed[link] = exact(str(limit))
+    return changes, top_speed
+
+
+HISTORY_RULES = history_rules()
+
+
+def history_warnings(now: dict[str, str], before: dict[str, str]) -> list[tuple[str, str]]:
+    """The warnings an accepted row earns against the school's last accepted values: a speed
+    beyond its link type, else a change by the contract's factor (one finding a cell)."""
+    changes, top_speed = HISTORY_RULES
+    found: dict[str, str] = {}
+    speed = now.get("download_mbps") or ""
+    limit = top_speed.get(now.get("link_type") or "")
+    if speed and limit is not None and exact(speed) > limit:
+        found["download_mbps"] = "speed_beyond_link_type"
+    for column, (factor, at_least, unless) in changes.items():
+        new, old = now.get(column) or "", before.get(column) or ""
+        if column in found or not new or not old or exact(new) == exact(old):
+            continue
+        if any((now.get(key) or "") != (before.get(key) or "") for key in unless):
+            continue
+        low, high = sorted((exact(new), exact(old)))
+        if low > 0 and high - low >= at_least and high >= factor * low:
+            found[column] = "implausible_change"
+    return sorted(found.items())
+
+
 def data_rows(rows: list[list[Any]]) -> list[int]:
     """The numbers (as Sheets shows them) of the rows below the header that hold a code."""
     header = next(number for number, row in enumerate(rows, 1) if "รหัสโรงเรียน" in row)
@@ -642,7 +715,14 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("figures")
     demo = root / "demo-data"
-    manifest = generate(demo, seed=SEED, days=DAYS, esa_limit=ESA_COUNT, messy_rate=MESSY_RATE)
+    manifest = generate(
+        demo,
+        seed=SEED,
+        days=DAYS,
+        esa_limit=ESA_COUNT,
+        messy_rate=MESSY_RATE,
+        implausible_rate=IMPLAUSIBLE_RATE,
+    )
     model = Model(
         demo,
         list(read_csv(demo / "esas.csv", "esa_code").values()),

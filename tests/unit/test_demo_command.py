@@ -19,6 +19,7 @@ from schoolnet.devtools.demo import generate
 from schoolnet.devtools.demosetup import demo_airflow
 from schoolnet.devtools.emulator import load_day
 from schoolnet.devtools.rundemo import (
+    HISTORY_CODES,
     WAREHOUSE_VARIABLE,
     DemoRun,
     announce_warehouse,
@@ -223,3 +224,27 @@ def test_the_demo_says_how_many_schools_lost_their_connection(
         f"since the previous report; {len(week):,} lost it over the last 7 days "
         f"({summary.reconnected:,} connected again)"
     ) in said
+
+
+def test_the_demo_says_how_many_values_its_history_makes_implausible(
+    tmp_path: Path, empty_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "config").symlink_to(ROOT / "config")
+    out = root / "out"
+    # Every clerk who edits after the first morning slips once: a few slips on each day.
+    manifest = generate(out / "demo-data", seed=2021, esa_limit=4, days=3, implausible_rate=1.0)
+    prepare_morning(root, out, out / "demo-data", manifest.days, manifest.days[-1], empty_url)
+    day = manifest.days[1]
+    truth = json.loads((out / "demo-data" / "truth" / f"{day.isoformat()}.json").read_text())
+    slipped = [entry for entry in truth if entry["expected_code"] in HISTORY_CODES]
+    assert slipped, "this seed slips on its second morning"
+    summary = day_summary(root, out, day, empty_url)
+    assert summary.implausible == len(slipped)
+    assert summary.implausible_esas == len({entry["esa_code"] for entry in slipped})
+    capsys.readouterr()
+    tell_results(out, day, DemoRun(new_mail=[], emulator_stats={}), summary, empty_url)
+    assert f"history:   {len(slipped):,} values implausible against the school's own" in (
+        capsys.readouterr().out
+    )

@@ -208,6 +208,13 @@ class DaySummary:
     lost_recently: int = 0  # ... over the report's last days, once each
     reconnected: int = 0  # of those, connected again
     lost_window_days: int = 7
+    # Warnings on a value the school's own history makes implausible, and the ESAs warned
+    implausible: int = 0
+    implausible_esas: int = 0
+
+
+# The findings of a value against the school's own history (docs/validation.md).
+HISTORY_CODES = ("implausible_change", "speed_beyond_link_type")
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -352,10 +359,14 @@ def day_summary(root: Path, out: Path, report_date: date, warehouse_url: str) ->
     finally:
         engine.dispose()
     validated = out / "data" / "validated" / report_date.isoformat()
-    outcomes = Counter(
-        json.loads(path.read_text(encoding="utf-8"))["outcome"]
-        for path in sorted(validated.glob("*.json"))
-    )
+    results = [
+        json.loads(path.read_text(encoding="utf-8")) for path in sorted(validated.glob("*.json"))
+    ]
+    outcomes = Counter(result["outcome"] for result in results)
+    implausible = [
+        sum(1 for finding in result["findings"] if finding["code"] in HISTORY_CODES)
+        for result in results
+    ]
     flagged = report.flagged_esas
     return DaySummary(
         findings=report.open_findings,
@@ -370,6 +381,8 @@ def day_summary(root: Path, out: Path, report_date: date, warehouse_url: str) ->
         lost_recently=len(report.lost_recently),
         reconnected=len(report.reconnected),
         lost_window_days=report.lost_window_days,
+        implausible=sum(implausible),
+        implausible_esas=sum(1 for count in implausible if count),
     )
 
 
@@ -396,6 +409,12 @@ def tell_results(
             f"schools:   {summary.gained:+,d} connected and -{summary.lost:,d} lost their "
             f"connection since the previous report; {summary.lost_recently:,} lost it over the "
             f"last {summary.lost_window_days} days ({summary.reconnected:,} connected again)"
+        )
+    if summary.implausible:
+        say(
+            f"history:   {summary.implausible:,} values implausible against the school's own "
+            f"history (a tenfold jump, a dropped digit, a speed beyond its link) in "
+            f"{summary.implausible_esas:,} ESAs' sheets: warnings, the rows accepted"
         )
     say(
         "sheets:    "
