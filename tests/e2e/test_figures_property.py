@@ -776,3 +776,13 @@ def test_every_figure_of_every_morning_equals_the_second_computation(world: Worl
     finally:
         engine.dispose()
     assert_figures(world, d2, (folder / "report.html").read_text(encoding="utf-8"))
+
+    # The implausible edits were checked, not passed over: each slip typed fresh on a morning
+    # that was read gave a warning computed here (and the email's counts agreed above).
+    fresh = [
+        entry
+        for day in (d1, d2, d4)
+        for entry in json.loads((world.demo / "truth" / f"{day.isoformat()}.json").read_text())
+        if entry["kind"] in SLIPS and entry["expected_code"] is not None
+    ]
+    assert sum(world.model.history.values()) >= len(fresh)
