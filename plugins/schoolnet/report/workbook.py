@@ -40,6 +40,8 @@ from schoolnet.warehouse.queries import load_query
 
 SNAPSHOT_SHEET = report_text("workbook_snapshot_sheet")
 NO_PROVIDER_SHEET = report_text("workbook_no_provider_sheet")
+NEVER_REPORTED = report_text("workbook_status_never_reported")
+"""The status of a school that never reported, so a filter on the column finds it."""
 FINDINGS_SHEET = load_contract().feedback_tab  # the findings, as each ESA's own tab is named
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 """The MIME type of an ``.xlsx`` attachment."""
@@ -82,6 +84,17 @@ def _labelled(labels: dict[str, str]) -> Convert:
 
     def convert(value: Any) -> str | None:
         return None if value is None else _text(labels.get(str(value), value))
+
+    return convert
+
+
+def _status(labels: dict[str, str]) -> Convert:
+    """The status as its Thai label. Every accepted row has one (the contract requires it), so
+    a blank status is a school with no accepted row: it never reported, as the email counts."""
+    labelled = _labelled(labels)
+
+    def convert(value: Any) -> str | None:
+        return NEVER_REPORTED if value is None else labelled(value)
 
     return convert
 
@@ -152,7 +165,7 @@ def sheet_specs() -> tuple[SheetSpec, ...]:
             province,
             SheetColumn("level", "ระดับ", 12, _labelled(LEVEL_LABEL)),
             contract_column("students", 12),
-            contract_column("status", 22),
+            SheetColumn("status", contract.column("status").header, 22, _status(labels("status"))),
             contract_column("isp", 14),
             contract_column("link_type", 16),
             contract_column("download_mbps", 14),
