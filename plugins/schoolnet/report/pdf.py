@@ -403,6 +403,12 @@ def html_to_pdf(
     return pdf
 
 
+def warm_up() -> None:
+    """Read the shipped faces and render a word once: what a process's first PDF costs extra
+    (fontconfig, Pango and the fonts' tables), paid before its document is ready."""
+    html_to_pdf('<p lang="th">ทำ</p>')
+
+
 def pdf_text(pdf_bytes: bytes) -> list[str]:
     """The text layer of each page (pypdf), with ำ recomposed: the words as written."""
     reader = pypdf.PdfReader(io.BytesIO(pdf_bytes))
