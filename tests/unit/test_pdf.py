@@ -29,6 +29,7 @@ from schoolnet.report.pdf import (
     pdf_text,
     recompose_sara_am,
 )
+from schoolnet.report.pdf_process import PdfProcess
 
 WORDS = ["ต่ำ", "น้ำ", "จำนวน", "สำนักงาน", "กำแพงเพชร", "ทำ"]
 LINE = " ".join(WORDS)
@@ -293,3 +294,16 @@ def test_cid_images_print_in_the_pdf() -> None:
     ]
     assert len(images) == 1
     assert len(with_image) > len(without) + 10_000
+
+
+def test_the_pdf_process_gives_the_same_bytes_as_rendering_here() -> None:
+    html = document(f"<p>{LINE}</p><p><b>{PARAGRAPH}</b></p>", PRINT_PAGE_CSS)
+    with PdfProcess() as process:
+        future = process.render(html)
+        assert future.result() == html_to_pdf(html)
+
+
+def test_a_pdf_process_left_unused_ends_cleanly() -> None:
+    process = PdfProcess()
+    process.close()
+    assert process._process.returncode is not None

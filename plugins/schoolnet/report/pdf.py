@@ -12,7 +12,7 @@ The repair, after layout and without touching what is drawn:
   (``uni0E4D0E48`` → NIKHAHIT + MAI EK, ``uni0E32`` → SARA AA), so each glyph reads as drawn;
 - each SARA AM's glyphs (the NIKHAHIT, with any tone mark before it, and the SARA AA) are put in
   a marked-content span whose ``ActualText`` is the text as typed (``่ำ``), as Chromium's PDFs
-  do: pdftotext, PDFium and screen readers read ``ต่ำ``, and a search for ``สำนักงาน`` finds it.
+  do: pdftotext and PDFium (Chrome's viewer) read ``ต่ำ``, and a search for ``สำนักงาน`` finds it.
   Readers that ignore ActualText (pypdf) read ``ตํ่า``, which :func:`recompose_sara_am` maps back.
 
 Rewriting the HTML's text instead changes where unspaced Thai lines break (the line breaker's
