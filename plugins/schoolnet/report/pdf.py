@@ -141,7 +141,7 @@ class _FaceGlyphs:
     """What the text layer needs to know of one shipped face's glyphs, by glyph id."""
 
     texts: Mapping[int, str]  # the Thai characters each glyph stands for
-    marks: frozenset[int]  # Thai glyphs with no advance: drawn over or under the glyph before
+    nikhahits: tuple[bytes, ...]  # glyph ids drawing a NIKHAHIT, as content streams write them
 
 
 @functools.cache
@@ -153,11 +153,10 @@ def _shipped_faces() -> tuple[tuple[dict[int, int], _FaceGlyphs], ...]:
             continue
         font = TTFont(path, lazy=True)
         order = font.getGlyphOrder()
-        advances = font["hmtx"].metrics
         by_gid = {font.getGlyphID(name): code for code, name in font.getBestCmap().items()}
         texts = {gid: text for gid, name in enumerate(order) if (text := _glyph_text(name))}
-        marks = frozenset(gid for gid in texts if advances[order[gid]][0] == 0)
-        faces.append((by_gid, _FaceGlyphs(texts, marks)))
+        nikhahits = tuple(b"%04x" % gid for gid, text in texts.items() if text[0] == NIKHAHIT)
+        faces.append((by_gid, _FaceGlyphs(texts, nikhahits)))
         font.close()
     return tuple(faces)
 
@@ -286,6 +285,8 @@ def _spanned_run(run: Sequence[bytes], face: _FaceGlyphs) -> list[bytes]:
     array is left without a glyph (PDFium skips those, adjustment and all) and every glyph is
     drawn where it was.
     """
+    if not any(code in op.lower() for op in run for code in face.nikhahits):
+        return list(run)  # no SARA AM drawn here: most of a report's lines
     arrays = [_tj_items(match[1]) if (match := _TJ.fullmatch(op)) else [] for op in run]
     glyphs = [
         (number, index, glyph)
