@@ -159,6 +159,15 @@ def run(work: Path) -> list[tuple[str, str, str]]:
     )
     rows.append(validate_messy_day(work, settings))
 
+    from benchmarks.history_checks import history_rows
+
+    values = [read.values for read in reads]
+    for url in (f"sqlite:///{work / 'history.db'}", PG_URL):
+        try:
+            rows.extend(history_rows(url, day, esas, schools, registry, values, validations))
+        except Exception as error:  # noqa: BLE001 - no server: the table says skipped, and why
+            rows.append(("validate with the history checks, PostgreSQL", "skipped", str(error)))
+
     days = [
         EsaDay(
             esa.esa_code,

@@ -29,6 +29,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,7 @@ class Model:
         else:
             out["change"] = "ยังไม่มีรายงานก่อนหน้า"
         out["full-coverage"] = self.full_coverage(report_date)
+        out.update(self.lost(report_date))
 
         # ESAs: the ranking, those to follow, data quality
         lines = []
@@ -264,6 +266,102 @@ class Model:
         out["costs"] = self.costs(snapshot)
         out.update(self.support(snapshot))
         out["feedback"] = {code: feedback_summary(sheet) for code, sheet in sheets.items()}
+        out["feedback-lost"] = self.feedback_lost(report_date)
+        return out
+
+    def losses(self, report_date: date, days: int) -> dict[str, tuple[date, dict[str, str]]]:
+        """Schools connected at one report and not at the next, for the reports of the last
+        ``days`` days up to ``report_date`` (all before it when ``days`` is 0: since the
+        previous report), once each: the latest such report and the values before it.
+        Only schools in ``report_date``'s registry."""
+        dates = sorted(day for day in self.snapshots if day <= report_date)
+        since = report_date - timedelta(days) if days else dates[-2] if len(dates) > 1 else None
+        today = self.snapshots[report_date]
+        found: dict[str, tuple[date, dict[str, str]]] = {}
+        for before, day in pairwise(dates):
+            if since is None or day <= since:
+                continue
+            for code, was in self.snapshots[before].items():
+                now = self.snapshots[day].get(code)
+                if code not in today or now is None or not was.values:
+                    continue
+                if was.values["status"] == "connected" and not (
+                    now.values and now.values["status"] == "connected"
+                ):
+                    found[code] = (day, was.values)
+        return found
+
+    def lost(self, report_date: date) -> dict[str, Any]:
+        """The headline's gains and losses since the previous report, the email's list of the
+        schools lost, and the count over the last 7 days."""
+        contract = load_contract()
+        names = {esa["esa_code"]: esa["esa_name"] for esa in self.esas}
+        snapshot = self.snapshots[report_date]
+        earlier = [day for day in self.snapshots if day < report_date]
+
+        def linked(day: SchoolDay | None) -> bool:
+            return bool(day and day.values and day.values["status"] == "connected")
+
+        def signed(value: int) -> str:
+            return f"{value:+,d}" if value else "0"
+
+        week = self.losses(report_date, 7)
+        back = sum(1 for code in week if linked(snapshot[code]))
+        out: dict[str, Any] = {
+            "lost-recently": f"ในรอบ 7 วัน ขาดการเชื่อมต่อ {len(week):,} โรงเรียน "
+            f"กลับมาเชื่อมต่อแล้ว {back:,} โรงเรียน",
+            "gained-lost": None,
+            "lost": [],
+            "lost-count": 0,
+        }
+        if not earlier:
+            return out
+        before = self.snapshots[max(earlier)]
+        lost = self.losses(report_date, 0)
+        gained = sum(
+            1 for code, day in snapshot.items() if linked(day) and not linked(before.get(code))
+        )
+        out["gained-lost"] = f"{signed(gained)} · {signed(-len(lost))} โรงเรียน"
+        rows = []
+        for code in sorted(lost, key=lambda code: (code[:6], code))[:LIST_LIMIT]:
+            was = lost[code][1]
+            now = snapshot[code].values
+            assert now is not None
+            rows.append(
+                (
+                    f"{self.schools[code]['school_name']} ({code}) {names[code[:6]]}",
+                    f"{contract.enum_label('isp', was['isp'])} · "
+                    f"{contract.enum_label('link_type', was['link_type'])}",
+                    contract.enum_label("status", now["status"]),
+                    " ".join(now["note"].split()) or "–",
+                )
+            )
+        out["lost"] = rows
+        out["lost-count"] = len(lost) if rows else 0
+        return out
+
+    def feedback_lost(self, report_date: date) -> dict[str, list[str]]:
+        """What each ESA's standing says of its schools lost since the previous report."""
+        earlier = [day for day in self.snapshots if day < report_date]
+        if not earlier:
+            return {}
+        contract = load_contract()
+        since = thai_date_short(max(earlier))
+        lost = self.losses(report_date, 0)
+        out = {}
+        for esa in self.esas:
+            mine = sorted(code for code in lost if code[:6] == esa["esa_code"])
+            if not mine:
+                out[esa["esa_code"]] = [f"ไม่มีโรงเรียนที่ขาดการเชื่อมต่อตั้งแต่รายงาน {since}"]
+                continue
+            out[esa["esa_code"]] = [
+                f"ขาดการเชื่อมต่อตั้งแต่รายงาน {since} {len(mine):,} โรงเรียน",
+                *(
+                    f"- {self.schools[code]['school_name']} ({code}) เดิมใช้ "
+                    f"{contract.enum_label('isp', lost[code][1]['isp'])}"
+                    for code in mine
+                ),
+            ]
         return out
 
     def full_coverage(self, report_date: date) -> str:
@@ -452,6 +550,8 @@ def email_figures(html: str) -> dict[str, Any]:
     }
     flagged = table_rows(page, "flagged")
     escalations = table_rows(page, "escalations")
+    lost = table_rows(page, "lost")
+    gained_lost = page.xpath('//*[@id="gained-lost"]')
     return {
         "connected": by_id("connected"),
         "schools": by_id("schools"),
@@ -468,6 +568,10 @@ def email_figures(html: str) -> dict[str, Any]:
         "quality": table_rows(page, "quality"),
         "escalations": escalations,
         "escalations-count": heading_count(page, "escalations") if escalations else 0,
+        "gained-lost": text_of(gained_lost[0]) if gained_lost else None,
+        "lost": lost,
+        "lost-count": heading_count(page, "lost") if lost else 0,
+        "lost-recently": by_id("lost-recently"),
         "costs": table_rows(page, "costs"),
         "support": [row[1:] for row in table_rows(page, "support")][:-1],  # the total apart
         "support-requested": by_id("support-requested"),
@@ -551,6 +655,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def assert_figures(world: World, report_date: date, html: str) -> None:
     expected = world.model.figures(report_date)
     feedback = expected.pop("feedback")
+    feedback_lost = expected.pop("feedback-lost")
     got = email_figures(html)
     assert got.keys() == expected.keys()
     wrong = {key: (got[key], expected[key]) for key in got if got[key] != expected[key]}
@@ -558,6 +663,8 @@ def assert_figures(world: World, report_date: date, html: str) -> None:
     sent = world.feedback_of(report_date)
     for esa_code, summary in feedback.items():
         assert summary in sent[esa_code], (SEED, report_date, esa_code, sent[esa_code])
+        for line in feedback_lost.get(esa_code, []):
+            assert line in sent[esa_code], (SEED, report_date, esa_code, line, sent[esa_code])
 
 
 def test_every_figure_of_every_morning_equals_the_second_computation(world: World) -> None:

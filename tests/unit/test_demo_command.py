@@ -4,6 +4,7 @@ of warehouse (its own, or ``--warehouse``, in every step)."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 from datetime import date
@@ -19,12 +20,14 @@ from schoolnet.devtools.demosetup import demo_airflow
 from schoolnet.devtools.emulator import load_day
 from schoolnet.devtools.rundemo import (
     WAREHOUSE_VARIABLE,
+    DemoRun,
     announce_warehouse,
     day_summary,
     demo_day,
     demo_warehouse,
     load_demo_sheets,
     prepare_morning,
+    tell_results,
 )
 from schoolnet.warehouse import create_warehouse_engine
 from schoolnet.warehouse.models import DailyCountRow
@@ -185,3 +188,38 @@ def test_a_data_set_of_the_esas_named(tmp_path: Path) -> None:
     assert codes == ["105201", "105202"]
     with pytest.raises(ValueError, match="no ESA of code"):
         generate(tmp_path / "other", esa_codes={"999999"}, days=1)
+
+
+def test_the_demo_says_how_many_schools_lost_their_connection(
+    tmp_path: Path, empty_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "config").symlink_to(ROOT / "config")
+    out = root / "out"
+    # This seed loses connections on each of these mornings (a clean set: every row accepted).
+    manifest = generate(out / "demo-data", seed=2021, esa_limit=6, days=4)
+    first, before, day, last = manifest.days
+    prepare_morning(root, out, out / "demo-data", manifest.days, last, empty_url)
+
+    def connected(on: date) -> set[str]:
+        path = out / "demo-data" / "state" / f"{on.isoformat()}.csv"
+        with path.open(encoding="utf-8", newline="") as handle:
+            return {
+                row["school_code"] for row in csv.DictReader(handle) if row["status"] == "connected"
+            }
+
+    lost = connected(before) - connected(day)
+    week = (connected(first) - connected(before)) | lost
+    assert lost and week
+    summary = day_summary(root, out, day, empty_url)
+    assert (summary.lost, summary.lost_recently) == (len(lost), len(week))
+    assert summary.gained == len(connected(day) - connected(before))
+    capsys.readouterr()
+    tell_results(out, day, DemoRun(new_mail=[], emulator_stats={}), summary, empty_url)
+    said = capsys.readouterr().out
+    assert (
+        f"schools:   +{summary.gained:,} connected and -{len(lost):,} lost their connection "
+        f"since the previous report; {len(week):,} lost it over the last 7 days "
+        f"({summary.reconnected:,} connected again)"
+    ) in said

@@ -1,8 +1,11 @@
 """The validator against the demo's ground truth: every injected mistake found at its cell, no
-finding the truth does not explain, and every accepted row equal to what the clerk meant.
+finding the truth does not explain, and every accepted row equal to what the clerk meant (or,
+for an implausible edit, what the clerk typed: a warning never rejects).
 
 The sheets are read as the daily pull reads them (the emulator's rendering with
-UNFORMATTED_VALUE + SERIAL_NUMBER), day by day, with the Drive folder as that morning's run sees it.
+UNFORMATTED_VALUE + SERIAL_NUMBER), day by day, with the Drive folder as that morning's run sees it,
+and each row compared with its school's last accepted values, carried from day to day as the
+warehouse's snapshot carries them.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from typing import Any
 import pytest
 
 from schoolnet.contract import load_contract
+from schoolnet.core.previous import PreviousValues
 from schoolnet.core.registry import read_esas, read_schools, schools_by_code
 from schoolnet.devtools.demo import generate
+from schoolnet.devtools.demo.generate import IMPLAUSIBLE_EDITS
 from schoolnet.devtools.emulator.state import Bounds, read_values
 from schoolnet.validation import SheetValidation, validate_sheet
 
@@ -28,6 +33,7 @@ pytestmark = pytest.mark.unit
 ESAS = 12  # both levels, several provinces, other-ESA codes from neighbours
 DAYS = 3
 RATE = 0.08
+IMPLAUSIBLE_RATE = 0.5  # of the ESAs editing on a day after the first
 WHOLE_SHEET = Bounds(0, 0, None, None)
 
 
@@ -44,7 +50,7 @@ class Checked:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("messy-truth")
-    generate(out, days=DAYS, esa_limit=ESAS, messy_rate=RATE)
+    generate(out, days=DAYS, esa_limit=ESAS, messy_rate=RATE, implausible_rate=IMPLAUSIBLE_RATE)
     return out
 
 
@@ -66,6 +72,7 @@ def checked(demo: Path) -> list[Checked]:
     esas = read_esas(demo / "esas.csv")
     schools = schools_by_code(read_schools(demo / "schools.csv"))
     results = []
+    previous: dict[str, PreviousValues] = {}  # the last accepted values, as the snapshot has them
     for text in manifest["days"]:
         day = date.fromisoformat(text)
         truth = json.loads((demo / "truth" / f"{text}.json").read_text(encoding="utf-8"))
@@ -73,10 +80,19 @@ def checked(demo: Path) -> list[Checked]:
             sheet = _sheet_on(demo, esa.spreadsheet_id, day)["sheets"][0]
             values = read_values(sheet, WHOLE_SHEET, "UNFORMATTED_VALUE", "SERIAL_NUMBER")
             validation = validate_sheet(
-                values, esa_code=esa.esa_code, schools=schools, today=day, tab_title=sheet["title"]
+                values,
+                esa_code=esa.esa_code,
+                schools=schools,
+                today=day,
+                tab_title=sheet["title"],
+                previous=previous,
             )
             entries = [e for e in truth if e["esa_code"] == esa.esa_code]
             results.append(Checked(day, esa.esa_code, validation, entries))
+        for item in results[-len(esas) :]:
+            for row in item.validation.accepted_rows:
+                assert row.school_code is not None
+                previous[row.school_code] = PreviousValues(day, row.values)
     return results
 
 
@@ -103,8 +119,17 @@ def test_the_data_set_exercises_every_kind_of_mistake(checked: list[Checked]) ->
     assert set(kinds) == {
         "thai_digits", "be_date", "thai_provider", "title_row", "blank_required",
         "duplicate_identical", "duplicate_conflict", "negative_count", "other_esa_code",
+        *IMPLAUSIBLE_EDITS,
     }, kinds  # fmt: skip
     assert sum(kinds.values()) > 100
+    # An implausible edit is warned about the morning it was typed, and stands accepted after.
+    slips = Counter(
+        entry["expected_code"]
+        for item in checked
+        for entry in item.truth
+        if entry["kind"] in IMPLAUSIBLE_EDITS
+    )
+    assert slips["implausible_change"] and slips["speed_beyond_link_type"] and slips[None], slips
     assert all(item.validation.outcome == "accepted" for item in checked)
 
 
@@ -163,7 +188,10 @@ def test_accepted_rows_hold_what_the_clerk_meant(demo: Path, checked: list[Check
             assert row.school_code is not None
             assert row.school_code not in accepted, (where, row.row)
             accepted[row.school_code] = row
-            meant = state[row.school_code]
+            meant = dict(state[row.school_code])
+            for entry in item.truth:  # an implausible edit is accepted as typed, with a warning
+                if entry["kind"] in IMPLAUSIBLE_EDITS and entry["row"] == row.row:
+                    meant[entry["column"]] = entry["value"]
             got = {key: _as_state(row.values[key]) for key in contract.keys}
             assert got == {key: meant[key] for key in contract.keys}, (where, row.row)
         # Every school of the ESA is in, except those whose row (or a copy of it) has an error.

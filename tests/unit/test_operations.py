@@ -141,8 +141,10 @@ def sheets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sheets]:
     load_day(state, demo, manifest.days[0])
     # No quota: the module's tests run many days within a minute, and a 429 is not their subject
     # (a write refused mid-test made a clerk's edit fail on a slow machine).
-    unlimited = {"read_quota_per_minute": 0, "write_quota_per_minute": 0}
-    with Emulator(state, **unlimited) as emulator, MailSink(root / "mail") as sink:
+    with (
+        Emulator(state, read_quota_per_minute=0, write_quota_per_minute=0) as emulator,
+        MailSink(root / "mail") as sink,
+    ):
         yield Sheets(demo, manifest, state, emulator, sink, read_esas(demo / "esas.csv"))
 
 

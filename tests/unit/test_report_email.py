@@ -174,7 +174,7 @@ def test_xlsx_attachment_holds_the_days_rows(
             select(func.count()).select_from(FindingRow).where(FindingRow.report_date == D2)
         )
     counts = [sheet.max_row - 1 for sheet in book.worksheets]  # less the header row
-    assert counts == [schools, no_provider, findings]
+    assert counts[:3] == [schools, no_provider, findings]  # the lost schools' sheet apart
     names = [cell.value for cell in book.worksheets[0]["A"]] + [
         cell.value for row in book.worksheets[0].iter_rows() for cell in row
     ]

@@ -36,7 +36,8 @@ DOCUMENTED_CODES = {
     "missing_school_code", "invalid_school_code", "unknown_school", "school_of_other_esa",
     "name_mismatch", "missing_value", "invalid_integer", "invalid_number", "negative_value",
     "value_too_large", "unusually_large", "unusually_small", "upload_above_download",
-    "support_above_fee", "unknown_enum_value", "invalid_date", "future_date",
+    "support_above_fee", "speed_beyond_link_type", "implausible_change", "unknown_enum_value",
+    "invalid_date", "future_date",
     "duplicate_identical", "duplicate_conflict", "header_not_found", "missing_column",
     "unknown_column", "data_tab_missing", "not_reported", "quarantined",
 }  # fmt: skip

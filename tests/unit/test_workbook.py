@@ -25,6 +25,7 @@ from schoolnet.devtools.demo import generate
 from schoolnet.devtools.emulator.state import Bounds, read_values
 from schoolnet.report.workbook import (
     FINDINGS_SHEET,
+    LOST_SHEET,
     NEVER_REPORTED,
     NO_PROVIDER_SHEET,
     SNAPSHOT_SHEET,
@@ -151,9 +152,14 @@ def counted(engine: Engine, model: type[SnapshotRow] | type[FindingRow], *where:
 
 def test_sheets_headers_and_one_row_per_warehouse_row(warehouse: Engine, day: Day) -> None:
     book = opened(build(warehouse, day.report_date))
-    assert book.sheetnames == ["ข้อมูลรายโรงเรียน", "โรงเรียนไม่มีผู้ให้บริการ", "ผลตรวจสอบ"]
-    assert book.sheetnames == [SNAPSHOT_SHEET, NO_PROVIDER_SHEET, FINDINGS_SHEET]
-    snapshot, no_provider, findings = book.worksheets
+    assert book.sheetnames == [
+        "ข้อมูลรายโรงเรียน",
+        "โรงเรียนไม่มีผู้ให้บริการ",
+        "ผลตรวจสอบ",
+        "ขาดการเชื่อมต่อในรอบ 7 วัน",
+    ]
+    assert book.sheetnames == [SNAPSHOT_SHEET, NO_PROVIDER_SHEET, FINDINGS_SHEET, LOST_SHEET]
+    snapshot, no_provider, findings, _lost = book.worksheets
     contract = load_contract()
     assert header(snapshot) == [
         "วันที่รายงาน",
@@ -197,7 +203,7 @@ def test_sheets_headers_and_one_row_per_warehouse_row(warehouse: Engine, day: Da
     assert no_provider.max_row - 1 == unreached
     assert findings.max_row - 1 == found
     # Every sheet: the header row frozen, a filter over every row.
-    assert [s.freeze_panes for s in book.worksheets] == ["A2", "A2", "A2"]
+    assert [s.freeze_panes for s in book.worksheets] == ["A2", "A2", "A2", "A2"]
     assert snapshot.auto_filter.ref == f"A1:U{schools + 1}"
     assert findings.auto_filter.ref == f"A1:I{found + 1}"
     assert snapshot.column_dimensions["C"].width == 30
@@ -338,7 +344,7 @@ def test_same_warehouse_and_date_give_the_same_bytes(warehouse: Engine, day: Day
 
 def test_a_day_without_data_gives_header_rows_only(warehouse: Engine) -> None:
     book = opened(build(warehouse, date(2017, 12, 31)))
-    assert [sheet.max_row for sheet in book.worksheets] == [1, 1, 1]
+    assert [sheet.max_row for sheet in book.worksheets] == [1, 1, 1, 1]
     assert header(book[FINDINGS_SHEET])[0] == "รหัสเขตพื้นที่"
 
 

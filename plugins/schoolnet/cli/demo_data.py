@@ -12,6 +12,7 @@ from schoolnet.devtools.demo.generate import (
     DEFAULT_DAYS,
     DEFAULT_SEED,
     DEFAULT_START,
+    DEMO_IMPLAUSIBLE_RATE,
     DEMO_MESSY_RATE,
     SHEET_FAULTS,
     generate,
@@ -64,6 +65,17 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
+        "--implausible",
+        type=messy_rate,
+        default=None,
+        metavar="RATE",
+        help=(
+            "share of the ESAs editing on a day after the first whose clerk slips on one "
+            f"school's number (students x10, a dropped digit, a fee x10, a DSL line at 512), 0..1 "
+            f"(default: {DEMO_IMPLAUSIBLE_RATE:g} with --messy above 0, else 0)"
+        ),
+    )
+    parser.add_argument(
         "--esas",
         type=_positive,
         default=None,
@@ -78,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     if faults is None:
         big_enough = args.days >= 2 and (args.esas is None or args.esas > len(SHEET_FAULTS))
         faults = args.messy > 0 and big_enough
+    slips = args.implausible
+    if slips is None:
+        slips = DEMO_IMPLAUSIBLE_RATE if args.messy > 0 else 0.0
     try:
         manifest = generate(
             args.out,
@@ -87,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             messy_rate=args.messy,
             esa_limit=args.esas,
             sheet_faults=faults,
+            implausible_rate=slips,
         )
     except (OSError, ValueError) as error:
         print(f"demo-data: {error}", file=sys.stderr)

@@ -1,11 +1,15 @@
 """``schoolnet validate``: check one district sheet exported as ``.xlsx`` or ``.csv``.
 
     schoolnet validate FILE --esa ESA_CODE --registry SCHOOLS_CSV [--json] [--date YYYY-MM-DD]
-                       [--previous-accepted N]
+                       [--previous SNAPSHOT_CSV] [--previous-accepted N]
 
 The same validator as the daily pull, so a clerk or an operator sees exactly the findings the
-pipeline would report. The exit code is 0 whenever the file was read, whatever it held; it is 1
-only when the file or the registry cannot be read at all, with one line on stderr saying why.
+pipeline would report; with ``--previous`` (the CSV ``schoolnet export`` writes) each row is
+also compared with its school's last accepted values, as the daily run compares it with the
+warehouse. Options are never abbreviated: ``--previous`` and ``--previous-accepted`` are two
+options, each only as spelled. The exit code is 0 whenever the file was read, whatever it
+held; it is 1 only when the file, the registry or the export cannot be read at all, with one
+line on stderr saying why.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from schoolnet.core.cliargs import iso_date
 from schoolnet.core.registry import RegistryError, School, read_schools, schools_by_code
 from schoolnet.validation.files import SheetFileError, Uncomputed, read_sheet_file
 from schoolnet.validation.findings import Finding, column_letters
+from schoolnet.validation.previous import PreviousFileError, read_previous_export
 from schoolnet.validation.quarantine import apply_quarantine
 from schoolnet.validation.validator import SheetValidation, validate_sheet
 
@@ -68,6 +73,8 @@ def register(subparsers: Any) -> None:
             "sheet contract and print every finding. Exit code 0 when the file was read "
             "(whatever it held), 1 when it could not be read at all."
         ),
+        # `--previous` must never be read as an abbreviation of `--previous-accepted`.
+        allow_abbrev=False,
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="the exported sheet (.xlsx/.csv)")
     parser.add_argument(
@@ -91,6 +98,17 @@ def register(subparsers: Any) -> None:
         help="today for the future-date rule (default: today in Asia/Bangkok)",
     )
     parser.add_argument(
+        "--previous",
+        dest="previous_snapshot",
+        type=Path,
+        default=None,
+        metavar="SNAPSHOT_CSV",
+        help=(
+            "the schools' last accepted values, as `schoolnet export DATE --format csv` writes "
+            "them: each row is compared with its school's, as the daily run does"
+        ),
+    )
+    parser.add_argument(
         "--previous-accepted",
         type=_count,
         default=None,
@@ -112,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
         values, tab = read_sheet_file(args.file)
     except SheetFileError as error:
         return _fail(str(error))
+    previous = None
+    if args.previous_snapshot is not None:
+        try:
+            previous = read_previous_export(args.previous_snapshot, esa_code)
+        except PreviousFileError as error:
+            return _fail(str(error))
     if not any(school.esa_code == esa_code for school in schools.values()):
         # Not a reason to stop: the sheet is still checked, every row as another ESA's school.
         note = _TEXT("registry_no_schools", esa_code=esa_code, registry=args.registry.name)
@@ -122,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         schools=schools,
         today=args.date or today_in_bangkok(),
         tab_title=tab,
+        previous=previous,
     )
     validation = flag_uncomputed(validation, values)
     validation = apply_quarantine(validation, args.previous_accepted)

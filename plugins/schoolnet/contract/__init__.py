@@ -144,6 +144,25 @@ def _requirement(raw: Any) -> Requirement:
     raise ValueError(f"unknown requirement in contract: {raw!r}")
 
 
+def _check_history_rules(
+    columns: tuple[Column, ...], enums: dict[str, tuple[EnumValue, ...]]
+) -> None:
+    """The plausibility rules name real columns and link types, and compare numbers only."""
+    keys = {column.key for column in columns}
+    links = {value.key for value in enums.get("link_type", ())}
+    for column in columns:
+        numeric = column.type in ("integer", "number")
+        factor = column.rule("change_factor")
+        if factor is not None and (not numeric or float(factor) <= 1):
+            raise ValueError(f"column {column.key}: change_factor needs a number column and > 1")
+        unknown = set(column.rule("change_unless_changed", ())) - keys
+        if unknown:
+            raise ValueError(f"column {column.key}: change_unless_changed names {unknown}")
+        maxima = column.rule("max_by_link_type") or {}
+        if maxima and (not numeric or set(maxima) - links):
+            raise ValueError(f"column {column.key}: max_by_link_type needs link type keys")
+
+
 def parse_contract(raw: dict[str, Any]) -> Contract:
     columns = tuple(
         Column(
@@ -163,6 +182,7 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         )
         for name, values in raw["enums"].items()
     }
+    _check_history_rules(columns, enums)
     headings, layout = raw["findings"]["headings"], raw["findings"]
     if layout.get("tab_widths") and set(layout["tab_widths"]) != set(headings):
         raise ValueError("findings.tab_widths must give a width to every heading, and only them")

@@ -38,6 +38,20 @@ def _rules(column: Column) -> str:
     ):
         if column.rule(name) is not None:
             parts.append(text.format(column.rule(name)))
+    if column.rule("change_factor") is not None:
+        change = (
+            f"against the school's last accepted value, a change by {column.rule('change_factor')}"
+            f"x or more (and by at least {column.rule('change_at_least', 0)}) a warning"
+        )
+        if column.rule("change_unless_changed"):
+            unless = ", ".join(f"`{key}`" for key in column.rule("change_unless_changed"))
+            change += f", unless {unless} changed too"
+        parts.append(change)
+    if column.rule("max_by_link_type"):
+        maxima = ", ".join(
+            f"`{link}` {limit}" for link, limit in column.rule("max_by_link_type").items()
+        )
+        parts.append(f"above what the link type carries a warning ({maxima})")
     if column.rule("units"):
         parts.append("units read: " + ", ".join(f"`{u}`" for u in column.rule("units")))
     if column.rule("future") == "error":
@@ -90,6 +104,16 @@ def contract_markdown(contract: Contract | None = None) -> str:
         + ", ".join(f"`{mark}`" for mark in contract.empty_marks)
         + ' reads as empty ("nothing to report"): in an optional column it is empty, in a '
         "required one a missing value.",
+        "- Each accepted row is compared with the school's last accepted values (its row in "
+        "the latest snapshot before the date checked; `schoolnet validate --previous` reads "
+        "them from a `schoolnet export` CSV). A change beyond the column's factor is a "
+        "warning (`implausible_change`) quoting the previous value and the date it was "
+        "accepted; the row is still accepted. A clerk confirms a value by leaving it: accepted "
+        "today, it is the school's last accepted value at the next report, and the warning "
+        "is gone. A school with no accepted values yet, an emptied cell (a connection ended) "
+        "and a zero on either side are not compared; a cell with another finding gets no "
+        "second one. A speed beyond what its link type carries (`speed_beyond_link_type`) is "
+        "a warning too, silent once the same speed and link were accepted before.",
         "- A number with one dot and three digits after it (`1.290`) reads two ways (thousands "
         "or a fraction) and is an error saying what to type instead; `1,290.-` (no satang) "
         "reads 1290. A cell showing a failed formula (`#N/A`, `#REF!` ...) is an error.",

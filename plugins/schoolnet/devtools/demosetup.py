@@ -30,10 +30,16 @@ def ensure_demo_data(folder: Path, seed: int, messy: float | None = None) -> Any
     """The national demo data set in ``folder``: reused when it is the one asked for (``messy``
     None: the demo's rate), else made anew, and then what the demo built on the earlier one,
     its warehouse, is dropped."""
-    from schoolnet.devtools.demo.generate import DEMO_MESSY_RATE, generate, read_manifest
+    from schoolnet.devtools.demo.generate import (
+        DEMO_IMPLAUSIBLE_RATE,
+        DEMO_MESSY_RATE,
+        generate,
+        read_manifest,
+    )
 
     rate = DEMO_MESSY_RATE if messy is None else messy
     faults = rate > 0  # a clean day is clean through and through
+    slips = DEMO_IMPLAUSIBLE_RATE if faults else 0.0
     manifest_file = folder / "manifest.json"
     if manifest_file.exists():
         manifest = read_manifest(folder)
@@ -41,13 +47,16 @@ def ensure_demo_data(folder: Path, seed: int, messy: float | None = None) -> Any
             manifest.seed == seed
             and manifest.messy_rate == rate
             and bool(manifest.sheet_faults) == faults
+            and manifest.implausible_rate == slips
             and manifest.esa_count >= 200
         ):
             say(f"demo data set already in {folder} (seed {seed}, messy {rate:g}); reusing it")
             return manifest
     say(f"making the national demo data set (seed {seed}, messy {rate:g}) ...")
     started = time.monotonic()
-    manifest = generate(folder, seed=seed, messy_rate=rate, sheet_faults=faults)
+    manifest = generate(
+        folder, seed=seed, messy_rate=rate, sheet_faults=faults, implausible_rate=slips
+    )
     (folder.parent / "warehouse.db").unlink(missing_ok=True)  # its history was of another set
     say(
         f"demo data: {manifest.esa_count} ESAs, {manifest.school_count:,} schools, "

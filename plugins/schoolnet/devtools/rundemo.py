@@ -203,6 +203,11 @@ class DaySummary:
     unusable: int  # flagged because the sheet could not be read or used today
     stale: int  # flagged because the sheet has not changed for `stale_after_days`
     outcomes: dict[str, int]  # ESAs per pull outcome (accepted, rejected, quarantined, failed)
+    gained: int | None = None  # schools connected since the previous report (None: none)
+    lost: int = 0  # schools that lost their connection since the previous report
+    lost_recently: int = 0  # ... over the report's last days, once each
+    reconnected: int = 0  # of those, connected again
+    lost_window_days: int = 7
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -360,6 +365,11 @@ def day_summary(root: Path, out: Path, report_date: date, warehouse_url: str) ->
         unusable=sum(1 for line in flagged if line.unreadable),
         stale=sum(1 for line in flagged if not line.unreadable),
         outcomes=dict(sorted(outcomes.items())),
+        gained=report.gained,
+        lost=len(report.lost),
+        lost_recently=len(report.lost_recently),
+        reconnected=len(report.reconnected),
+        lost_window_days=report.lost_window_days,
     )
 
 
@@ -381,6 +391,12 @@ def tell_results(
         f"({summary.unusable:,} sheets not read or not used today, {summary.stale:,} not "
         "updated lately)"
     )
+    if summary.gained is not None:
+        say(
+            f"schools:   {summary.gained:+,d} connected and -{summary.lost:,d} lost their "
+            f"connection since the previous report; {summary.lost_recently:,} lost it over the "
+            f"last {summary.lost_window_days} days ({summary.reconnected:,} connected again)"
+        )
     say(
         "sheets:    "
         + ", ".join(f"{count:,} {outcome}" for outcome, count in summary.outcomes.items())

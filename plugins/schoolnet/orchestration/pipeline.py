@@ -56,6 +56,7 @@ from schoolnet.warehouse.history import (
     last_accepted_count,
     last_feedback,
     last_reads,
+    previous_values,
     quarantine_released,
     record_feedback,
 )
@@ -380,6 +381,7 @@ def validation_result(
             schools=schools,
             today=report_date,
             tab_title=sheet.tab,
+            previous=previous_values(engine, esa.esa_code, report_date),
         )
         if not quarantine_released(engine, esa.esa_code, report_date):
             validation = apply_quarantine(

@@ -34,6 +34,7 @@ from schoolnet.warehouse.queries import fetch_all, fetch_one
 MOENET_END = date(2018, 1, 1)
 SUBJECT_PREFIX = report_text("report_subject_prefix")
 TREND_DAYS = 365  # the progress chart's span
+LOST_WINDOW_DAYS = 7  # the longer list of schools that lost their connection
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,53 @@ class CostLine:
 
 
 @dataclass(frozen=True)
+class LostSchool:
+    """A school connected at one report and not at the next (``sql/lost_connections.sql``):
+    what it had before, and what its ESA says of it today."""
+
+    lost_on: date  # the first report that found it not connected (the latest such, if twice)
+    before_date: date  # the report before, when it was still connected
+    school_code: str
+    school_name: str
+    esa_code: str
+    esa_name: str
+    province: str | None
+    students: int | None
+    previous_isp: str | None
+    previous_link_type: str | None
+    status: str | None  # today's
+    reconnected: bool  # connected again by the report date
+    note: str | None  # today's, as the clerk typed it
+    accepted_on: date | None
+
+
+def lost_connections(conn: Connection, report_date: date, since_date: date) -> list[LostSchool]:
+    """Schools that lost their connection at a report after ``since_date`` up to
+    ``report_date``, once each, by ESA code then school code."""
+    return [
+        LostSchool(
+            lost_on=row["lost_on"],
+            before_date=row["before_date"],
+            school_code=row["school_code"],
+            school_name=row["school_name"],
+            esa_code=row["esa_code"],
+            esa_name=row["esa_name"],
+            province=row["province"],
+            students=None if row["students"] is None else int(row["students"]),
+            previous_isp=row["previous_isp"],
+            previous_link_type=row["previous_link_type"],
+            status=row["status"],
+            reconnected=bool(row["reconnected"]),
+            note=row["note"],
+            accepted_on=row["accepted_on"],
+        )
+        for row in fetch_all(
+            conn, "lost_connections", report_date=report_date, since_date=since_date
+        )
+    ]
+
+
+@dataclass(frozen=True)
 class DailyReport:
     report_date: date
     previous_date: date | None
@@ -180,6 +228,9 @@ class DailyReport:
     stale_after_days: int
     provinces: tuple[ProvinceShare, ...] = ()  # the map's figures, by the school's own province
     speed: SpeedReport | None = None  # fast enough to teach with
+    gained: int | None = None  # schools connected since the previous report (None: no report)
+    lost: tuple[LostSchool, ...] = ()  # schools that lost their connection since then
+    lost_recently: tuple[LostSchool, ...] = ()  # ... over the last LOST_WINDOW_DAYS days
 
     @property
     def days_since_moenet(self) -> int:
@@ -188,6 +239,15 @@ class DailyReport:
     @property
     def connected_change(self) -> int | None:
         return None if self.previous is None else self.national.connected - self.previous.connected
+
+    @property
+    def lost_window_days(self) -> int:
+        return LOST_WINDOW_DAYS
+
+    @property
+    def reconnected(self) -> tuple[LostSchool, ...]:
+        """Schools lost over the last days that are connected again by the report date."""
+        return tuple(school for school in self.lost_recently if school.reconnected)
 
     @property
     def flagged_esas(self) -> tuple[EsaLine, ...]:
@@ -281,6 +341,19 @@ def build_report(
         if previous_date is not None
         else None
     )
+    gained = (
+        int(
+            fetch_one(
+                conn, "gained_connections", report_date=report_date, previous_date=previous_date
+            )["gained"]
+        )
+        if previous_date is not None
+        else None
+    )
+    lost = lost_connections(conn, report_date, previous_date) if previous_date else []
+    lost_recently = lost_connections(
+        conn, report_date, report_date - timedelta(days=LOST_WINDOW_DAYS)
+    )
     updates = esa_updates(conn, report_date)  # every ESA's days since its data last changed
     lines = [
         _esa_line(row, updates.get(row["esa_code"], {}), stale_after_days, report_date)
@@ -332,6 +405,9 @@ def build_report(
             for row in fetch_all(conn, "province_summary", report_date=report_date)
         ),
         speed=speed_report(conn, report_date, speed_target or SpeedTarget()),
+        gained=gained,
+        lost=tuple(lost),
+        lost_recently=tuple(lost_recently),
     )
 
 

@@ -2,21 +2,23 @@
 
 A clerk hears every morning which cells to fix; the standing tells the office how it is doing:
 its schools connected and the change since the last report, its rank among the ESAs of its
-level, its schools no provider reaches, and its share meeting the speed target. The figures
-are the report's own (``sql/esa_summary.sql``, ``sql/speed_target.sql``), so an ESA reads the
-same numbers the ministry does.
+level, its schools no provider reaches, its share meeting the speed target, and by name its
+schools that lost their connection since the last report. The figures are the report's own
+(``sql/esa_summary.sql``, ``sql/speed_target.sql``, ``sql/lost_connections.sql``), so an ESA
+reads the same numbers the ministry does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection
 
 from schoolnet.core.config import SpeedTarget
+from schoolnet.report.daily import LostSchool, lost_connections
 from schoolnet.report.policy import LEVEL_LABELS
 from schoolnet.report.speed import SpeedCounts, speed_report
 from schoolnet.warehouse.queries import fetch_all, fetch_one
@@ -35,6 +37,7 @@ class EsaStanding:
     ranked: int  # ESAs of its level
     speed: SpeedCounts | None
     target: SpeedTarget
+    lost: tuple[LostSchool, ...] = field(default=())  # since the previous report, by code
 
     @property
     def change(self) -> int | None:
@@ -67,6 +70,10 @@ def esa_standings(
         if previous_date is not None
         else {}
     )
+    lost_by_esa: dict[str, list[LostSchool]] = {}
+    if previous_date is not None:
+        for school in lost_connections(conn, report_date, previous_date):
+            lost_by_esa.setdefault(school.esa_code, []).append(school)
     speeds = speed_report(conn, report_date, target, shortfall_rows=0).esas
     shares_by_level: dict[str, list[float]] = {}
     for row in rows:
@@ -87,5 +94,6 @@ def esa_standings(
             ranked=len(shares),
             speed=speeds.get(row["esa_code"]),
             target=target,
+            lost=tuple(lost_by_esa.get(row["esa_code"], ())),
         )
     return standings

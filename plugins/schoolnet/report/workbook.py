@@ -1,7 +1,8 @@
 """The report's workbook: the day's figures as an ``.xlsx`` the ministry can sort and filter.
 
-Three sheets, Thai sheet names and header rows: every school's snapshot, the schools no provider
-reaches, and every ESA's findings. Values keep their types (dates as dates, numbers as numbers),
+Four sheets, Thai sheet names and header rows: every school's snapshot, the schools no provider
+reaches, every ESA's findings, and the schools that lost their connection over the last days.
+Values keep their types (dates as dates, numbers as numbers),
 enum keys are shown as the contract's Thai labels, and every text cell passes through
 :func:`schoolnet.core.cellsafety.neutralize`, so a school named ``=HYPERLINK(...)`` arrives as text.
 
@@ -15,7 +16,7 @@ import io
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
@@ -27,6 +28,7 @@ from sqlalchemy import Connection
 from schoolnet.contract import load_contract
 from schoolnet.core import thai
 from schoolnet.core.cellsafety import neutralize
+from schoolnet.report.daily import LOST_WINDOW_DAYS
 from schoolnet.report.export import as_date, as_float, as_integer, as_list
 from schoolnet.report.texts import report_text
 from schoolnet.validation.feedback import SEVERITY_LABEL
@@ -36,6 +38,7 @@ SNAPSHOT_SHEET = report_text("workbook_snapshot_sheet")
 NO_PROVIDER_SHEET = report_text("workbook_no_provider_sheet")
 NEVER_REPORTED = report_text("workbook_status_never_reported")
 """The status of a school that never reported, so a filter on the column finds it."""
+LOST_SHEET = report_text("workbook_lost_sheet", days=LOST_WINDOW_DAYS)
 FINDINGS_SHEET = load_contract().feedback_tab  # the findings, as each ESA's own tab is named
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 """The MIME type of an ``.xlsx`` attachment."""
@@ -204,6 +207,47 @@ def sheet_specs() -> tuple[SheetSpec, ...]:
         ),
     )
     return (snapshot, no_provider, findings)
+
+
+@cache
+def lost_sheet_spec() -> SheetSpec:
+    """The schools that lost their connection over the last ``LOST_WINDOW_DAYS`` days
+    (``sql/lost_connections.sql``), once each with the day; those lost since the previous
+    report are the rows of the report date. Bound with ``:report_date`` and ``:since_date``."""
+    contract = load_contract()
+
+    def labels(enum: str) -> dict[str, str]:
+        return {value.key: value.label for value in contract.enums[enum]}
+
+    def header(key: str) -> str:
+        return contract.column(key).header
+
+    return SheetSpec(
+        LOST_SHEET,
+        "lost_connections",
+        (
+            SheetColumn("lost_on", "วันที่พบว่าขาดการเชื่อมต่อ", 14, as_date),
+            SheetColumn("before_date", "รายงานก่อนหน้า (ยังเชื่อมต่อ)", 14, as_date),
+            SheetColumn("school_code", header("school_code"), 13, _text),
+            SheetColumn("school_name", header("school_name"), 30, _text),
+            SheetColumn("esa_code", "รหัสเขตพื้นที่", 12, _text),
+            SheetColumn("esa_name", "สำนักงานเขตพื้นที่การศึกษา", 30, _text),
+            SheetColumn("province", "จังหวัด", 16, _text),
+            SheetColumn("students", header("students"), 12, as_integer),
+            SheetColumn("previous_isp", "ผู้ให้บริการเดิม", 14, _labelled(labels("isp"))),
+            SheetColumn(
+                "previous_link_type", "ประเภทการเชื่อมต่อเดิม", 16, _labelled(labels("link_type"))
+            ),
+            SheetColumn("status", "สถานะวันนี้", 22, _labelled(labels("status"))),
+            SheetColumn("reconnected", "กลับมาเชื่อมต่อแล้ว", 12, _labelled(RECONNECTED_LABEL)),
+            SheetColumn("note", header("note"), 40, _text),
+            SheetColumn("accepted_on", "วันที่รับข้อมูล", 14, as_date),
+        ),
+    )
+
+
+RECONNECTED_LABEL = {"1": "ใช่", "0": "", "True": "ใช่", "False": ""}
+"""The reconnected flag as the workbook shows it (an engine returns 1/0 or a boolean)."""
 
 
 # --- the package ---------------------------------------------------------------------------------
@@ -388,14 +432,18 @@ def _package_parts(report_date: date, sheets: Sequence[tuple[SheetSpec, int]]) -
 
 
 def build_report_workbook(conn: Connection, report_date: date) -> bytes:
-    """The ``.xlsx`` of ``report_date``: every school, the schools no provider reaches, and
-    every ESA's findings, read through ``sql/`` (an empty day gives the header rows only).
+    """The ``.xlsx`` of ``report_date``: every school, the schools no provider reaches, every
+    ESA's findings and the schools that lost their connection over the last days, read through
+    ``sql/`` (an empty day gives the header rows only).
 
     The same warehouse and date give the same bytes: every zip entry and the document
     properties carry the report date, never the clock's time.
     """
     stamp = (report_date.year, report_date.month, report_date.day, 0, 0, 0)
-    specs = sheet_specs()
+    day = {"report_date": report_date}
+    lost = {"report_date": report_date, "since_date": report_date - timedelta(LOST_WINDOW_DAYS)}
+    sheets = [*((spec, day) for spec in sheet_specs()), (lost_sheet_spec(), lost)]
+    specs = [spec for spec, _ in sheets]
     buffer = io.BytesIO()
     counts: list[int] = []
     with ZipFile(buffer, "w", ZIP_DEFLATED) as archive:
@@ -403,8 +451,8 @@ def build_report_workbook(conn: Connection, report_date: date) -> bytes:
         head = _package_parts(report_date, [(spec, 0) for spec in specs])
         for name in _HEAD_PARTS:
             archive.writestr(_entry(name, stamp), head[name].encode("utf-8"))
-        for number, spec in enumerate(specs, 1):
-            result = conn.execute(load_query(spec.query), {"report_date": report_date})
+        for number, (spec, parameters) in enumerate(sheets, 1):
+            result = conn.execute(load_query(spec.query), parameters)
             counted = _Counted(result)
             entry = _entry(f"xl/worksheets/sheet{number}.xml", stamp)
             with archive.open(entry, "w", force_zip64=True) as part:

@@ -33,6 +33,8 @@ ROW_CODES: dict[str, Severity] = {
     "unusually_small": "warning",
     "upload_above_download": "warning",
     "support_above_fee": "warning",
+    "speed_beyond_link_type": "warning",
+    "implausible_change": "warning",
     "unknown_enum_value": "error",
     "invalid_date": "error",
     "future_date": "error",

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any, Literal
 
 from schoolnet.contract import Column, Contract, load_contract
+from schoolnet.core.previous import PreviousBySchool, PreviousValues
 from schoolnet.core.registry import School
 from schoolnet.validation.findings import (
     Finding,
@@ -128,6 +129,9 @@ class _Plan:
     """How to read and check one contract column."""
 
     __slots__ = (
+        "change_at_least",
+        "change_factor",
+        "change_unless",
         "column",
         "date",
         "error_above",
@@ -135,6 +139,7 @@ class _Plan:
         "header",
         "hint",
         "key",
+        "link_maxima",
         "min_exclusive",
         "minimum",
         "numeric",
@@ -160,6 +165,13 @@ class _Plan:
         self.warn_column: str | None = column.rule("warn_above_column")
         self.warn_column_code: str = column.rule("warn_above_column_code", "unusually_large")
         self.future_error = column.rule("future") == "error"
+        # The school's own history: a change from its last accepted value by this factor or
+        # more (and by at least this much) is implausible, unless the named cells changed too.
+        self.change_factor: float | None = column.rule("change_factor")
+        self.change_at_least: float = column.rule("change_at_least", 0)
+        self.change_unless: tuple[str, ...] = tuple(column.rule("change_unless_changed", ()))
+        # What each link type can carry (a speed beyond it is implausible for that link).
+        self.link_maxima: dict[str, float] = dict(column.rule("max_by_link_type") or {})
         self.date = column.type == "date"
         hint = column.rule("hint")
         self.parse: Callable[[Any], Any]
@@ -217,6 +229,12 @@ class _Compiled:
             p for p in self.plans if p.column.required.always or p.column.required.conditional
         )
         self.cross = tuple(p for p in self.plans if p.warn_column is not None)
+        self.history = tuple(p for p in self.plans if p.change_factor is not None)
+        self.link_checked = tuple(p for p in self.plans if p.link_maxima)
+        self.link_labels: dict[str, str] = {}
+        link = self.by_key.get("link_type")
+        if link is not None and link.column.enum is not None:
+            self.link_labels = {v.key: v.label for v in contract.enums[link.column.enum]}
 
 
 _COMPILED: dict[int, _Compiled] = {}
@@ -308,11 +326,14 @@ def validate_sheet(
     today: date,
     contract: Contract | None = None,
     tab_title: str | None = None,
+    previous: PreviousBySchool | None = None,
 ) -> SheetValidation:
     """Check one ESA's data tab (cells as the Sheets API returns them) against the contract.
 
     ``values[i]`` is sheet row ``i + 1``. ``tab_title``, when given and not the contract's data
     tab, adds a ``data_tab_missing`` warning (the puller fell back to the first tab).
+    ``previous`` holds each school's last accepted values: every accepted row is compared with
+    them, and an implausible change is a warning on its cell (the row is still accepted).
     """
     compiled = _compile(contract if contract is not None else load_contract())
     book = compiled.book
@@ -384,8 +405,13 @@ def validate_sheet(
     if missing:
         return _result(esa_code, "rejected", [], sheet, ())
 
-    rows = _check_rows(values, header_index, matched, compiled, esa_code, schools, today)
+    checker = _RowChecker(matched, compiled, esa_code, schools, today, previous or {})
+    rows = _check_rows(values, header_index, checker)
     _check_duplicates(rows, matched, compiled, esa_code)
+    if previous:
+        for row in rows:
+            if not row.rejected and row.duplicate_of is None:
+                checker.check_history(row)
 
     seen = {row.code for row in rows if row.code is not None}
     not_reported = tuple(code for code in _codes_of_esa(schools, esa_code) if code not in seen)
@@ -460,16 +486,9 @@ def _result(
 
 
 def _check_rows(
-    values: Sequence[Sequence[Any]],
-    header_index: int,
-    matched: dict[int, int],
-    compiled: _Compiled,
-    esa_code: str,
-    schools: Mapping[str, School],
-    today: date,
+    values: Sequence[Sequence[Any]], header_index: int, checker: _RowChecker
 ) -> list[_Row]:
     """Read and check every non-blank row below the header, one cell at a time."""
-    checker = _RowChecker(matched, compiled, esa_code, schools, today)
     rows: list[_Row] = []
     for index in range(header_index + 1, len(values)):
         cells = values[index]
@@ -496,12 +515,14 @@ class _RowChecker:
         esa_code: str,
         schools: Mapping[str, School],
         today: date,
+        previous: PreviousBySchool,
     ) -> None:
         self.compiled = compiled
         self.book = compiled.book
         self.esa_code = esa_code
         self.schools = schools
         self.today = today
+        self.previous = previous
         self.present = [
             (compiled.plans[order], position) for order, position in sorted(matched.items())
         ]
@@ -664,6 +685,78 @@ class _RowChecker:
                     other=cell_text(other_raw).strip(),
                     other_header=self.compiled.by_key[plan.warn_column].header,
                 )
+        for plan in self.compiled.link_checked:
+            self.check_link_capacity(row, plan)
+
+    def check_link_capacity(self, row: _Row, plan: _Plan) -> None:
+        """A speed beyond what the row's link type can carry (a DSL line at 512 Mbps: kbps
+        typed). Confirmed, and silent, once the same speed and link were accepted before."""
+        if plan.key in row.failed:
+            return
+        value = row.values.get(plan.key)
+        if value is None:
+            return
+        link = row.values.get("link_type")
+        limit = plan.link_maxima.get(link) if isinstance(link, str) else None
+        if limit is None or value <= limit:
+            return
+        assert isinstance(link, str)
+        before = self.previous.get(row.code) if row.code is not None else None
+        if (
+            before is not None
+            and before.values.get("link_type") == link
+            and before.values.get(plan.key) == value
+        ):
+            return
+        self.add(
+            row,
+            "speed_beyond_link_type",
+            plan,
+            limit=format_number(limit),
+            link_type=self.compiled.link_labels.get(link, link),
+        )
+
+    def check_history(self, row: _Row) -> None:
+        """Each number against the school's last accepted value: a change by the contract's
+        factor or more is a warning quoting that value and its date. A cell that already has
+        a finding gets no second one; an emptied cell (a connection ended) is no change."""
+        assert row.code is not None
+        before = self.previous.get(row.code)
+        if before is None:
+            return
+        values, earlier = row.values, before.values
+        for plan in self.compiled.history:
+            value = values.get(plan.key)
+            old = earlier.get(plan.key)
+            if value == old or value is None or old is None:
+                continue  # the common case: unchanged, or nothing to compare
+            if plan.key in row.failed or any(f.column == plan.key for _, f in row.findings):
+                continue
+            if not isinstance(value, int | float) or not isinstance(old, int | float):
+                continue
+            if plan.change_unless and any(
+                values.get(key) != earlier.get(key) for key in plan.change_unless
+            ):
+                continue
+            assert plan.change_factor is not None
+            if implausible_change(old, value, plan.change_factor, plan.change_at_least):
+                self.add(
+                    row,
+                    "implausible_change",
+                    plan,
+                    previous=format_number(old),
+                    previous_date=thai_date(before.accepted_on),
+                    limit=format_number(plan.change_factor),
+                )
+
+
+def implausible_change(old: float, new: float, factor: float, at_least: float) -> bool:
+    """Whether ``old`` -> ``new`` is a change by ``factor`` or more either way (a tenfold jump,
+    a dropped digit) and by at least ``at_least``. Zero on either side compares nothing: a
+    free connection or an empty school is not a typing slip of the other."""
+    if old <= 0 or new <= 0 or abs(new - old) < at_least:
+        return False
+    return max(old, new) >= factor * min(old, new)
 
 
 def _is_dash(raw: Any) -> bool:
@@ -768,4 +861,11 @@ def _check_duplicates(
             row.rejected = True
 
 
-__all__ = ["Outcome", "RowResult", "SheetValidation", "validate_sheet"]
+__all__ = [
+    "Outcome",
+    "PreviousValues",
+    "RowResult",
+    "SheetValidation",
+    "implausible_change",
+    "validate_sheet",
+]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Engine, case, delete, func, insert, select
 
+from schoolnet.core.previous import PreviousValues
 from schoolnet.warehouse.models import (
     DeliveryRow,
     FeedbackTabRow,
@@ -14,6 +16,7 @@ from schoolnet.warehouse.models import (
     QuarantineReleaseRow,
     SnapshotRow,
 )
+from schoolnet.warehouse.queries import load_query
 
 
 def last_accepted_count(engine: Engine, esa_code: str, before: date) -> int | None:
@@ -30,6 +33,30 @@ def last_accepted_count(engine: Engine, esa_code: str, before: date) -> int | No
     )
     with engine.connect() as conn:
         return conn.execute(query).scalar()
+
+
+def previous_values(engine: Engine, esa_code: str, before: date) -> dict[str, PreviousValues]:
+    """Each school of the ESA and its last accepted values before ``before`` (its row in the
+    ESA's latest snapshot before that date): what the validator compares a row with. A value
+    accepted on ``before`` itself is not previous, so a rerun of the date compares alike."""
+    query = load_query("previous_values")
+    with engine.connect() as conn:
+        rows = conn.execute(query, {"esa_code": esa_code, "report_date": before}).fetchall()
+    # Each row's own mapping, not fetch_all's typed dicts: a morning reads the whole nation's
+    # rows this way, and building dicts cost more than the checks they serve
+    # (docs/benchmarks.md). SQLite gives dates back as ISO text: a day's few dates, read once.
+    dates: dict[Any, date] = {}
+    previous: dict[str, PreviousValues] = {}
+    for row in rows:
+        accepted = row.accepted_on
+        accepted_on = dates.get(accepted)
+        if accepted_on is None:
+            accepted_on = dates[accepted] = (
+                accepted if isinstance(accepted, date) else date.fromisoformat(accepted)
+            )
+        values = cast(Mapping[str, Any], row._mapping)  # keyed by the query's column names
+        previous[row.school_code] = PreviousValues(accepted_on, values)
+    return previous
 
 
 def quarantine_released(engine: Engine, esa_code: str, report_date: date) -> bool:

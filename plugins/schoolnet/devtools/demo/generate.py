@@ -64,6 +64,19 @@ SHEET_FAULTS = ("broken_header", "emptied", "unshared")
 BROKEN_HEADER = "รหัส รร. (10 หลัก)"  # the school code's header retyped: not a known header
 _FAULTS_IN_THE_SHEET = ("broken_header", "emptied")  # the others are in Drive's sharing
 GENERATED_ENTRIES = ("days", "state", "truth", "manifest.json", "esas.csv", "schools.csv")
+# Implausible edits: on a day after the first, an editing clerk slips on one number of one
+# school's row, a value the school's own history makes implausible (docs/demo-data.md). The
+# row is still accepted (a warning), so the slip stands as typed from then on: the warning
+# comes the first morning only, and the truth says so. The true state never changes.
+IMPLAUSIBLE_EDITS: dict[str, tuple[str, str]] = {
+    "students_times_ten": ("students", "implausible_change"),
+    "students_dropped_digit": ("students", "implausible_change"),
+    "fee_times_ten": ("monthly_fee_thb", "implausible_change"),
+    "dsl_kbps": ("download_mbps", "speed_beyond_link_type"),
+}
+DSL_KBPS = 512  # a DSL line's speed typed in kbps
+# What `schoolnet demo-data` makes with --messy above 0: a few such slips a day nationally.
+DEMO_IMPLAUSIBLE_RATE = 0.02
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,16 @@ class DemoManifest:
     esa_count: int
     school_count: int
     sheet_faults: tuple[SheetFault, ...] = ()
+    implausible_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class Slip:
+    """An implausible edit standing in one school's row: its kind (of `IMPLAUSIBLE_EDITS`) and
+    the day index it was typed (the only morning it is warned about)."""
+
+    kind: str
+    day_index: int
 
 
 @dataclass(frozen=True)
@@ -100,8 +123,12 @@ class _Office:
     created: datetime
     evolution: random.Random
     messy: random.Random
+    implausible: random.Random
     stall: range
+    losses: random.Random  # which connected schools lose their connection, and get it back
     mistakes: dict[str, Mistake] = field(default_factory=dict)
+    slips: dict[str, Slip] = field(default_factory=dict)
+    slip_marks: list[tuple[Mark, Slip]] = field(default_factory=list)
     title: str | None = None
     last_edit: int = 0
     rows: list[Row] | None = None
@@ -119,6 +146,7 @@ def generate(
     esa_limit: int | None = None,
     sheet_faults: bool = False,
     esa_codes: Collection[str] | None = None,
+    implausible_rate: float = 0.0,
 ) -> DemoManifest:
     """Write the demo data set into `out`, replacing any earlier one there.
 
@@ -127,11 +155,16 @@ def generate(
 
     With `sheet_faults`, three ESAs' sheets cannot be used on the last day (a retyped header,
     an emptied sheet, sharing withdrawn); the true states are the same either way.
+
+    With `implausible_rate`, that share of the ESAs editing on a day after the first slip on
+    one school's number (`IMPLAUSIBLE_EDITS`), recorded in the truth; 0 leaves the set as is.
     """
     if days < 1:
         raise ValueError("days must be at least 1")
     if not 0.0 <= messy_rate <= 1.0:
         raise ValueError("messy rate must be between 0 and 1")
+    if not 0.0 <= implausible_rate <= 1.0:
+        raise ValueError("implausible rate must be between 0 and 1")
     if esa_limit is not None and esa_limit < 1:
         raise ValueError("esa limit must be at least 1")
     contract = load_contract()
@@ -164,7 +197,8 @@ def generate(
             changed = False
             if edits:
                 modified = _clock(office.evolution, day - timedelta(days=1))
-                changed = _edit(contract, office, offices, index, messy_rate, day)
+                slips = implausible_rate if fault is None else 0.0
+                changed = _edit(contract, office, offices, index, messy_rate, day, slips)
             elif fault in _FAULTS_IN_THE_SHEET:
                 modified = _clock(fault_clock, day - timedelta(days=1))
             else:
@@ -176,8 +210,8 @@ def generate(
             elif changed:
                 _write_sheet(folder, contract, office, folder_id, modified)
         _write_state(out / "state" / f"{day.isoformat()}.csv", contract, offices)
-        if messy_rate > 0 or faults:
-            _write_truth(out / "truth" / f"{day.isoformat()}.json", offices, today)
+        if messy_rate > 0 or faults or implausible_rate > 0:
+            _write_truth(out / "truth" / f"{day.isoformat()}.json", offices, today, index)
 
     manifest = DemoManifest(
         seed=seed,
@@ -188,6 +222,7 @@ def generate(
         esa_count=len(offices),
         school_count=len(schools),
         sheet_faults=tuple(faults.values()),
+        implausible_rate=float(implausible_rate),
     )
     _write_json(
         out / "manifest.json",
@@ -208,6 +243,7 @@ def generate(
                 }
                 for fault in manifest.sheet_faults
             ],
+            "implausible_rate": manifest.implausible_rate,
         },
     )
     return manifest
@@ -243,6 +279,7 @@ def read_manifest(out: Path) -> DemoManifest:
             )
             for item in raw.get("sheet_faults", [])
         ),
+        implausible_rate=float(raw.get("implausible_rate", 0.0)),
     )
 
 
@@ -319,7 +356,9 @@ def _registry(
                 created=created,
                 evolution=evolution,
                 messy=random.Random(f"{seed}/{plan.esa_code}/messy"),
+                implausible=random.Random(f"{seed}/{plan.esa_code}/implausible"),
                 stall=stall,
+                losses=random.Random(f"{seed}/{plan.esa_code}/losses"),
             )
         )
     by_province: dict[str, list[int]] = {}
@@ -356,20 +395,104 @@ def _edit(
     index: int,
     rate: float,
     day: date,
+    implausible_rate: float = 0.0,
 ) -> bool:
-    """The clerk's edits of the day before `day`: schools move on, mistakes are fixed and made.
-    Whether the sheet's cells changed."""
+    """The clerk's edits of the day before `day`: schools move on, mistakes are fixed and made,
+    and perhaps one number slips. Whether the sheet's cells changed."""
+    settled = {
+        state.school_code: (state.status, state.monthly_fee_thb)
+        for state in office.schools
+        if state.school_code not in office.mistakes
+    }
     if index:
         elapsed = index - office.last_edit
         for state in office.schools:
-            step(office.evolution, state, day - timedelta(days=1), elapsed)
+            step(office.evolution, state, day - timedelta(days=1), elapsed, office.losses)
         office.last_edit = index
     _update_mistakes(contract, office, offices, index, rate, day)
+    _update_slips(office, index, implausible_rate, settled)
     rows, marks = render(contract, office.style, office.schools, office.mistakes, office.title)
+    slip_marks = _apply_slips(office, rows)
     if rows == office.rows:
         return False
-    office.rows, office.marks = rows, marks
+    office.rows, office.marks, office.slip_marks = rows, marks, slip_marks
     return True
+
+
+def _slip_fits(kind: str, state: SchoolState) -> bool:
+    """Whether a slip of `kind` still reads as one on the school's row: a count that ten times
+    over stays under the contract's 5,000 warning, a fee, a DSL line within its speed."""
+    if kind == "students_times_ten":
+        return 3 <= state.students <= 500
+    if kind == "students_dropped_digit":
+        return state.students >= 100
+    connected = state.status == "connected"
+    if kind == "fee_times_ten":
+        return connected and bool(state.monthly_fee_thb)
+    return connected and state.link_type == "dsl" and 0 < (state.download_mbps or 0) < 200
+
+
+def _update_slips(
+    office: _Office, index: int, rate: float, settled: dict[str, tuple[str, int | None]]
+) -> None:
+    """Drop slips the school's state no longer fits; on a day after the first, with chance
+    `rate`, one new slip on a school with no other mistake whose row was accepted as it is
+    now the morning before (so its last accepted value is the true one)."""
+    for code, slip in list(office.slips.items()):
+        state = next(s for s in office.schools if s.school_code == code)
+        if not _slip_fits(slip.kind, state):
+            del office.slips[code]
+    for code in office.slips:
+        office.mistakes.pop(code, None)  # one mistake a row: the slip stands alone
+    if index == 0 or rate <= 0:
+        return
+    rng = office.implausible
+    if rng.random() >= rate:
+        return
+    kind = rng.choice(sorted(IMPLAUSIBLE_EDITS))
+    candidates = [
+        state
+        for state in office.schools
+        if state.school_code in settled
+        and state.school_code not in office.mistakes
+        and state.school_code not in office.slips
+        and settled[state.school_code] == (state.status, state.monthly_fee_thb)
+        and _slip_fits(kind, state)
+    ]
+    if candidates:
+        office.slips[rng.choice(candidates).school_code] = Slip(kind, index)
+
+
+def _slipped(kind: str, state: SchoolState) -> int:
+    """The number the clerk typed for the school's true value."""
+    if kind == "students_times_ten":
+        return state.students * 10
+    if kind == "students_dropped_digit":
+        return state.students // 10
+    if kind == "fee_times_ten":
+        assert state.monthly_fee_thb is not None
+        return state.monthly_fee_thb * 10
+    return DSL_KBPS
+
+
+def _apply_slips(office: _Office, rows: list[Row]) -> list[tuple[Mark, Slip]]:
+    """Type each standing slip into its school's row; where each sits, as truth marks."""
+    if not office.slips:
+        return []
+    code_at = _code_column(office)
+    by_code = {state.school_code: state for state in office.schools}
+    marks = []
+    for number, cells in enumerate(rows, start=1):
+        code = cells[code_at] if len(cells) > code_at else None
+        slip = office.slips.get(code) if isinstance(code, str) else None
+        if slip is None:
+            continue
+        column = IMPLAUSIBLE_EDITS[slip.kind][0]
+        at = next(i for i, c in enumerate(office.style.columns) if c.key == column)
+        cells[at] = _slipped(slip.kind, by_code[str(code)])
+        cell = f"{column_letters(at)}{number}"
+        marks.append((Mark(number, column, cell, slip.kind, str(cells[at])), slip))
+    return marks
 
 
 def _header_row(office: _Office) -> int:
@@ -500,9 +623,12 @@ def _write_state(path: Path, contract: Contract, offices: list[_Office]) -> None
             )
 
 
-def _write_truth(path: Path, offices: list[_Office], faults: dict[str, str]) -> None:
+def _write_truth(
+    path: Path, offices: list[_Office], faults: dict[str, str], index: int = 0
+) -> None:
     """Every mistake the pipeline must find that day; an ESA with a whole-sheet fault has what
-    that fault makes it report instead of its rows' mistakes (which it cannot reach)."""
+    that fault makes it report instead of its rows' mistakes (which it cannot reach). A slip is
+    warned about the morning it was typed only (`expected_code` null after: it was accepted)."""
     entries: list[dict[str, Any]] = []
     for office in offices:
         fault = faults.get(office.esa.esa_code)
@@ -512,6 +638,16 @@ def _write_truth(path: Path, offices: list[_Office], faults: dict[str, str]) -> 
             code, severity = EXPECTED[mark.kind]
             entries.append(_entry(office, mark.row, mark.column, mark.cell, mark.kind, mark.value))
             entries[-1].update(expected_code=code, expected_severity=severity)
+        if fault is None:
+            for mark, slip in office.slip_marks:
+                fresh = slip.day_index == index
+                entries.append(
+                    _entry(office, mark.row, mark.column, mark.cell, mark.kind, mark.value)
+                )
+                entries[-1].update(
+                    expected_code=IMPLAUSIBLE_EDITS[slip.kind][1] if fresh else None,
+                    expected_severity="warning" if fresh else None,
+                )
         if fault is not None:
             entries.extend(_fault_entries(office, fault))
     _write_json(path, entries)

@@ -103,6 +103,22 @@ NEWLY_REACHED_NOTE = "ได้ผู้ให้บริการแล้ว 
 
 # Chance per elapsed day that a school moves one step forward (applied when its ESA edits).
 STEP_PER_DAY: dict[str, float] = {PROCURING: 0.14, NOT_CONNECTED: 0.10, NO_PROVIDER: 0.015}
+# Since MOENet closed every school pays for its own line, so some connected schools lose it:
+# the chance per elapsed day that one does (applied when its ESA edits), and that a school which
+# lost it gets it back (the contract renewed, the money found, the dish repaired).
+LOSS_PER_DAY = 0.0012
+RECONNECT_PER_DAY = 0.15
+# Why a school lost its connection, as its clerk types it in the note: (status after the loss,
+# the link types it happens to (empty: any), the note).
+LOSSES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (PROCURING, (), "สัญญากับผู้ให้บริการสิ้นสุด อยู่ระหว่างทำสัญญาใหม่"),
+    (NOT_CONNECTED, (), "สัญญาสิ้นสุด ยังไม่มีงบต่อสัญญา"),
+    (NOT_CONNECTED, (), "งบรายหัวไม่พอจ่ายค่าบริการ ผู้ให้บริการระงับสัญญาณ"),
+    (NOT_CONNECTED, ("satellite",), "จานดาวเทียมเสียหายจากพายุ รอช่างซ่อม"),
+    (NOT_CONNECTED, ("fiber", "dsl"), "สายสัญญาณขาด รอผู้ให้บริการซ่อม"),
+    (NOT_CONNECTED, ("mobile", "other"), "อุปกรณ์รับสัญญาณเสีย รอเปลี่ยนเครื่องใหม่"),
+)
+RECONNECTED_NOTE = "กลับมาใช้งานได้แล้ว"
 # Service started at most this many days before the start date (late 2017 / January 2018).
 OLDEST_SERVICE_DAYS = 75
 
@@ -128,6 +144,9 @@ class SchoolState:
     note: str | None = None
     # Not a contract column: the school had no provider, so its link is likely satellite.
     remote: bool = False
+    # Not a contract column: the provider of the connection the school lost (None: it has
+    # not lost one, or got it back).
+    lost_isp: str | None = None
 
 
 def check_contract(contract: Contract) -> None:
@@ -200,8 +219,19 @@ def initial(
     return state
 
 
-def step(rng: random.Random, state: SchoolState, edit_day: date, elapsed: int) -> bool:
-    """Move one step forward with the chance of `elapsed` days; True if the state changed."""
+def step(
+    rng: random.Random,
+    state: SchoolState,
+    edit_day: date,
+    elapsed: int,
+    losses: random.Random | None = None,
+) -> bool:
+    """Move one step forward with the chance of `elapsed` days; True if the state changed.
+
+    With `losses`, a connected school may lose its connection and a school that lost it may
+    get it back, drawn from `losses` alone: the other schools move as they would without."""
+    if losses is not None and (state.status == CONNECTED or state.lost_isp is not None):
+        return _lose_or_regain(losses, state, edit_day, elapsed)
     chance = STEP_PER_DAY.get(state.status)
     if chance is None or rng.random() >= 1 - (1 - chance) ** elapsed:
         return False
@@ -214,6 +244,33 @@ def step(rng: random.Random, state: SchoolState, edit_day: date, elapsed: int) -
         state.providers_contacted = ()
         _procure(rng, state)
         state.note = NEWLY_REACHED_NOTE
+    return True
+
+
+def _lose_or_regain(rng: random.Random, state: SchoolState, edit_day: date, elapsed: int) -> bool:
+    """A connected school loses its connection, or one that lost it gets it back."""
+    if state.lost_isp is None:
+        if rng.random() >= 1 - (1 - LOSS_PER_DAY) ** elapsed:
+            return False
+        assert state.isp is not None
+        causes = [cause for cause in LOSSES if not cause[1] or state.link_type in cause[1]]
+        status, _, note = rng.choice(causes)
+        state.lost_isp = state.isp
+        state.status = status
+        state.isp = state.isp if status == PROCURING else None
+        state.link_type = None
+        state.download_mbps = state.upload_mbps = state.monthly_fee_thb = None
+        state.funding_source = None
+        state.support_requested_thb = None
+        state.support_reason = None
+        state.service_start = None
+        state.note = note
+        return True
+    if rng.random() >= 1 - (1 - RECONNECT_PER_DAY) ** elapsed:
+        return False
+    state.isp, state.lost_isp = state.lost_isp, None
+    _connect(rng, state, edit_day, fresh=True)
+    state.note = RECONNECTED_NOTE
     return True
 
 

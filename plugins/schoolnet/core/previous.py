@@ -1,0 +1,28 @@
+"""A school's last accepted values: what the validator compares each accepted row with.
+
+The warehouse reads them from the latest snapshot before the date being validated, and
+``schoolnet validate --previous`` from the CSV that ``schoolnet export`` writes; the validator
+only receives them, so it depends on neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PreviousValues:
+    """The school's values as last accepted (the contract's keys, normalized as the validator
+    makes them: enum keys, numbers, ISO dates as ``date``) and the date they were accepted."""
+
+    accepted_on: date
+    values: Mapping[str, Any]
+
+
+PreviousBySchool = Mapping[str, PreviousValues]
+"""School code -> its last accepted values; a school without any is absent."""
+
+__all__ = ["PreviousBySchool", "PreviousValues"]
