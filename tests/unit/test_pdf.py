@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.request import urlopen
 
+import pypdf
 import pypdfium2
 import pytest
 
@@ -25,6 +29,7 @@ from schoolnet.report.pdf import (
     pdf_text,
     recompose_sara_am,
 )
+from schoolnet.report.pdf_process import PdfProcess
 
 WORDS = ["ต่ำ", "น้ำ", "จำนวน", "สำนักงาน", "กำแพงเพชร", "ทำ"]
 LINE = " ".join(WORDS)
@@ -65,14 +70,64 @@ def test_every_sara_am_word_comes_back_exactly_in_regular_and_bold() -> None:
     assert words_of(page) == [*WORDS, "ปั้น", "ฝั่ง", "ญู", "ฐู", "ฤๅษี"]
 
 
-def test_the_text_layer_is_decomposed_and_recompose_inverts_it() -> None:
-    # What a reader copying from the PDF gets: NIKHAHIT (+ tone) + SARA AA in place of ำ.
+def test_viewers_read_sara_am_as_typed_and_pypdf_reads_it_decomposed() -> None:
+    # PDFium (Chrome's viewer) reads each SARA AM's ActualText: the words as typed, unaltered.
     pdf = html_to_pdf(document(f"<p>{LINE}</p>"))
     raw = pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range()
-    assert words_of(raw) == [decompose_sara_am(word) for word in WORDS]
+    assert words_of(raw) == WORDS
+    # pypdf ignores ActualText and reads the glyphs: NIKHAHIT (+ tone) + SARA AA in place of ำ.
+    assert words_of(pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()) == [
+        decompose_sara_am(word) for word in WORDS
+    ]
     assert decompose_sara_am("ต่ำ") == "\u0e15\u0e4d\u0e48\u0e32"
     for word in [*WORDS, "ความ", "ป่า", "ทำนา"]:
         assert recompose_sara_am(decompose_sara_am(word)) == word
+
+
+def pdftotext(pdf: bytes) -> str:
+    """The text layer as poppler's ``pdftotext`` reads it (search indexes, screen readers)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("needs pdftotext (Debian: apt-get install poppler-utils)")
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode("utf-8")
+
+
+# ESA names and words of the report with ำ, and Thai clusters around it that must stay as typed.
+REPORT_WORDS = [
+    "สำนักงาน",
+    "สพป.ลำปาง",
+    "จำนวน",
+    "กำแพงเพชร",
+    "น้ำ",
+    "ต่ำ",
+    "ทำ",
+    "สำรวจ",
+    "ดำเนินการ",
+]
+OTHER_CLUSTERS = ["ที่", "ดื่ม", "กุ้ง", "ปู่", "ข้อมูล", "โรงเรียน", "รับ", "ยังไม่"]
+
+
+@pytest.mark.parametrize("tag", ["span", "b"])
+def test_pdftotext_reads_every_word_as_typed_and_once(tag: str) -> None:
+    words = REPORT_WORDS + OTHER_CLUSTERS
+    line = " ".join(words)
+    table = "".join(f"<tr><td>{word}</td><td>{index}</td></tr>" for index, word in enumerate(words))
+    pdf = html_to_pdf(
+        document(
+            f'<p class="report-date">3 มกราคม 2561</p><p><{tag}>{line}</{tag}></p>'
+            f"<table>{table}</table>",
+            PRINT_PAGE_CSS,
+        )
+    )
+    text = pdftotext(pdf)
+    assert line in " ".join(words_of(text))  # the paragraph, however it wraps
+    for word in words:
+        assert words_of(text).count(word) == 2  # in the paragraph and in its table cell
+    # Not doubled: every ำ once, as U+0E33, and no NIKHAHIT left over from its glyphs.
+    assert text.count("\u0e33") == 2 * line.count("\u0e33")
+    assert "\u0e4d" not in text
+    assert "\u0e4d" not in pdfium_text(pdf)[0]
 
 
 def test_characterization_weasyprint_alone_loses_sara_am() -> None:
@@ -239,3 +294,16 @@ def test_cid_images_print_in_the_pdf() -> None:
     ]
     assert len(images) == 1
     assert len(with_image) > len(without) + 10_000
+
+
+def test_the_pdf_process_gives_the_same_bytes_as_rendering_here() -> None:
+    html = document(f"<p>{LINE}</p><p><b>{PARAGRAPH}</b></p>", PRINT_PAGE_CSS)
+    with PdfProcess() as process:
+        future = process.render(html)
+        assert future.result() == html_to_pdf(html)
+
+
+def test_a_pdf_process_left_unused_ends_cleanly() -> None:
+    process = PdfProcess()
+    process.close()
+    assert process._process.returncode is not None

@@ -19,12 +19,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine, func, select
 
 from schoolnet.contract import load_contract
+from schoolnet.core.paths import templates_dir
 from schoolnet.core.registry import Esa, School, read_esas, read_schools, schools_by_code
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.emulator.state import Bounds, read_values
 from schoolnet.report.workbook import (
     FINDINGS_SHEET,
     LOST_SHEET,
+    NEVER_REPORTED,
     NO_PROVIDER_SHEET,
     SNAPSHOT_SHEET,
     build_report_workbook,
@@ -277,7 +279,7 @@ def test_values_keep_their_types_and_thai_labels(warehouse: Engine, day: Day) ->
         row = snapshot[school.school_code]
         assert row[2].value == school.school_name
         assert row[5].value == school.province
-        assert row[8].value is None or row[8].value in statuses
+        assert row[8].value in statuses | {NEVER_REPORTED}
     assert any(row[8].value == "ไม่มีผู้ให้บริการในพื้นที่" for row in snapshot.values())
 
     unreached = by_code(book[NO_PROVIDER_SHEET])
@@ -305,6 +307,30 @@ def test_values_keep_their_types_and_thai_labels(warehouse: Engine, day: Day) ->
         "'=1+1",
         "invalid_number",
     ]
+
+
+def test_a_school_that_never_reported_has_the_emails_never_reported_status(
+    warehouse: Engine, day: Day
+) -> None:
+    snapshot = by_code(opened(build(warehouse, day.report_date))[SNAPSHOT_SHEET], column=1)
+    never = {code for code, row in snapshot.items() if row[8].value == NEVER_REPORTED}
+    # The schools the email counts as never reported (no accepted row), and no other.
+    with warehouse.connect() as conn:
+        counted_never = set(
+            conn.scalars(
+                select(SnapshotRow.school_code).where(
+                    SnapshotRow.report_date == day.report_date, SnapshotRow.accepted_on.is_(None)
+                )
+            )
+        )
+    assert never == counted_never
+    assert {SPACED, WIDE, CONTROL} <= never and LINKED not in never
+    assert all(row[8].value for row in snapshot.values())  # no blank status cell
+    assert all(snapshot[code][20].value is None for code in never)  # never accepted
+    # The email's words for them: its summary row, in HTML and in plain text.
+    assert NEVER_REPORTED == "ยังไม่เคยรายงาน"
+    for template in ("_report_sections.j2", "report.txt.j2"):
+        assert NEVER_REPORTED in (templates_dir() / template).read_text(encoding="utf-8")
 
 
 def test_same_warehouse_and_date_give_the_same_bytes(warehouse: Engine, day: Day) -> None:

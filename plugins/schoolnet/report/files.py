@@ -125,16 +125,21 @@ def fitted_email(
 def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20) -> RenderedEmail:
     """The morning email with everything it carries, rendered from ``report`` (and, for the
     XLSX, the day's rows in the warehouse behind ``conn``)."""
-    from schoolnet.report.pdf import html_to_pdf
+    from schoolnet.report.pdf_process import PdfProcess
     from schoolnet.report.workbook import MEDIA_TYPE, build_report_workbook, workbook_filename
 
     day = report.report_date
-    charts = report_charts(report)
-    email_charts = {
-        name: ChartRef(src=f"cid:{chart_cid(name, day)}", alt=chart.alt)
-        for name, chart in charts.items()
-    }
-    rendered = fitted_email(report, email_charts, list_limit)
+    # The PDF renders in a process of its own while this one writes the email and the workbook.
+    with PdfProcess() as pdf_process:
+        charts = report_charts(report)
+        pdf = pdf_process.render(pdf_html(report, charts))
+        email_charts = {
+            name: ChartRef(src=f"cid:{chart_cid(name, day)}", alt=chart.alt)
+            for name, chart in charts.items()
+        }
+        rendered = fitted_email(report, email_charts, list_limit)
+        workbook = build_report_workbook(conn, day)
+        pdf_bytes = pdf.result()
     return RenderedEmail(
         subject=rendered.subject,
         html=rendered.html,
@@ -144,15 +149,8 @@ def render_files(conn: Connection, report: DailyReport, *, list_limit: int = 20)
             for name, chart in charts.items()
         ),
         attachments=(
-            Attachment(
-                f"schoolnet-report-{day.isoformat()}.pdf",
-                html_to_pdf(pdf_html(report, charts)),
-                "application",
-                "pdf",
-            ),
-            Attachment(
-                workbook_filename(day), build_report_workbook(conn, day), *MEDIA_TYPE.split("/")
-            ),
+            Attachment(f"schoolnet-report-{day.isoformat()}.pdf", pdf_bytes, "application", "pdf"),
+            Attachment(workbook_filename(day), workbook, *MEDIA_TYPE.split("/")),
         ),
     )
 
