@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterator
 from datetime import timedelta
@@ -165,3 +166,19 @@ def test_every_run_and_every_task_has_a_timeout_shorter_than_a_day() -> None:
             timeout = task.execution_timeout
             assert timeout is not None, f"{dag_id}.{task.task_id} has no execution_timeout"
             assert timeout <= dag.dagrun_timeout, f"{dag_id}.{task.task_id}"
+
+
+def test_the_architecture_doc_names_every_task_and_table() -> None:
+    """docs/architecture.md is the map a newcomer reads first: a task a DAG gains, or a table
+    the warehouse gains, must be named there (in backticks) before it ships."""
+    from schoolnet.core.paths import project_root
+    from schoolnet.warehouse.models import Base
+
+    doc = (project_root() / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([a-z_]+)`", doc)) | set(re.findall(r"\*\*([a-z_]+)\*\*", doc))
+    bag = parse(dags_dir())
+    tasks = {f"{dag_id}.{task}" for dag_id in bag.dag_ids for task in bag.dags[dag_id].task_ids}
+    assert set(bag.dag_ids) == EXPECTED_DAGS  # an empty bag fails here
+    assert all(bag.dags[dag_id].task_ids for dag_id in EXPECTED_DAGS)
+    assert {task for task in tasks if task.split(".")[1] not in named} == set()
+    assert set(Base.metadata.tables) - named == set()
