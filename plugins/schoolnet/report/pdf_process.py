@@ -39,9 +39,9 @@ class PdfProcess:
     """
 
     def __init__(self) -> None:
-        python_path = os.pathsep.join(
-            filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")])
-        )
+        # The package's folder first, then every folder the caller imports from (Airflow puts
+        # its plugins folder on sys.path, not on PYTHONPATH), once each.
+        python_path = os.pathsep.join(dict.fromkeys([str(_PACKAGE_ROOT), *filter(None, sys.path)]))
         self._process = subprocess.Popen(
             [sys.executable, "-m", __name__],
             stdin=subprocess.PIPE,
