@@ -8,15 +8,16 @@ only receives them, so it depends on neither.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class PreviousValues:
+class PreviousValues(NamedTuple):
     """The school's values as last accepted (the contract's keys, normalized as the validator
-    makes them: enum keys, numbers, ISO dates as ``date``) and the date they were accepted."""
+    makes them: enum keys, numbers, ISO dates as ``date``) and the date they were accepted.
+
+    A named tuple: a morning makes one for every school of the nation, and a tuple is built
+    several times faster than a frozen dataclass."""
 
     accepted_on: date
     values: Mapping[str, Any]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, case, delete, func, insert, select
 
@@ -41,21 +40,24 @@ def previous_values(engine: Engine, esa_code: str, before: date) -> dict[str, Pr
     accepted on ``before`` itself is not previous, so a rerun of the date compares alike."""
     query = load_query("previous_values")
     with engine.connect() as conn:
-        rows = conn.execute(query, {"esa_code": esa_code, "report_date": before}).fetchall()
-    # Each row's own mapping, not fetch_all's typed dicts: a morning reads the whole nation's
-    # rows this way, and building dicts cost more than the checks they serve
-    # (docs/benchmarks.md). SQLite gives dates back as ISO text: a day's few dates, read once.
+        result = conn.execute(query, {"esa_code": esa_code, "report_date": before})
+        keys = tuple(result.keys())
+        rows = result.fetchall()
+    # Plain tuples zipped with the query's column names, not fetch_all's typed dicts or each
+    # row's mapping: a morning reads the whole nation's rows this way, and the per-row cost
+    # was most of the read (docs/benchmarks.md). SQLite gives dates back as ISO text: a day's
+    # few dates, parsed once each.
     dates: dict[Any, date] = {}
     previous: dict[str, PreviousValues] = {}
+    code_at, date_at = keys.index("school_code"), keys.index("accepted_on")
     for row in rows:
-        accepted = row.accepted_on
+        accepted = row[date_at]
         accepted_on = dates.get(accepted)
         if accepted_on is None:
             accepted_on = dates[accepted] = (
                 accepted if isinstance(accepted, date) else date.fromisoformat(accepted)
             )
-        values = cast(Mapping[str, Any], row._mapping)  # keyed by the query's column names
-        previous[row.school_code] = PreviousValues(accepted_on, values)
+        previous[row[code_at]] = PreviousValues(accepted_on, dict(zip(keys, row, strict=True)))
     return previous
 
 
