@@ -159,7 +159,7 @@ def run(work: Path) -> list[tuple[str, str, str]]:
     )
     rows.append(validate_messy_day(work, settings))
 
-    from benchmarks.history_checks import history_rows
+    from benchmarks.history_checks import accepted_days, history_rows
 
     values = [read.values for read in reads]
     for url in (f"sqlite:///{work / 'history.db'}", PG_URL):
@@ -168,16 +168,7 @@ def run(work: Path) -> list[tuple[str, str, str]]:
         except Exception as error:  # noqa: BLE001 - no server: the table says skipped, and why
             rows.append(("validate with the history checks, PostgreSQL", "skipped", str(error)))
 
-    days = [
-        EsaDay(
-            esa.esa_code,
-            "accepted",
-            rows_read=len(v.rows),
-            accepted={r.school_code: r.values for r in v.accepted_rows if r.school_code},
-            findings=[f.to_dict() for f in v.findings],
-        )
-        for esa, v in zip(esas, validations, strict=True)
-    ]
+    days = accepted_days(esas, validations)
     seconds = merge_rows(f"sqlite:///{work / 'warehouse.db'}", day, esas, schools, days)
     rows.append(("merge one national day, SQLite", f"{seconds:.2f} s", f"{len(schools):,} rows"))
     try:

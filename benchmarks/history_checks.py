@@ -43,6 +43,20 @@ def _in_turns(actions: Sequence[Callable[[], Any]]) -> list[float]:
     return [statistics.median(each) for each in times]
 
 
+def accepted_days(esas: Sequence[Esa], validations: Sequence[SheetValidation]) -> list[EsaDay]:
+    """Each ESA's validated sheet as the merge takes it: accepted, with its rows and findings."""
+    return [
+        EsaDay(
+            esa.esa_code,
+            "accepted",
+            rows_read=len(v.rows),
+            accepted={r.school_code: r.values for r in v.accepted_rows if r.school_code},
+            findings=[f.to_dict() for f in v.findings],
+        )
+        for esa, v in zip(esas, validations, strict=True)
+    ]
+
+
 def history_rows(
     url: str,
     day: date,
@@ -54,15 +68,7 @@ def history_rows(
 ) -> list[tuple[str, str, str]]:
     """Three rows: without the checks, with them in memory, with them read from the warehouse
     at ``url``; each with its ratio to the first."""
-    days = [
-        EsaDay(
-            esa.esa_code,
-            "accepted",
-            rows_read=len(v.rows),
-            accepted={r.school_code: r.values for r in v.accepted_rows if r.school_code},
-        )
-        for esa, v in zip(esas, validations, strict=True)
-    ]
+    days = accepted_days(esas, validations)
     before = day - timedelta(days=1)
     in_memory: dict[str, dict[str, PreviousValues]] = {
         esa.esa_code: {
@@ -72,32 +78,24 @@ def history_rows(
     }
     pairs = list(zip(esas, reads, strict=True))
 
-    def without() -> None:
+    def validate_all(previous_of: Callable[[str], Mapping[str, PreviousValues]] | None) -> None:
         for esa, values in pairs:
-            validate_sheet(values, esa_code=esa.esa_code, schools=registry, today=day)
+            previous = None if previous_of is None else previous_of(esa.esa_code)
+            validate_sheet(
+                values, esa_code=esa.esa_code, schools=registry, today=day, previous=previous
+            )
+
+    def without() -> None:
+        validate_all(None)
 
     def with_memory() -> None:
-        for esa, values in pairs:
-            validate_sheet(
-                values,
-                esa_code=esa.esa_code,
-                schools=registry,
-                today=day,
-                previous=in_memory[esa.esa_code],
-            )
+        validate_all(in_memory.__getitem__)
 
     with scratch_warehouse(url) as engine:
         merge_day(engine, before, esas, schools, days)
 
         def with_warehouse() -> None:
-            for esa, values in pairs:
-                validate_sheet(
-                    values,
-                    esa_code=esa.esa_code,
-                    schools=registry,
-                    today=day,
-                    previous=previous_values(engine, esa.esa_code, day),
-                )
+            validate_all(lambda esa_code: previous_values(engine, esa_code, day))
 
         plain, memory, warehouse = _in_turns([without, with_memory, with_warehouse])
     compared = sum(len(previous) for previous in in_memory.values())

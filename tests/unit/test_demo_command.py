@@ -40,6 +40,14 @@ def sheet_files(state: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in (state / "spreadsheets").glob("*.json")}
 
 
+def checkout(tmp_path: Path) -> tuple[Path, Path]:
+    """A checkout's folders (its settings read only) and the out/ where the demo keeps its own."""
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "config").symlink_to(ROOT / "config")
+    return root, root / "out"
+
+
 def test_a_demo_date_loads_the_sheets_of_that_date(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     manifest = generate(demo, esa_limit=2, days=3)
@@ -156,11 +164,7 @@ def test_the_warehouse_option_is_checked_and_is_for_the_daily_demo(
 def test_every_step_of_the_demo_uses_the_warehouse_it_was_given(
     tmp_path: Path, empty_url: str
 ) -> None:
-    # A checkout's folders (read only), with a small data set where the demo keeps its own.
-    root = tmp_path / "checkout"
-    root.mkdir()
-    (root / "config").symlink_to(ROOT / "config")
-    out = root / "out"
+    root, out = checkout(tmp_path)
     manifest = generate(out / "demo-data", esa_limit=2, days=3)
     day = manifest.days[-1]
     prepare_morning(root, out, out / "demo-data", manifest.days, day, empty_url)
@@ -194,10 +198,7 @@ def test_a_data_set_of_the_esas_named(tmp_path: Path) -> None:
 def test_the_demo_says_how_many_schools_lost_their_connection(
     tmp_path: Path, empty_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = tmp_path / "checkout"
-    root.mkdir()
-    (root / "config").symlink_to(ROOT / "config")
-    out = root / "out"
+    root, out = checkout(tmp_path)
     # This seed loses connections on each of these mornings (a clean set: every row accepted).
     manifest = generate(out / "demo-data", seed=2021, esa_limit=6, days=4)
     first, before, day, last = manifest.days
@@ -229,10 +230,7 @@ def test_the_demo_says_how_many_schools_lost_their_connection(
 def test_the_demo_says_how_many_values_its_history_makes_implausible(
     tmp_path: Path, empty_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = tmp_path / "checkout"
-    root.mkdir()
-    (root / "config").symlink_to(ROOT / "config")
-    out = root / "out"
+    root, out = checkout(tmp_path)
     # Every clerk who edits after the first morning slips once: a few slips on each day.
     manifest = generate(out / "demo-data", seed=2021, esa_limit=4, days=3, implausible_rate=1.0)
     prepare_morning(root, out, out / "demo-data", manifest.days, manifest.days[-1], empty_url)
