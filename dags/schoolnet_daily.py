@@ -55,6 +55,7 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from schoolnet.delivery.alerts import OperatorAlert
 from schoolnet.orchestration import handoffs, tasks
+from schoolnet.orchestration.airflow_glue import GOOGLE_POOL, TIMEZONE
 from schoolnet.orchestration.handoffs import (
     FeedbackDelivery,
     MergedDay,
@@ -70,8 +71,8 @@ handoffs.allow_in_xcom()
 
 @dag(
     dag_id=tasks.DAG_ID,
-    schedule=CronTriggerTimetable(tasks.SCHEDULE_CRON, timezone=tasks.TIMEZONE),
-    start_date=pendulum.datetime(2018, 1, 3, tz=tasks.TIMEZONE),
+    schedule=CronTriggerTimetable(tasks.SCHEDULE_CRON, timezone=TIMEZONE),
+    start_date=pendulum.datetime(2018, 1, 3, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=tasks.DAGRUN_TIMEOUT,
@@ -98,12 +99,12 @@ def schoolnet_daily() -> None:
     def load_registry() -> list[RegistryEntry]:
         return tasks.load_registry()
 
-    @task(pool=tasks.GOOGLE_POOL, execution_timeout=tasks.TASK_TIMEOUTS["plan_pulls"])
+    @task(pool=GOOGLE_POOL, execution_timeout=tasks.TASK_TIMEOUTS["plan_pulls"])
     def plan_pulls(esas: list[RegistryEntry]) -> list[PullPlan]:
         return tasks.plan_pulls(esas)
 
     @task(
-        pool=tasks.GOOGLE_POOL,
+        pool=GOOGLE_POOL,
         map_index_template="{{ esa_label }}",
         execution_timeout=tasks.TASK_TIMEOUTS["pull_sheet"],
     )

@@ -30,8 +30,8 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from schoolnet.delivery.alerts import OperatorAlert
 from schoolnet.orchestration import handoffs, live_tasks
+from schoolnet.orchestration.airflow_glue import GOOGLE_POOL, TIMEZONE
 from schoolnet.orchestration.handoffs import LiveCheck, RegistryEntry
-from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
 
 handoffs.allow_in_xcom()
 

@@ -24,8 +24,8 @@ from airflow.sdk import Param, dag, task
 
 from schoolnet.delivery.alerts import OperatorAlert
 from schoolnet.orchestration import handoffs, provision_tasks
+from schoolnet.orchestration.airflow_glue import GOOGLE_POOL, TIMEZONE
 from schoolnet.orchestration.handoffs import RegistryEntry
-from schoolnet.orchestration.tasks import GOOGLE_POOL, TIMEZONE
 
 handoffs.allow_in_xcom()
 

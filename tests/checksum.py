@@ -8,8 +8,8 @@ from collections.abc import Collection, Mapping
 
 from sqlalchemy import Engine, select
 
-from schoolnet.operations.runbook import TIMING_COLUMNS
 from schoolnet.warehouse.models import Base
+from schoolnet.warehouse.timings import TIMING_COLUMNS
 
 RUN_LOG_TABLES = frozenset({"merge_run"})
 LEFT_OUT: Mapping[str, Collection[str]] = {"pull": TIMING_COLUMNS}

@@ -37,7 +37,8 @@ from sqlalchemy.engine import make_url
 from schoolnet.devtools.demo import DemoManifest
 from schoolnet.devtools.emulator import Emulator
 from schoolnet.devtools.mailsink import MailSink
-from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
+from schoolnet.orchestration.airflow_glue import TIMEZONE
+from schoolnet.orchestration.tasks import DAG_ID
 from schoolnet.warehouse import create_warehouse_engine
 from tests.conftest import postgres_url
 from tests.deploy.worker_identity import WORKER_NAME_VARIABLE

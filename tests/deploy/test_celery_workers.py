@@ -37,7 +37,8 @@ from schoolnet.devtools.emulator import Emulator, load_day, set_fault
 from schoolnet.devtools.emulator.server import LoggedRequest
 from schoolnet.devtools.mailsink import MailSink
 from schoolnet.devtools.rundemo import run_dag_with_progress
-from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
+from schoolnet.orchestration.airflow_glue import TIMEZONE
+from schoolnet.orchestration.tasks import DAG_ID
 from schoolnet.report.daily import SUBJECT_PREFIX
 from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import MOMENTS, table_checksums

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from schoolnet.orchestration.tasks import GOOGLE_POOL
+from schoolnet.orchestration.airflow_glue import GOOGLE_POOL
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,8 @@ from schoolnet.core.thai import thai_date
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.emulator import Emulator, load_day
 from schoolnet.devtools.mailsink import MailSink
-from schoolnet.orchestration.tasks import DAG_ID, GOOGLE_POOL, SCHEDULE_CRON, TIMEZONE
+from schoolnet.orchestration.airflow_glue import GOOGLE_POOL, TIMEZONE
+from schoolnet.orchestration.tasks import DAG_ID, SCHEDULE_CRON
 from schoolnet.report.daily import SUBJECT_PREFIX
 from schoolnet.warehouse import create_warehouse_engine
 from tests.deploy.stack import (

@@ -29,7 +29,8 @@ from sqlalchemy import text
 from schoolnet.core.thai import thai_date
 from schoolnet.devtools.demo import DemoManifest, generate
 from schoolnet.devtools.emulator import load_day
-from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
+from schoolnet.orchestration.airflow_glue import TIMEZONE
+from schoolnet.orchestration.tasks import DAG_ID
 from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import table_checksums
 from tests.conftest import postgres_url

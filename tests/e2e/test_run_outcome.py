@@ -24,7 +24,8 @@ import pytest
 
 from schoolnet.devtools.demo import DemoManifest, generate
 from schoolnet.devtools.emulator import load_day
-from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
+from schoolnet.orchestration.airflow_glue import TIMEZONE
+from schoolnet.orchestration.tasks import DAG_ID
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
 pytestmark = pytest.mark.e2e

@@ -493,14 +493,14 @@ def test_the_dag_task_labels_the_esa_returns_the_report_and_fails_when_a_person_
     from airflow.sdk.exceptions import AirflowFailException
 
     import schoolnet.core.config
-    from schoolnet.orchestration import provision_tasks
+    from schoolnet.orchestration import airflow_glue, provision_tasks
 
     write_csv(tmp_path / "schools.csv", SCHOOLS)
     settings = SimpleNamespace(registry=SimpleNamespace(schools=tmp_path / "schools.csv"))
     context: dict[str, Any] = {"params": {"esa_codes": [], "reformat": False}}
     monkeypatch.setattr(schoolnet.core.config, "load_settings", lambda: settings)
     monkeypatch.setattr(provision_tasks, "writing_reader", lambda _settings: reader)
-    monkeypatch.setattr(provision_tasks, "_context", lambda: context)
+    monkeypatch.setattr(airflow_glue, "current_context", lambda: context)
     write_doc(state, [{"sheetId": 0, "title": TAB, "rows": []}])
 
     result = provision_tasks.provision_esa(RegistryEntry(esa=ESA))

@@ -1,6 +1,7 @@
 """``schoolnet esa|runs|report|service-account``: the operator's day-to-day commands.
 
-The logic is in ``schoolnet.operations.runbook``; this module parses arguments and prints.
+The logic is in ``schoolnet.operations`` (``registry_edits``, ``run_queries``, ``key_rotation``);
+this module parses arguments and prints.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _reader(emulator_url: str | None) -> tuple[Any, str]:
 
         return SheetsReader(EmulatorSession(emulator_url), EMULATOR_RETRIES), "(emulator)"
     from schoolnet.core.config import load_settings
-    from schoolnet.operations.runbook import google_session
+    from schoolnet.operations.connections import google_session
 
     settings = load_settings()
     session, account = google_session(settings.connections.google)
@@ -113,7 +114,7 @@ def _log_change(args: argparse.Namespace, code: str, action: str, reason: str | 
     so an unreachable warehouse only warns."""
     from schoolnet.cli.warehouse import connection_advice
     from schoolnet.operations.connections import ConnectionNotDefined
-    from schoolnet.operations.runbook import record_registry_change
+    from schoolnet.operations.registry_edits import record_registry_change
 
     try:
         engine = _engine(args.url)
@@ -130,7 +131,7 @@ def _log_change(args: argparse.Namespace, code: str, action: str, reason: str | 
 
 def _esa_add(args: argparse.Namespace) -> int:
     from schoolnet.core.registry import read_esas
-    from schoolnet.operations.runbook import add_esa, new_esa
+    from schoolnet.operations.registry_edits import add_esa, new_esa
 
     path = _registry_file(args)
     esa = new_esa(
@@ -158,7 +159,7 @@ def _esa_add(args: argparse.Namespace) -> int:
 
 def _esa_update(args: argparse.Namespace) -> int:
     from schoolnet.core.registry import read_esas
-    from schoolnet.operations.runbook import new_esa, registered_esa, update_esa
+    from schoolnet.operations.registry_edits import new_esa, registered_esa, update_esa
 
     path = _registry_file(args)
     before = registered_esa(path, args.esa)
@@ -222,7 +223,7 @@ def _check_schools(code: str) -> None:
 
 
 def _esa_retire(args: argparse.Namespace) -> int:
-    from schoolnet.operations.runbook import retire_esa
+    from schoolnet.operations.registry_edits import retire_esa
 
     if not args.reason.strip():
         raise RegistryError(report_text("ops_reason_missing"))
@@ -240,7 +241,7 @@ def _esa_retire(args: argparse.Namespace) -> int:
 def _esa_list(args: argparse.Namespace) -> int:
     from schoolnet.core.config import load_settings
     from schoolnet.core.registry import read_esas
-    from schoolnet.operations.runbook import latest_outcomes
+    from schoolnet.operations.run_queries import latest_outcomes
     from schoolnet.report.daily import esa_updates, is_stale
 
     settings = load_settings()
@@ -308,7 +309,7 @@ def _day(value: date | None) -> str:
 
 
 def _runs_show(args: argparse.Namespace) -> int:
-    from schoolnet.operations.runbook import merge_run, merged_dates, run_pulls
+    from schoolnet.operations.run_queries import merge_run, merged_dates, run_pulls
 
     engine = _engine(args.url)
     try:
@@ -352,7 +353,7 @@ def _runs_show(args: argparse.Namespace) -> int:
 
 
 def _report_status(args: argparse.Namespace) -> int:
-    from schoolnet.operations.runbook import deliveries
+    from schoolnet.operations.run_queries import deliveries
 
     engine = _engine(args.url)
     try:
@@ -402,7 +403,7 @@ def _rendered_after(report_date: Any, sent_at: datetime) -> str | None:
 
 def _rotate(args: argparse.Namespace) -> int:
     from schoolnet.core.config import load_settings
-    from schoolnet.operations.runbook import rotate_key
+    from schoolnet.operations.key_rotation import rotate_key
 
     conn_id = load_settings().connections.google
     rotation = rotate_key(conn_id, args.key_file)
@@ -436,7 +437,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _rollback(_args: argparse.Namespace) -> int:
     from schoolnet.core.config import load_settings
-    from schoolnet.operations.runbook import rollback_key
+    from schoolnet.operations.key_rotation import rollback_key
 
     print(rollback_key(load_settings().connections.google))
     print("check it: schoolnet service-account verify")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schoolnet.core.paths import dags_dir, project_root
-from schoolnet.orchestration.tasks import GOOGLE_POOL
+from schoolnet.orchestration.airflow_glue import GOOGLE_POOL
 
 
 @dataclass(frozen=True)

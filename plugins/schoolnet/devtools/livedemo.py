@@ -25,8 +25,8 @@ from schoolnet.core.registry import Esa
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import edit_cell
 from schoolnet.devtools.emulator.state import load_spreadsheet
+from schoolnet.orchestration.airflow_glue import TIMEZONE
 from schoolnet.orchestration.live_tasks import DAG_ID
-from schoolnet.orchestration.tasks import TIMEZONE
 from schoolnet.validation.feedback import TAB_HEADING_ROW
 from schoolnet.validation.findings import column_letters
 

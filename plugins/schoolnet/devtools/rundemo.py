@@ -35,7 +35,8 @@ from schoolnet.devtools.demosetup import (
     ensure_demo_data,
     say,
 )
-from schoolnet.orchestration.tasks import DAG_ID, TIMEZONE
+from schoolnet.orchestration.airflow_glue import TIMEZONE
+from schoolnet.orchestration.tasks import DAG_ID
 
 
 def demo_day(days: Sequence[date], requested: date | None) -> date:

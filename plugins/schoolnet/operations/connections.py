@@ -96,6 +96,16 @@ def google_access(conn_id: str, write: bool = False) -> GoogleAccess:
     )
 
 
+def google_session(conn_id: str) -> tuple[Any, str]:
+    """A read-only session through the Google connection, and the account it reads as (from
+    the environment, else Airflow's metadata database, where a rotated key is)."""
+    try:
+        access = google_access(conn_id)
+    except ValueError as error:  # no key: an operator's mistake, said in one line
+        raise RuntimeError(str(error)) from error
+    return access.session, access.account
+
+
 def google_now(conn_id: str) -> datetime:
     """The time of the Google service the pipeline reads: the machine's clock in production
     (Google keeps the same time), the emulator's own clock for the demo and the tests.

@@ -10,10 +10,17 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schoolnet.core.config import load_settings
+from schoolnet.orchestration.airflow_glue import (
+    TIMEZONE,
+    current_context,
+    esa_task_context,
+    feedback_reader,
+    google_reader,
+    task_engine,
+)
 from schoolnet.orchestration.handoffs import LiveCheck, RegistryEntry
 from schoolnet.orchestration.tasks import DAG_ID as DAILY_DAG_ID
 from schoolnet.orchestration.tasks import SCHEDULE_CRON as DAILY_CRON
-from schoolnet.orchestration.tasks import TIMEZONE, _context, _engine, google_reader
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +57,8 @@ def gate() -> bool:
 
     settings = load_settings()
     now = datetime.now(ZoneInfo(TIMEZONE))
-    if not bool(_context()["params"].get("any_time", False)) and not settings.live.covers(now):
+    any_time = bool(current_context()["params"].get("any_time", False))
+    if not any_time and not settings.live.covers(now):
         log.info("outside the working hours in the settings ([live]); nothing to do")
         return False
     if daily_due_soon(now, daily_at(), INTERVAL_MINUTES):
@@ -68,7 +76,7 @@ def poll_changes() -> list[RegistryEntry]:
     from schoolnet.warehouse import ensure_schema
 
     settings = load_settings()
-    engine = _engine(settings)
+    engine = task_engine(settings)
     ensure_schema(engine)  # the warehouse may be new, or older than this version
     found = poll(current_esas(settings), settings, google_reader(settings), engine)
     return [RegistryEntry(esa=esa) for esa in found.pending]
@@ -80,15 +88,14 @@ def check_sheet(entry: RegistryEntry) -> LiveCheck:
     from schoolnet.orchestration.pipeline import load_school_registry
 
     esa = entry.esa
-    context = _context()
-    context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
+    esa_task_context(esa)
     settings = load_settings()
     result = check(
         esa,
         settings,
-        google_reader(settings, write=settings.feedback.write_tab),
+        feedback_reader(settings),
         load_school_registry(settings),
-        _engine(settings),
+        task_engine(settings),
         datetime.now(ZoneInfo(TIMEZONE)),
         daily_active=daily_active,
     )

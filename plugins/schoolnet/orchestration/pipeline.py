@@ -435,7 +435,7 @@ def pull_and_validate(
     Each step's seconds are kept for the merge to record on the ESA's ``pull`` row, with the
     Airflow run id and try number (by default those Airflow exports to the running task).
     """
-    from schoolnet.operations.runbook import PullClock
+    from schoolnet.warehouse.timings import PullClock
 
     clock = PullClock.start(run_id, try_number)
     sheet = obtain_sheet(esa, report_date, settings, reader, modified_time, reuse_from)
@@ -577,7 +577,7 @@ def merge(
     """Merge every ESA's validated result for ``report_date`` into the warehouse, then record
     the merge's and the pulls' timings (best effort). The ESAs in ``keep`` keep what the
     warehouse holds for them that date (see :func:`merge_day`)."""
-    from schoolnet.operations.runbook import MergeClock
+    from schoolnet.warehouse.timings import MergeClock
 
     clock = MergeClock()
     esas = run_esas(settings, report_date)

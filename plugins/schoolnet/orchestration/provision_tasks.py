@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from schoolnet.core.registry import Esa
+from schoolnet.orchestration.airflow_glue import current_context, esa_task_context, google_reader
 from schoolnet.orchestration.handoffs import RegistryEntry
 
 if TYPE_CHECKING:
@@ -31,16 +32,8 @@ TASK_TIMEOUTS = {
 }
 
 
-def _context() -> Any:
-    from airflow.sdk import get_current_context
-
-    return get_current_context()
-
-
 def writing_reader(settings: Settings) -> SheetsReader:
     """The daily pipeline's Google access, with the write scope that provisioning needs."""
-    from schoolnet.orchestration.tasks import google_reader
-
     reader: SheetsReader = google_reader(settings, write=True)
     return reader
 
@@ -91,7 +84,7 @@ def load_selection() -> list[RegistryEntry]:
     from schoolnet.core.config import load_settings
 
     settings = load_settings()
-    codes = requested_codes(_context()["params"].get("esa_codes"))
+    codes = requested_codes(current_context()["params"].get("esa_codes"))
     esas = registry_esas(settings, writing_reader(settings))
     try:
         chosen = select_esas(esas, codes)
@@ -110,8 +103,7 @@ def provision_esa(entry: RegistryEntry) -> dict[str, Any]:
     from schoolnet.operations.provision import ProvisionError, provision_sheet
 
     esa = entry.esa
-    context = _context()
-    context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
+    context = esa_task_context(esa)
     settings = load_settings()
     schools = [s for s in read_schools(settings.registry.schools) if s.esa_code == esa.esa_code]
     reformat = bool(context["params"].get("reformat", False))

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.core import schedule
-from schoolnet.core.config import ConfigError, Settings, load_settings
+from schoolnet.core.config import Settings, load_settings
+from schoolnet.orchestration.airflow_glue import (
+    TIMEZONE,
+    checked_settings,
+    current_context,
+    esa_task_context,
+    feedback_reader,
+    google_reader,
+    task_engine,
+)
 from schoolnet.orchestration.handoffs import (
     FeedbackDelivery,
     MergedDay,
@@ -30,8 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DAG_ID = "schoolnet_daily"
-GOOGLE_POOL = "google_sheets"
-TIMEZONE = schedule.TIMEZONE
 SCHEDULE_CRON = schedule.DAILY_SCHEDULE
 DRIVE_LISTING_FAILURE = "drive_listing_failure"  # plan_pulls' XCom key when the listing failed
 RUN_DAY = "run_day"  # load_registry's XCom key: the report date against today (RunDay)
@@ -53,12 +59,6 @@ TASK_TIMEOUTS = {
 }
 
 
-def _context() -> Any:
-    from airflow.sdk import get_current_context
-
-    return get_current_context()
-
-
 def report_date_of(context: Any) -> date:
     """The report date is the run's date in Bangkok (the manual-run date when it has none)."""
     moment: datetime | None = context.get("logical_date")
@@ -66,30 +66,6 @@ def report_date_of(context: Any) -> date:
         moment = context["dag_run"].run_after
     assert moment is not None
     return moment.astimezone(ZoneInfo(TIMEZONE)).date()
-
-
-def checked_settings() -> Settings:
-    """The whole settings file, checked; a broken one fails the task at once, without retries
-    (they would read the same file), in Thai and English. The operators' alert does not need
-    the settings to reach them (``delivery.alerts``)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from schoolnet.report.policy import load_policy
-    from schoolnet.report.texts import report_text
-
-    try:
-        settings = load_settings()
-        load_policy(settings.report.support_policy)
-        registry = settings.registry
-        named = {"schools": registry.schools}
-        if not registry.esas_sheet:
-            named["esas"] = registry.esas
-        missing = [f"[registry] {key}: {path}" for key, path in named.items() if not path.is_file()]
-        if missing:
-            raise ConfigError("file not found: " + "; ".join(missing))
-    except (ConfigError, OSError, ValueError) as error:
-        raise AirflowFailException(report_text("settings_broken", error=error)) from None
-    return settings
 
 
 def run_day(context: Any) -> RunDay:
@@ -112,21 +88,6 @@ def _today(settings: Settings) -> date:
     return google_now(settings.connections.google).astimezone(ZoneInfo(TIMEZONE)).date()
 
 
-def _engine(settings: Settings) -> Any:
-    from schoolnet.operations.connections import warehouse_url
-
-    return _engine_for(warehouse_url(settings.connections.warehouse))
-
-
-@cache
-def _engine_for(url: str) -> Any:
-    """One engine (and connection pool) per warehouse URL and process: a task asks for it several
-    times, and under ``airflow dags test`` every task of the run shares one process."""
-    from schoolnet.warehouse import create_warehouse_engine
-
-    return create_warehouse_engine(url)
-
-
 def load_registry() -> list[RegistryEntry]:
     """The ESAs to pull; also makes sure the warehouse tables exist and can be written before
     the pulls use them. A warehouse that refuses writes fails the run here, without retries,
@@ -138,13 +99,13 @@ def load_registry() -> list[RegistryEntry]:
     from schoolnet.warehouse import WarehouseNotWritable, ensure_schema, ensure_writable
 
     settings = checked_settings()
-    engine = _engine(settings)
+    engine = task_engine(settings)
     ensure_schema(engine)
     try:
         ensure_writable(engine)
     except WarehouseNotWritable as error:
         raise AirflowFailException(str(error)) from None
-    context = _context()
+    context = current_context()
     day = RunDay(report_date=report_date_of(context), today=_today(settings))
     if day.report_date > day.today:
         raise AirflowFailException(
@@ -167,7 +128,7 @@ def plan_pulls(esas: list[RegistryEntry]) -> list[PullPlan]:
     from schoolnet.orchestration.pipeline import plan_pulls as plan
     from schoolnet.orchestration.pipeline import plan_replay
 
-    context = _context()
+    context = current_context()
     settings = load_settings()
     day = run_day(context)
     if not day.live:
@@ -177,7 +138,7 @@ def plan_pulls(esas: list[RegistryEntry]) -> list[PullPlan]:
         day.report_date,
         settings,
         google_reader(settings),
-        _engine(settings),
+        task_engine(settings),
         full_pull=bool(context["params"].get("full_pull", False)),
     )
     if listing.failure is not None:
@@ -208,7 +169,7 @@ def confirm_run() -> None:
     from schoolnet.report.texts import report_text
     from schoolnet.warehouse.history import delivered_at
 
-    context = _context()
+    context = current_context()
     reasons = []
     failed = _failed_tasks(context)
     if failed:
@@ -219,7 +180,7 @@ def confirm_run() -> None:
     if "load_registry" not in failed:
         settings = load_settings()
         day = run_day(context)
-        if delivered_at(_engine(settings), day.report_date) is None:
+        if delivered_at(task_engine(settings), day.report_date) is None:
             reasons.append(
                 report_text("run_report_not_sent", date=day.report_date)
                 if day.live
@@ -228,28 +189,6 @@ def confirm_run() -> None:
     if reasons:
         raise AirflowFailException(" | ".join(reasons))
     log.info("run complete: every task done and the report delivered")
-
-
-def google_reader(settings: Settings, write: bool = False) -> Any:
-    from schoolnet.ingestion.ingest import SheetsReader
-    from schoolnet.ingestion.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
-    from schoolnet.operations.connections import google_access
-
-    access = google_access(settings.connections.google, write=write)
-    engine = _engine(settings)
-    google = settings.google
-    return SheetsReader(
-        access.session,
-        google,
-        service_account=access.account,
-        write_session=access.write_session,
-        read_pacer=QuotaPacer(engine, SHEETS_READ, google.read_requests_per_minute)
-        if google.read_requests_per_minute > 0
-        else None,
-        write_pacer=QuotaPacer(engine, SHEETS_WRITE, google.write_requests_per_minute)
-        if google.write_requests_per_minute > 0
-        else None,
-    )
 
 
 def pull_sheet(entry: PullPlan) -> PullSummary:
@@ -261,8 +200,7 @@ def pull_sheet(entry: PullPlan) -> PullSummary:
     )
 
     esa = entry.esa
-    context = _context()
-    context["esa_label"] = f"{esa.esa_code} {esa.esa_name}"
+    context = esa_task_context(esa)
     settings = load_settings()
     day = run_day(context)
     if entry.action == "keep" or (not day.live and entry.action == "read"):
@@ -285,7 +223,7 @@ def pull_sheet(entry: PullPlan) -> PullSummary:
         )
     if entry.action == "replay":
         result = replay_pull(
-            esa, day.report_date, settings, load_school_registry(settings), _engine(settings)
+            esa, day.report_date, settings, load_school_registry(settings), task_engine(settings)
         )
         log.info(
             "ESA %s replayed from its landing of %s: %s", esa.esa_code, day.report_date, result
@@ -295,9 +233,9 @@ def pull_sheet(entry: PullPlan) -> PullSummary:
         esa,
         day.report_date,
         settings,
-        google_reader(settings, write=settings.feedback.write_tab),
+        feedback_reader(settings),
         load_school_registry(settings),
-        _engine(settings),
+        task_engine(settings),
         modified_time=entry.modified_time,
         reuse_from=entry.reuse_from,
     )
@@ -311,7 +249,7 @@ def merge_results() -> MergedDay:
 
     from schoolnet.orchestration.pipeline import merge
 
-    context = _context()
+    context = current_context()
     if context["ti"].xcom_pull(task_ids="load_registry") is None:
         # The run stopped at its first task (whose error says why): no pull ran, so merging
         # would only record every ESA as not read. confirm_run ends the run failed.
@@ -320,7 +258,7 @@ def merge_results() -> MergedDay:
     day = run_day(context)
     if not day.live:
         return _merge_past(day, settings)
-    totals = merged_day(merge(day.report_date, settings, _engine(settings)))
+    totals = merged_day(merge(day.report_date, settings, task_engine(settings)))
     log.info("merged: %s", totals)
     return totals
 
@@ -347,7 +285,7 @@ def _merge_past(day: RunDay, settings: Settings) -> MergedDay:
     from schoolnet.report.texts import report_text
     from schoolnet.warehouse.history import merged_counts
 
-    engine = _engine(settings)
+    engine = task_engine(settings)
     keep = replay_keep(settings, day.report_date)
     esas = len(run_esas(settings, day.report_date))
     if keep is None:
@@ -383,7 +321,7 @@ def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
     """Email every ESA's contact its own findings (or an all-accepted line), once per date."""
     from schoolnet.orchestration.pipeline import send_esa_feedback as send_all
 
-    context = _context()
+    context = current_context()
     settings = load_settings()
     if not settings.feedback.email_esas:
         log.info("ESA feedback emails are turned off in the settings")
@@ -398,7 +336,7 @@ def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
             report_date,
         )
         return FeedbackDelivery()
-    counts = send_all(report_date, settings, _engine(settings), force=force)
+    counts = send_all(report_date, settings, task_engine(settings), force=force)
     log.info("ESA feedback for %s: %s", report_date, counts)
     return FeedbackDelivery(**counts)
 
@@ -407,7 +345,7 @@ def render_report(_merged: MergedDay) -> RenderedReport:
     from schoolnet.orchestration.pipeline import render
 
     settings = load_settings()
-    return render(run_day(_context()).report_date, settings, _engine(settings))
+    return render(run_day(current_context()).report_date, settings, task_engine(settings))
 
 
 def send_report(_rendered: RenderedReport) -> ReportDelivery:
@@ -415,13 +353,13 @@ def send_report(_rendered: RenderedReport) -> ReportDelivery:
     from schoolnet.orchestration.pipeline import send
     from schoolnet.warehouse.history import delivered_at
 
-    context = _context()
+    context = current_context()
     settings = load_settings()
     day = run_day(context)
     report_date = day.report_date
     force = bool(context["params"].get("force_resend", False))
     if not day.live and not force:
-        sent_at = delivered_at(_engine(settings), report_date)
+        sent_at = delivered_at(task_engine(settings), report_date)
         log.info(
             "report for %s not sent: a run of a past date sends no email unless asked "
             "(force_resend); %s",
@@ -432,7 +370,7 @@ def send_report(_rendered: RenderedReport) -> ReportDelivery:
     result = send(
         report_date,
         settings,
-        _engine(settings),
+        task_engine(settings),
         send_with_airflow_connection(settings.connections.smtp),
         force=force,
     )
