@@ -42,6 +42,7 @@ from schoolnet.orchestration.tasks import DAG_ID
 from schoolnet.warehouse import create_warehouse_engine
 from tests.conftest import postgres_url
 from tests.deploy.worker_identity import WORKER_NAME_VARIABLE
+from tests.ports import airflow_log_server_ports
 from tests.settings import write_test_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,6 +219,8 @@ def airflow_environment(
             # beside the triggered ones. The timetable is still checked through next_dagrun.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "SCHOOLNET_CONFIG": str(config),
+            # Log servers of their own: another test process may run a stack beside this one.
+            **airflow_log_server_ports(),
         }
     )
     env.update(extra or {})
@@ -499,7 +502,7 @@ def start_worker(processes: Processes, name: str) -> None:
         "worker",
         "--celery-hostname",
         f"{name}@%h",
-        "--skip-serve-logs",  # one log server per machine; all test workers share this one
+        "--skip-serve-logs",  # the scheduler's log server serves the whole stack
         env={
             # Every worker runs on this one machine: each names itself instead.
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.deploy.worker_identity.hostname",

@@ -17,6 +17,7 @@ import pytest
 
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.emulator import load_day
+from tests.ports import airflow_log_server_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +47,7 @@ def test_demo_ui_starts_airflow_on_the_demo_and_stops_everything(tmp_path: Path)
     load_day(out / "emulator", out / "demo-data", manifest.days[0])
     environment = {k: v for k, v in os.environ.items() if k != "PATH"}
     environment["PATH"] = "/usr/bin:/bin"  # as a new shell has it: no .venv/bin
+    environment.update(airflow_log_server_ports())  # another test may run Airflow beside it
     command = subprocess.Popen(
         [
             *(str(BIN / "schoolnet"), "demo-ui", "--port", "0"),  # any free port

@@ -35,10 +35,11 @@ from pathlib import Path
 
 import pytest
 
-from schoolnet.devtools.checkout import checkout_airflow
+from schoolnet.devtools.checkout import EMULATOR_PORT, SMTP_PORT, checkout_airflow
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.demosetup import demo_warehouse_url
 from schoolnet.devtools.rundemo import prepare_morning
+from tests.ports import holding_ports
 from tests.unit.test_runbook import RUNBOOK, checkout_lines, console_lines
 
 pytestmark = pytest.mark.e2e
@@ -259,36 +260,38 @@ def checkout(
 
 @pytest.fixture
 def servers(checkout: tuple[Path, dict[str, str]]) -> Iterator[str]:
-    """The section's servers, started by its own command line, stopped by their process id."""
+    """The section's servers, started by its own command line, stopped by their process id,
+    on the runbook's ports (held from any other test that starts them)."""
     root, shell = checkout
     (line,) = [text for text in checkout_lines() if text.endswith("demo-servers")]
-    process = subprocess.Popen(
-        ["bash", "-c", f"exec {line}"],
-        cwd=root,
-        env=shell,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        said = []
-        assert process.stdout is not None
-        for text in process.stdout:
-            said.append(text)
-            if text.startswith("until Ctrl-C"):
-                break
-        else:
-            pytest.fail(f"{line} did not start:\n{''.join(said)}")
-        yield line
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with holding_ports(EMULATOR_PORT, SMTP_PORT):
+        process = subprocess.Popen(
+            ["bash", "-c", f"exec {line}"],
+            cwd=root,
+            env=shell,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+            said = []
+            assert process.stdout is not None
+            for text in process.stdout:
+                said.append(text)
+                if text.startswith("until Ctrl-C"):
+                    break
+            else:
+                pytest.fail(f"{line} did not start:\n{''.join(said)}")
+            yield line
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 def environment_after(line: str, root: Path, shell: dict[str, str]) -> dict[str, str]:

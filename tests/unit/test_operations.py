@@ -59,6 +59,7 @@ from schoolnet.warehouse.models import (
     RegistryChangeRow,
 )
 from tests.conftest import postgres_url
+from tests.ports import holding_ports
 from tests.settings import write_test_settings
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -1114,7 +1115,7 @@ def test_demo_servers_serve_the_checkouts_sheets_and_keep_its_mail(
     out = tmp_path / "out"
     shutil.copytree(sheets.state, out / "emulator")
     env = dict(os.environ)
-    with schoolnet_in(env, "demo-servers") as process:
+    with holding_ports(EMULATOR_PORT, SMTP_PORT), schoolnet_in(env, "demo-servers") as process:
         assert process.stdout is not None
         said = [process.stdout.readline() for _ in range(3)]
         assert said[-1].startswith("until Ctrl-C"), said

@@ -8,11 +8,16 @@ Everything here runs inside a task; importing this module does no work and looks
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schoolnet.core import schedule
 from schoolnet.core.config import ConfigError, Settings, load_settings
 from schoolnet.core.registry import Esa
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from schoolnet.ingestion.ingest import SheetsReader
 
 GOOGLE_POOL = "google_sheets"
 TIMEZONE = schedule.TIMEZONE
@@ -57,7 +62,7 @@ def checked_settings() -> Settings:
     return settings
 
 
-def task_engine(settings: Settings) -> Any:
+def task_engine(settings: Settings) -> Engine:
     """The warehouse engine of the settings' Airflow connection."""
     from schoolnet.operations.connections import warehouse_url
 
@@ -65,7 +70,7 @@ def task_engine(settings: Settings) -> Any:
 
 
 @cache
-def _engine_for(url: str) -> Any:
+def _engine_for(url: str) -> Engine:
     """One engine (and connection pool) per warehouse URL and process: a task asks for it several
     times, and under ``airflow dags test`` every task of the run shares one process."""
     from schoolnet.warehouse import create_warehouse_engine
@@ -73,7 +78,7 @@ def _engine_for(url: str) -> Any:
     return create_warehouse_engine(url)
 
 
-def google_reader(settings: Settings, write: bool = False) -> Any:
+def google_reader(settings: Settings, write: bool = False) -> SheetsReader:
     """A sheets reader through the settings' Google connection, paced by the quotas that every
     process shares; ``write`` adds the scope that writes sheets."""
     from schoolnet.ingestion.ingest import SheetsReader
@@ -97,7 +102,7 @@ def google_reader(settings: Settings, write: bool = False) -> Any:
     )
 
 
-def feedback_reader(settings: Settings) -> Any:
+def feedback_reader(settings: Settings) -> SheetsReader:
     """The reader of a task that checks one ESA's sheet: it may write the sheet's feedback tab
     when the settings say so (``[feedback] write_tab``)."""
     return google_reader(settings, write=settings.feedback.write_tab)
