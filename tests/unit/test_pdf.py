@@ -296,7 +296,13 @@ def test_cid_images_print_in_the_pdf() -> None:
     assert len(with_image) > len(without) + 10_000
 
 
-def test_the_pdf_process_gives_the_same_bytes_as_rendering_here() -> None:
+def test_the_pdf_process_gives_the_same_bytes_as_rendering_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The embedded font subsets carry the second they were made (fontTools' head.modified),
+    # so both sides are given one clock (SOURCE_DATE_EPOCH, which the child inherits): two
+    # renders a second apart would differ by that stamp alone.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1514764800")
     html = document(f"<p>{LINE}</p><p><b>{PARAGRAPH}</b></p>", PRINT_PAGE_CSS)
     with PdfProcess() as process:
         future = process.render(html)
