@@ -39,7 +39,7 @@ from schoolnet.devtools.checkout import checkout_airflow
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.demosetup import demo_warehouse_url
 from schoolnet.devtools.rundemo import prepare_morning
-from tests.unit.test_runbook import RUNBOOK, checkout_lines, console_lines
+from tests.unit.operations.test_runbook import RUNBOOK, checkout_lines, console_lines
 
 pytestmark = pytest.mark.e2e
 

@@ -63,7 +63,7 @@ from tests.settings import write_test_settings
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 # --- the functions every command goes through ----------------------------------------------------

@@ -25,7 +25,7 @@ from schoolnet.report.daily import build_report
 from schoolnet.report.files import load_email, render_files, save_files
 from schoolnet.report.pdf import pdf_text
 from schoolnet.warehouse.models import FindingRow, SnapshotRow
-from tests.unit.test_report_and_mail import D2, load_two_days
+from tests.unit.report.test_report_and_mail import D2, load_two_days
 
 CONN_ID = "smtp_report_test"
 
@@ -241,7 +241,7 @@ def test_an_esa_whose_sheet_was_not_updated_for_two_days_is_flagged(
 ) -> None:
     """Readable but stale: flagged with the days since its sheet changed, and that date."""
     from schoolnet.warehouse import EsaDay, merge_day
-    from tests.unit.test_report_and_mail import CONNECTED, ESAS, SCHOOLS
+    from tests.unit.report.test_report_and_mail import CONNECTED, ESAS, SCHOOLS
 
     day = date(2018, 1, 8)
     merge_day(

@@ -27,7 +27,7 @@ from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.ingestion.quota import SHEETS_READ, QuotaPacer, RequestPacer
 from schoolnet.warehouse.models import QuotaClockRow
 from tests.locks import wait_until_blocked_by
-from tests.unit.quota_workers import hammer
+from tests.unit.ingestion.quota_workers import hammer
 
 EPSILON = 1e-6  # float rounding of stored epoch seconds, far below any interval used here
 

@@ -16,7 +16,7 @@ from schoolnet.devtools.emulator.server import cell_format
 from schoolnet.devtools.emulator.state import load_spreadsheet
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import FEEDBACK_SHEET_ID, SheetsReader, TabLayout
-from tests.unit.test_emulator import SID, make_doc, write_doc
+from tests.unit.devtools.test_emulator import SID, make_doc, write_doc
 
 pytestmark = pytest.mark.unit
 

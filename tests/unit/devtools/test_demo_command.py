@@ -33,7 +33,7 @@ from schoolnet.devtools.rundemo import (
 from schoolnet.warehouse import create_warehouse_engine
 from schoolnet.warehouse.models import DailyCountRow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def sheet_files(state: Path) -> dict[str, bytes]:

@@ -20,7 +20,7 @@ from schoolnet.ingestion.ingest import VALUE_PARAMS, SheetsReader
 from schoolnet.validation import validate_sheet
 from schoolnet.validation.files import read_sheet_file
 from schoolnet.validation.normalize import EMPTY_MARKS, canonical, fold
-from tests.unit.test_validator import (
+from tests.unit.validation.test_validator import (
     CONTRACT,
     ESA,
     HEADERS,

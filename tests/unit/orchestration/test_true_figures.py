@@ -26,9 +26,9 @@ from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
 from schoolnet.warehouse.migrate import alembic_config, upgrade_warehouse
 from schoolnet.warehouse.models import PullRow
 from schoolnet.warehouse.queries import fetch_all
-from tests.unit import test_pipeline
-from tests.unit.test_pipeline import Setup
-from tests.unit.test_validator import record, sheet, validate
+from tests.unit.orchestration import test_pipeline
+from tests.unit.orchestration.test_pipeline import Setup
+from tests.unit.validation.test_validator import record, sheet, validate
 
 setup = test_pipeline.setup  # the fixture: the daily steps against the emulator, no Airflow
 

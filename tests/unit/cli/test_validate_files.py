@@ -13,7 +13,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from schoolnet.validation.files import read_sheet_file
 from schoolnet.validation.normalize import shown_date
-from tests.unit.test_validate_cli import (
+from tests.unit.cli.test_validate_cli import (
     HEADERS,
     at,
     code,

@@ -19,7 +19,7 @@ from schoolnet.core.config import SpeedTarget
 from schoolnet.report.daily import template_environment
 from schoolnet.report.standing import EsaStanding, esa_standings
 from schoolnet.validation.feedback import EsaFeedback, sheet_url
-from tests.unit.test_queries import D1, D2, D3, ESAS, build_world
+from tests.unit.warehouse.test_queries import D1, D2, D3, ESAS, build_world
 
 GIGA = SpeedTarget()
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from schoolnet.validation.findings import thai_date
 from schoolnet.warehouse.models import FindingRow, SnapshotRow
-from tests.unit.test_pipeline import Setup, replay_world, setup
+from tests.unit.orchestration.test_pipeline import Setup, replay_world, setup
 
 pytestmark = pytest.mark.unit
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from schoolnet.cli.main import main
 from schoolnet.core.registry import Esa, School
 from schoolnet.warehouse import EsaDay, merge_day
-from tests.unit.test_validate_cli import ESA, HEADERS, TODAY, code, connected, registry, xlsx
+from tests.unit.cli.test_validate_cli import ESA, HEADERS, TODAY, code, connected, registry, xlsx
 
 pytestmark = pytest.mark.unit
 

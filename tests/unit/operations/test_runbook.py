@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RUNBOOK = ROOT / "docs" / "operations.md"
 TESTS = Path(__file__).with_name("test_operations.py")
 RUNNERS = {

@@ -30,7 +30,7 @@ from schoolnet.core.config import ConfigError, SpeedTarget, load_settings
 from schoolnet.report.speed import SpeedReport, speed_report
 from schoolnet.warehouse import merge_day
 from tests.settings import write_test_settings
-from tests.unit.test_queries import (
+from tests.unit.warehouse.test_queries import (
     C1,
     C2,
     C3,

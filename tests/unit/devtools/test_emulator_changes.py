@@ -15,7 +15,7 @@ from googleapiclient.errors import HttpError
 
 from schoolnet.devtools.emulator import Emulator, edit_cell, set_fault
 from schoolnet.ingestion.google import EmulatorSession
-from tests.unit.test_emulator import make_doc, write_doc
+from tests.unit.devtools.test_emulator import make_doc, write_doc
 
 pytestmark = pytest.mark.unit
 

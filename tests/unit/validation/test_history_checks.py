@@ -17,7 +17,7 @@ from schoolnet.validation import Finding, SheetValidation, validate_sheet
 from schoolnet.validation.validator import implausible_change
 from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.history import previous_values
-from tests.unit.test_validator import ESA, TODAY, code, record, registry, sheet
+from tests.unit.validation.test_validator import ESA, TODAY, code, record, registry, sheet
 
 pytestmark = pytest.mark.unit
 
