@@ -17,8 +17,6 @@ from schoolnet.contract import load_contract
 from schoolnet.core.registry import School, write_csv
 from schoolnet.validation import read_sheet_file
 
-pytestmark = pytest.mark.unit
-
 CONTRACT = load_contract()
 HEADERS = list(CONTRACT.headers)
 ESA = "105201"

@@ -18,8 +18,6 @@ from schoolnet.core.registry import Esa, School
 from schoolnet.warehouse import EsaDay, merge_day
 from tests.unit.cli.test_validate_cli import ESA, HEADERS, TODAY, code, connected, registry, xlsx
 
-pytestmark = pytest.mark.unit
-
 __all__ = ["registry"]  # the fixture, used by name
 
 MERGED = date(2018, 1, 9)

@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 
 from schoolnet.core.cellsafety import is_formula_like, neutralize
 
-pytestmark = pytest.mark.unit
-
 # The rule written independently of the module: a tab, CR or NUL first; or, past any Unicode
 # white space and zero-width characters, one of = + - @ or their full-width forms.
 DANGEROUS = re.compile(r"[\t\r\x00]|[\s\u200b\u200c\u200d\u2060\ufeff]*[=+\-@＝＋－＠]")

@@ -11,8 +11,6 @@ import pytest
 from schoolnet.core import files
 from schoolnet.core.files import GROUP_READABLE, replacing, write_atomically
 
-pytestmark = pytest.mark.unit
-
 
 def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))

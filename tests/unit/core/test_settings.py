@@ -18,8 +18,6 @@ from schoolnet.core.config import (
 )
 from schoolnet.core.paths import project_root
 
-pytestmark = pytest.mark.unit
-
 SHIPPED = project_root() / "config" / "schoolnet.toml"
 
 

@@ -21,8 +21,6 @@ from schoolnet.core.registry import read_esas, read_schools
 from schoolnet.devtools.demo.generate import DemoManifest, expected_counts, generate, read_manifest
 from schoolnet.devtools.demo.state import LOSSES, RECONNECTED_NOTE
 
-pytestmark = pytest.mark.unit
-
 LOSS_NOTES = {note for _, _, note in LOSSES}
 
 SMALL = 6  # Bangkok's primary and two secondary offices, then สมุทรปราการ: both levels

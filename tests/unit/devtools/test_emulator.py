@@ -20,8 +20,6 @@ from schoolnet.devtools.emulator import Emulator, edit_cell, load_day, set_fault
 from schoolnet.devtools.emulator import state as st
 from schoolnet.ingestion.google import EmulatorSession
 
-pytestmark = pytest.mark.unit
-
 SID = "1DistrictSheetLampang1xxxxxxxxxxxxxxxxxxxxx"
 FOLDER = "folderESA"
 TAB = "โรงเรียน"

@@ -17,8 +17,6 @@ from schoolnet.devtools.emulator import Emulator, edit_cell, set_fault
 from schoolnet.ingestion.google import EmulatorSession
 from tests.unit.devtools.test_emulator import make_doc, write_doc
 
-pytestmark = pytest.mark.unit
-
 CHANGES_URL = "https://www.googleapis.com/drive/v3/changes"
 WATCHED = (
     "nextPageToken,newStartPageToken,changes(fileId,removed,file(modifiedTime,lastModifyingUser))"

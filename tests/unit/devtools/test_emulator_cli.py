@@ -17,8 +17,6 @@ from schoolnet.cli.emulator import main
 from schoolnet.devtools.emulator import Emulator
 from schoolnet.devtools.emulator.state import read_control
 
-pytestmark = pytest.mark.unit
-
 SID = "1CliSheet"
 
 

@@ -15,8 +15,6 @@ from schoolnet.devtools.emulator import Emulator, edit_cell, load_day, read_cont
 from schoolnet.devtools.emulator import state as st
 from schoolnet.ingestion.google import EmulatorSession
 
-pytestmark = pytest.mark.unit
-
 DAY = date(2018, 1, 4)
 
 

@@ -26,8 +26,6 @@ from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
 from schoolnet.validation import SheetValidation, apply_quarantine, validate_sheet
 
-pytestmark = pytest.mark.unit
-
 ESAS = 8
 DAYS = 3
 RATE = 0.08

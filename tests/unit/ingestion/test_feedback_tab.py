@@ -18,8 +18,6 @@ from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import FEEDBACK_SHEET_ID, SheetsReader, TabLayout
 from tests.unit.devtools.test_emulator import SID, make_doc, write_doc
 
-pytestmark = pytest.mark.unit
-
 TAB = "ผลตรวจสอบ"
 GOOGLE = GoogleSettings(
     request_timeout_seconds=10, max_attempts=2, backoff_base_seconds=0.05, backoff_max_seconds=0.1

@@ -28,8 +28,6 @@ from schoolnet.operations.provision import (
 from schoolnet.orchestration.handoffs import RegistryEntry
 from schoolnet.orchestration.provision_tasks import requested_codes, select_esas
 
-pytestmark = pytest.mark.unit
-
 CONTRACT = load_contract()
 TAB = CONTRACT.data_tab
 HEADERS = list(CONTRACT.headers)

@@ -26,8 +26,6 @@ from schoolnet.orchestration.handoffs import (
     RunDay,
 )
 
-pytestmark = pytest.mark.unit
-
 ESA = Esa(
     esa_code="105201",
     esa_name="สพป.ลำปาง เขต 1",

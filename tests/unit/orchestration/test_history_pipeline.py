@@ -10,14 +10,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from schoolnet.validation.findings import thai_date
 from schoolnet.warehouse.models import FindingRow, SnapshotRow
 from tests.unit.orchestration.test_pipeline import Setup, replay_world, setup
-
-pytestmark = pytest.mark.unit
 
 __all__ = ["replay_world", "setup"]  # the fixtures, used by name
 

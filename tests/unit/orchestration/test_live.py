@@ -35,8 +35,6 @@ from schoolnet.orchestration.live import CURSOR, Poll, check, poll
 from schoolnet.orchestration.pipeline import load_school_registry
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow, PullRow, SnapshotRow
 
-pytestmark = pytest.mark.unit
-
 TAB = "ผลตรวจสอบ"
 BANGKOK = ZoneInfo("Asia/Bangkok")
 CHECKED_AT = datetime(2018, 1, 16, 10, 20, tzinfo=BANGKOK)  # the emulator's clock in the tests

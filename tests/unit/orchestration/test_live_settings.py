@@ -14,8 +14,6 @@ from schoolnet.core.paths import project_root
 from schoolnet.orchestration.live import daily_due_soon
 from schoolnet.orchestration.live_tasks import daily_at
 
-pytestmark = pytest.mark.unit
-
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
 

@@ -32,8 +32,6 @@ from tests.unit.validation.test_validator import record, sheet, validate
 
 setup = test_pipeline.setup  # the fixture: the daily steps against the emulator, no Airflow
 
-pytestmark = pytest.mark.unit
-
 CLERK = {"me": False, "emailAddress": "clerk@esa.obec.go.th"}
 
 

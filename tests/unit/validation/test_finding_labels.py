@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from schoolnet.contract import Contract, load_contract
 from schoolnet.core.registry import Esa
 from schoolnet.report.daily import template_environment
 from schoolnet.report.workbook import FINDINGS_SHEET, sheet_specs
 from schoolnet.validation.feedback import EsaFeedback, sheet_url
-
-pytestmark = pytest.mark.unit
 
 ESA = Esa("105201", "สพป.ลำปาง เขต 1", "primary", "ลำปาง", "sheet-1", "esa@obec.go.th")
 FINDINGS = [

@@ -19,8 +19,6 @@ from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.history import previous_values
 from tests.unit.validation.test_validator import ESA, TODAY, code, record, registry, sheet
 
-pytestmark = pytest.mark.unit
-
 ACCEPTED_ON = date(2018, 1, 5)  # 5 ม.ค. 2561
 
 

@@ -28,8 +28,6 @@ from schoolnet.devtools.demo.generate import IMPLAUSIBLE_EDITS
 from schoolnet.devtools.emulator.state import Bounds, read_values
 from schoolnet.validation import SheetValidation, validate_sheet
 
-pytestmark = pytest.mark.unit
-
 ESAS = 12  # both levels, several provinces, other-ESA codes from neighbours
 DAYS = 3
 RATE = 0.08

@@ -15,8 +15,6 @@ from schoolnet.contract import CONTRACT_FILE, load_contract, parse_contract
 from schoolnet.core.registry import School
 from schoolnet.validation import SEVERITY, SheetValidation, apply_quarantine, validate_sheet
 
-pytestmark = pytest.mark.unit
-
 CONTRACT = load_contract()
 ESA = "105201"
 TODAY = date(2018, 1, 10)
