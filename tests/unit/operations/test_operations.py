@@ -910,6 +910,9 @@ def test_airflow_commands_of_the_runbook_make_the_runs_they_promise() -> None:
         assert pool is not None and pool.slots == 3
 
 
+# A whole DAG run under Airflow (`airflow dags test`): e2e, for its time limit and so that
+# `make test-fast` leaves it to `make test`.
+@pytest.mark.e2e
 @pytest.mark.usefixtures("sheets")
 def test_dags_test_runs_a_date_and_its_outcomes_and_report_can_be_seen(
     airflow_env: LocalAirflow,
