@@ -3,8 +3,8 @@ warehouse on both engines, a real SMTP sink, and a throwaway Airflow home with a
 metadata database for the connection and the ``airflow`` commands.
 
 Every command goes through one of four functions (``schoolnet``, ``airflow``, ``airflow_in``,
-``schoolnet_in``) with its words as literals: ``tests/unit/test_runbook.py`` reads those calls to
-check that every command of ``docs/operations.md`` is exercised here.
+``schoolnet_in``) with its words as literals: ``tests/unit/operations/test_runbook.py`` reads
+those calls to check that every command of ``docs/operations.md`` is exercised here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The runbook's commands are real and tested: every line of a ``console`` block of
 ``docs/operations.md`` parses with the command's own parser (``schoolnet``'s, Airflow's), and its
 command (e.g. ``schoolnet esa add``, ``airflow backfill create``) is one that
-``tests/unit/test_operations.py`` runs."""
+``tests/unit/operations/test_operations.py`` runs."""
 
 from __future__ import annotations
 
@@ -127,8 +127,8 @@ def test_each_documented_command_parses_and_is_run_by_a_test(line: str) -> None:
     path = command_path(program, words)
     assert len(path) > 1, f"no subcommand in: {line}"
     assert path in exercised(TESTS.read_text(encoding="utf-8")), (
-        f"`{' '.join(path)}` is in docs/operations.md but tests/unit/test_operations.py does "
-        "not run it"
+        f"`{' '.join(path)}` is in docs/operations.md but "
+        "tests/unit/operations/test_operations.py does not run it"
     )
 
 
