@@ -4,7 +4,7 @@
 -- value accepted on report_date itself is not previous, so a rerun of the day sees the same.
 -- Only the columns the contract's history rules compare (change_factor, change_unless_changed,
 -- max_by_link_type): a morning reads every school of the nation this way, and each further
--- column costs time (tests/unit/test_history_checks.py checks the two agree).
+-- column costs time (tests/unit/validation/test_history_checks.py checks the two agree).
 SELECT
     s.school_code,
     s.accepted_on,

@@ -86,13 +86,44 @@ def warehouse_engine(empty_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+# --- tiers -------------------------------------------------------------------------------------
+# A test's tier is the folder it is in, so no test can miss its mark: `pytest -m unit` runs all of
+# tests/unit, and a new folder under tests/ must be added here (tests/unit/test_tiers.py fails
+# until it is). Explicit marks stay as they are: a test that runs Airflow is marked e2e wherever
+# it lives, and postgres says what a test needs, not its tier.
+TESTS = Path(__file__).resolve().parent
+TIER_MARKERS = {
+    "unit": "unit",
+    "dags": "dag",
+    "e2e": "e2e",
+    "reliability": "reliability",
+    "deploy": "deploy",
+}
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier marker of a test file: the one of its top folder under tests/, else None."""
+    try:
+        parts = path.resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    return TIER_MARKERS.get(parts[0]) if len(parts) > 1 else None
+
+
 # --- time limits -------------------------------------------------------------------------------
 # pyproject's `timeout` (pytest-timeout) bounds every test; the tests that run Airflow itself
-# (marked e2e) take minutes on a loaded machine and get this instead, unless they set their own.
+# (marked e2e, by their folder or explicitly) take minutes on a loaded machine and get this
+# instead, unless they set their own.
 E2E_TIMEOUT_SECONDS = 1200  # 455 s measured for the slowest (setup + call) at a load of 18
 
 
+# tryfirst: the tier marks must be on the items before `-m` selects among them.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        tier = tier_of(item.path)
+        if tier is not None:
+            item.add_marker(tier)
+        # After the tier mark, so that a test marked e2e by its folder alone gets the limit.
         if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_SECONDS))

@@ -40,7 +40,7 @@ from schoolnet.devtools.demo import generate
 from schoolnet.devtools.demosetup import demo_warehouse_url
 from schoolnet.devtools.rundemo import prepare_morning
 from tests.ports import holding_ports
-from tests.unit.test_runbook import RUNBOOK, checkout_lines, console_lines
+from tests.unit.operations.test_runbook import RUNBOOK, checkout_lines, console_lines
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,6 @@ from importlinter.configuration import configure
 
 import schoolnet
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = ROOT / "pyproject.toml"
 

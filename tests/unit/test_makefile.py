@@ -10,10 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [
-    pytest.mark.unit,
-    pytest.mark.skipif(shutil.which("make") is None, reason="needs make"),
-]
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 
 ROOT = Path(__file__).resolve().parents[2]
 

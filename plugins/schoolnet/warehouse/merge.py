@@ -335,7 +335,7 @@ ANALYZE_MERGED = (
     "ANALYZE pull, finding, snapshot, daily_count, esa, school, esa_history, school_history"
 )
 """ANALYZE of ``MERGED_MODELS``, spelled out: SQL is never built from strings here
-(``tests/unit/test_warehouse_merge.py`` checks every one of them is analyzed)."""
+(``tests/unit/warehouse/test_warehouse_merge.py`` checks every one of them is analyzed)."""
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -176,7 +176,7 @@ def new_revision(message: str, script_location: Path = MIGRATIONS) -> Path:
 
     The models are compared with a scratch SQLite database brought to head, so no warehouse is
     needed. Autogenerate misses some changes (renames, server defaults): read the file, complete
-    it, and try it on both databases (``tests/unit/test_migrations.py``).
+    it, and try it on both databases (``tests/unit/warehouse/test_migrations.py``).
     """
     config = alembic_config()
     config.set_main_option("script_location", str(script_location))

@@ -2,7 +2,7 @@
 
 The tables are made and changed by the Alembic revisions in ``migrations/versions``, not from
 these models: change a model only together with a new revision (``schoolnet db revision``);
-``tests/unit/test_migrations.py`` checks that the two agree.
+``tests/unit/warehouse/test_migrations.py`` checks that the two agree.
 """
 
 from __future__ import annotations
