@@ -28,7 +28,8 @@ from schoolnet.warehouse.models import (
     SnapshotRow,
 )
 
-# An ESA whose pull crashed: the report's reason, in the contract's words.
+# An ESA whose pull crashed: its error code, and the report's reason in the contract's words.
+NOT_PULLED = "not_pulled"
 NOT_PULLED_REASON = load_contract().sheet_text("not_pulled")
 
 
@@ -49,6 +50,14 @@ class EsaDay:
     data_digest: str | None = None  # of the data tab's values as read; None: nothing read
     accepted: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     findings: Sequence[Mapping[str, Any]] = ()
+
+    @classmethod
+    def not_pulled(cls, esa_code: str) -> EsaDay:
+        """An ESA whose pull left nothing to merge (its task crashed): failed, not read.
+        ``schoolnet.validation.result.SheetResult.not_pulled`` is this day as a result."""
+        return cls(
+            esa_code=esa_code, outcome="failed", error_code=NOT_PULLED, reason=NOT_PULLED_REASON
+        )
 
 
 @dataclass(frozen=True)
@@ -393,12 +402,7 @@ def merge_day(
         for esa in esas:
             if esa.esa_code in kept.pulls:
                 continue
-            day = by_esa.get(esa.esa_code) or EsaDay(
-                esa_code=esa.esa_code,
-                outcome="failed",
-                error_code="not_pulled",
-                reason=NOT_PULLED_REASON,
-            )
+            day = by_esa.get(esa.esa_code) or EsaDay.not_pulled(esa.esa_code)
             accepted_here = len(day.accepted) if day.outcome == "accepted" else 0
             pulls.append(
                 {
