@@ -27,7 +27,7 @@ from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.ingestion.quota import SHEETS_READ, QuotaPacer
 from schoolnet.orchestration.handoffs import PullPlan
-from schoolnet.orchestration.pipeline import obtain_sheet, plan_pulls
+from schoolnet.orchestration.pull import obtain_sheet, plan_pulls
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, ensure_schema, merge_day
 
 QUOTA = 1200  # reads a minute the emulator allows

@@ -37,7 +37,7 @@ from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.ingestion.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
 from schoolnet.orchestration.live import begin, check, poll
-from schoolnet.orchestration.pipeline import load_school_registry
+from schoolnet.orchestration.registries import load_school_registry
 
 GOOGLE_QUOTA = 60  # reads and writes a minute per service account
 PACED = 55  # the pipeline's setting

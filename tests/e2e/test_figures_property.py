@@ -49,7 +49,7 @@ from schoolnet.core.thai import thai_date, thai_date_short
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.emulator import load_day, set_clock
 from schoolnet.devtools.rundemo import run_dag_with_progress
-from schoolnet.orchestration.pipeline import render
+from schoolnet.orchestration.render import render
 from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import warehouse_checksum
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow

@@ -21,12 +21,9 @@ from schoolnet.devtools.emulator import Emulator, load_day
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.orchestration.handoffs import PullSummary
-from schoolnet.orchestration.pipeline import (
-    load_school_registry,
-    merge,
-    plan_pulls,
-    pull_and_validate,
-)
+from schoolnet.orchestration.merge import merge
+from schoolnet.orchestration.pull import plan_pulls, pull_and_validate
+from schoolnet.orchestration.registries import load_school_registry
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import SnapshotRow
 

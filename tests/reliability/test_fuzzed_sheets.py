@@ -28,7 +28,10 @@ from schoolnet.devtools.emulator import Emulator, load_day
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.ingestion.landing import RawSheet
-from schoolnet.orchestration.pipeline import load_school_registry, merge, validate_landed
+from schoolnet.orchestration.merge import merge
+from schoolnet.orchestration.registries import load_school_registry
+from schoolnet.orchestration.validate import validate_landed
+from schoolnet.validation.result import ResultFinding, SheetResult
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import SNAPSHOT_VALUE_COLUMNS
 from tests.reliability.conftest import settings_for, snapshot
@@ -84,7 +87,7 @@ class World:
     esa: Esa
     sheet: list[list[Any]]  # the ESA's real sheet of the day: header first
 
-    def through(self, values: list[list[Any]]) -> dict[str, Any]:
+    def through(self, values: list[list[Any]]) -> SheetResult:
         """Land ``values`` as today's read of the ESA's sheet, validate, merge; the result."""
         sheet = RawSheet(
             esa_code=self.esa.esa_code,
@@ -122,9 +125,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def check(world: World, values: list[list[Any]]) -> int:
     """The three properties, for one sheet; how many accepted rows they were checked on."""
     result = world.through(values)
-    findings = result["findings"]
+    findings = result.findings
     # Any severity: an identical copy of an earlier row is set aside with a warning only.
-    rows_with_findings = {f["row"] for f in findings}
+    rows_with_findings = {f.row for f in findings}
     # The result file records each row's verdict only through counts and findings: recompute
     # the rows from the validator for the row-level checks.
     from schoolnet.validation import validate_sheet
@@ -136,14 +139,14 @@ def check(world: World, values: list[list[Any]]) -> int:
         today=DAY,
         tab_title=CONTRACT.data_tab,
     )
-    assert [f.to_dict() for f in validation.findings] == findings
+    assert [ResultFinding.of(f) for f in validation.findings] == list(findings)
     for row in validation.rows:
         if not row.accepted:
             assert row.row in rows_with_findings, f"row {row.row} rejected without a finding"
     stored = snapshot(world.engine, DAY)
-    if result["outcome"] == "accepted":
+    if result.outcome == "accepted":
         accepted = [row for row in validation.rows if row.accepted]
-        assert len(result["accepted"]) == len(accepted)  # no accepted row dropped
+        assert len(result.accepted) == len(accepted)  # no accepted row dropped
         for row in accepted:
             assert row.school_code in stored, row.row
             kept = stored[row.school_code]
@@ -250,8 +253,8 @@ def test_the_real_sheet_goes_through(world: World) -> None:
     """The control: the demo sheet of the day (with its clerks' usual slips) is accepted, and
     most of its rows with it, so the properties above are checked on accepted data."""
     result = world.through([list(row) for row in world.sheet])
-    assert result["outcome"] == "accepted"
-    assert len(result["accepted"]) > (len(world.sheet) - 1) // 2
+    assert result.outcome == "accepted"
+    assert len(result.accepted) > (len(world.sheet) - 1) // 2
 
 
 def test_a_nul_pasted_into_cells_does_not_break_the_merge_on_either_engine(
@@ -285,7 +288,7 @@ def test_a_nul_pasted_into_cells_does_not_break_the_merge_on_either_engine(
         result = validate_landed(world.esa, DAY, sheet, world.settings, schools, engine)
         merge(DAY, world.settings, engine)
         stored = snapshot(engine, DAY)
-        assert result["outcome"] == "accepted"
+        assert result.outcome == "accepted"
         assert not any(
             isinstance(value, str) and "\x00" in value
             for row in stored.values()

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from schoolnet.devtools.emulator import load_day
-from schoolnet.orchestration.pipeline import merge
+from schoolnet.orchestration.merge import merge
 from schoolnet.report.daily import build_report
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import DailyCountRow, EsaHistoryRow, SchoolHistoryRow, SnapshotRow

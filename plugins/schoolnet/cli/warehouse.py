@@ -128,7 +128,7 @@ def _acceptance_refused(engine: Any, esa_code: str, day: date) -> str | None:
     """
     from schoolnet.core.config import load_settings
     from schoolnet.core.schedule import TIMEZONE
-    from schoolnet.orchestration.pipeline import run_esas, run_registry_path
+    from schoolnet.orchestration.registries import run_esas, run_registry_path
     from schoolnet.report.texts import report_text
     from schoolnet.warehouse.history import latest_merged_date, pull_outcome, quarantine_released
 
@@ -180,7 +180,7 @@ def _accept(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from schoolnet.core.config import load_settings
-    from schoolnet.orchestration.pipeline import NothingLanded, landed_sheets, replay, unreplayable
+    from schoolnet.orchestration.replay import NothingLanded, landed_sheets, replay, unreplayable
     from schoolnet.warehouse import ensure_schema
 
     settings = load_settings()

@@ -19,7 +19,9 @@ from schoolnet.core.registry import read_esas
 from schoolnet.devtools.emulator.state import Bounds, read_values
 from schoolnet.ingestion.ingest import VALUE_PARAMS
 from schoolnet.ingestion.landing import RawSheet
-from schoolnet.orchestration.pipeline import load_school_registry, merge, validate_landed
+from schoolnet.orchestration.merge import merge
+from schoolnet.orchestration.registries import load_school_registry
+from schoolnet.orchestration.validate import validate_landed
 from schoolnet.warehouse import ensure_schema
 from schoolnet.warehouse.models import DailyCountRow
 

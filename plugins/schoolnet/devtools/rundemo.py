@@ -350,6 +350,7 @@ def day_summary(root: Path, out: Path, report_date: date, warehouse_url: str) ->
     """The day's figures as the report computes them from the warehouse."""
     from schoolnet.core.config import load_settings
     from schoolnet.report.daily import build_report
+    from schoolnet.validation.result import read_result
     from schoolnet.warehouse import create_warehouse_engine
 
     settings = load_settings(demo_settings(root, out))
@@ -359,14 +360,15 @@ def day_summary(root: Path, out: Path, report_date: date, warehouse_url: str) ->
             report = build_report(conn, report_date, settings.report.stale_after_days)
     finally:
         engine.dispose()
-    validated = out / "data" / "validated" / report_date.isoformat()
+    validated = settings.storage.validated_dir(report_date.isoformat())
     results = [
-        json.loads(path.read_text(encoding="utf-8")) for path in sorted(validated.glob("*.json"))
+        result
+        for path in sorted(validated.glob("*.json"))
+        if (result := read_result(settings, report_date, path.stem)) is not None
     ]
-    outcomes = Counter(result["outcome"] for result in results)
+    outcomes = Counter(result.outcome for result in results)
     implausible = [
-        sum(1 for finding in result["findings"] if finding["code"] in HISTORY_CODES)
-        for result in results
+        sum(1 for finding in result.findings if finding.code in HISTORY_CODES) for result in results
     ]
     flagged = report.flagged_esas
     return DaySummary(

@@ -26,10 +26,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from schoolnet.contract import load_contract
 from schoolnet.core.config import Settings
-from schoolnet.core.registry import Esa, School
+from schoolnet.core.registry import Esa, School, read_esas
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion
 from schoolnet.orchestration.handoffs import LiveCheck
+from schoolnet.orchestration.validate import raw_sheet, sheet_result, write_feedback_tab
 from schoolnet.warehouse.history import last_reads
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow
 
@@ -51,8 +53,6 @@ class Poll:
 
 def current_esas(settings: Settings) -> list[Esa]:
     """The ESAs of the latest morning run (its registry copy), or the settings' file."""
-    from schoolnet.core.registry import read_esas
-
     copies = sorted((settings.storage.data_dir / "registry").glob("*/esas.csv"))
     return read_esas(copies[-1] if copies else settings.registry.esas)
 
@@ -224,9 +224,6 @@ def check(
     the day the sheet is validated for. ``now`` (the machine's local time) stands in when the
     answer has no date, or the read failed.
     """
-    from schoolnet.contract import load_contract
-    from schoolnet.orchestration.pipeline import raw_sheet, validation_result, write_feedback_tab
-
     with engine.connect() as conn:
         row = conn.execute(select(LiveSheetRow).where(LiveSheetRow.esa_code == esa.esa_code)).one()
     code, edited = esa.esa_code, row.changed_at
@@ -251,19 +248,18 @@ def check(
     checked_at = now if read.served_at is None else read.served_at.astimezone(now.tzinfo)
     report_date = checked_at.date()
     sheet = raw_sheet(esa, read, report_date, row.changed_at)
-    result = validation_result(esa, report_date, sheet, schools, engine)
+    result = sheet_result(esa, report_date, sheet, schools, engine)
     tab = "off"
     if settings.feedback.write_tab:
-        tab = write_feedback_tab(esa, report_date, result, reader, engine, checked_at=checked_at)
-    errors = sum(1 for f in result["findings"] if f["severity"] == "error")
-    warnings = len(result["findings"]) - errors
+        tab = write_feedback_tab(esa, result, reader, engine, checked_at=checked_at)
+    errors, warnings = result.errors, result.warnings
     expect = str(int(row.version) + 1) if tab == "written" and row.version else None
     retry = tab.startswith("failed") and tab.removeprefix("failed: ") in RETRY_LATER
-    _finish(engine, row, checked_at, result["outcome"], None, errors, warnings, expect, not retry)
+    _finish(engine, row, checked_at, result.outcome, None, errors, warnings, expect, not retry)
     return LiveCheck(
         esa_code=code,
         edited_at=edited,
-        outcome=result["outcome"],
+        outcome=result.outcome,
         feedback_tab=tab,
         errors=errors,
         warnings=warnings,

@@ -85,7 +85,7 @@ def poll_changes() -> list[RegistryEntry]:
 def check_sheet(entry: RegistryEntry) -> LiveCheck:
     """Read, validate and give feedback on one edited sheet."""
     from schoolnet.orchestration.live import check
-    from schoolnet.orchestration.pipeline import load_school_registry
+    from schoolnet.orchestration.registries import load_school_registry
 
     esa = entry.esa
     esa_task_context(esa)

@@ -94,7 +94,7 @@ def load_registry() -> list[RegistryEntry]:
     with that one reason (retrying would not make it writable)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from schoolnet.orchestration.pipeline import past_registry, snapshot_registry
+    from schoolnet.orchestration.registries import past_registry, snapshot_registry
     from schoolnet.report.texts import report_text
     from schoolnet.warehouse import WarehouseNotWritable, ensure_schema, ensure_writable
 
@@ -125,8 +125,8 @@ def load_registry() -> list[RegistryEntry]:
 def plan_pulls(esas: list[RegistryEntry]) -> list[PullPlan]:
     """Which sheets changed since their last read (one Drive listing for all of them); for
     a past date, which ESAs have a landing to replay (no Google call)."""
-    from schoolnet.orchestration.pipeline import plan_pulls as plan
-    from schoolnet.orchestration.pipeline import plan_replay
+    from schoolnet.orchestration.pull import plan_pulls as plan
+    from schoolnet.orchestration.replay import plan_replay
 
     context = current_context()
     settings = load_settings()
@@ -193,11 +193,9 @@ def confirm_run() -> None:
 
 def pull_sheet(entry: PullPlan) -> PullSummary:
     """Read (or reuse the unchanged read of) one ESA's sheet, validate it, write its feedback."""
-    from schoolnet.orchestration.pipeline import (
-        load_school_registry,
-        pull_and_validate,
-        replay_pull,
-    )
+    from schoolnet.orchestration.pull import pull_and_validate
+    from schoolnet.orchestration.registries import load_school_registry
+    from schoolnet.orchestration.replay import replay_pull
 
     esa = entry.esa
     context = esa_task_context(esa)
@@ -247,7 +245,7 @@ def merge_results() -> MergedDay:
     """Merge what every pull left on disk; an ESA whose pull crashed counts as not read."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from schoolnet.orchestration.pipeline import merge
+    from schoolnet.orchestration.merge import merge
 
     context = current_context()
     if context["ti"].xcom_pull(task_ids="load_registry") is None:
@@ -281,7 +279,9 @@ def _merge_past(day: RunDay, settings: Settings) -> MergedDay:
     keep what the warehouse holds; with nothing landed, nothing is written."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from schoolnet.orchestration.pipeline import merge, replay_keep, run_esas
+    from schoolnet.orchestration.merge import merge
+    from schoolnet.orchestration.registries import run_esas
+    from schoolnet.orchestration.replay import replay_keep
     from schoolnet.report.texts import report_text
     from schoolnet.warehouse.history import merged_counts
 
@@ -319,7 +319,7 @@ def _merge_past(day: RunDay, settings: Settings) -> MergedDay:
 
 def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
     """Email every ESA's contact its own findings (or an all-accepted line), once per date."""
-    from schoolnet.orchestration.pipeline import send_esa_feedback as send_all
+    from schoolnet.orchestration.send import send_esa_feedback as send_all
 
     context = current_context()
     settings = load_settings()
@@ -342,7 +342,7 @@ def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
 
 
 def render_report(_merged: MergedDay) -> RenderedReport:
-    from schoolnet.orchestration.pipeline import render
+    from schoolnet.orchestration.render import render
 
     settings = load_settings()
     return render(run_day(current_context()).report_date, settings, task_engine(settings))
@@ -350,7 +350,7 @@ def render_report(_merged: MergedDay) -> RenderedReport:
 
 def send_report(_rendered: RenderedReport) -> ReportDelivery:
     from schoolnet.delivery.mail import send_with_airflow_connection
-    from schoolnet.orchestration.pipeline import send
+    from schoolnet.orchestration.send import send
     from schoolnet.warehouse.history import delivered_at
 
     context = current_context()
@@ -369,6 +369,7 @@ def send_report(_rendered: RenderedReport) -> ReportDelivery:
         return ReportDelivery(sent=False, message_id="")
     result = send(
         report_date,
+        settings.storage.report_folder(report_date.isoformat()),
         settings,
         task_engine(settings),
         send_with_airflow_connection(settings.connections.smtp),

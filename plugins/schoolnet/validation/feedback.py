@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from schoolnet.contract import load_contract
 from schoolnet.core import thai
 from schoolnet.core.registry import Esa
+from schoolnet.validation.result import ResultFinding, SheetOutcome, SheetResult
 
 # The tab's columns and severity labels, as the contract words them for the email and workbook.
 TAB_HEADER = tuple(load_contract().finding_headings.values())
@@ -39,10 +39,9 @@ def sheet_url(spreadsheet_id: str) -> str:
     return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit"
 
 
-def _row_order(finding: Mapping[str, Any]) -> tuple[int, int]:
+def _row_order(finding: ResultFinding) -> tuple[int, int]:
     """Sheet-level findings first, then by row as the sheet shows it."""
-    row = finding.get("row")
-    return (0, 0) if row is None else (1, int(row))
+    return (0, 0) if finding.row is None else (1, finding.row)
 
 
 OUR_SIDE = frozenset({"quota", "google_error", "timeout"})
@@ -54,38 +53,38 @@ report and the operator get the reason; the clerk only that nothing is needed of
 class EsaFeedback:
     esa: Esa
     report_date: date
-    outcome: str  # accepted | rejected | quarantined | failed
+    outcome: SheetOutcome
     reason: str | None
     rows_read: int
     rows_accepted: int
     rows_rejected: int
-    findings: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    findings: tuple[ResultFinding, ...] = field(default_factory=tuple)
     error_code: str | None = None
     tab_current: bool = False  # the sheet's feedback tab holds this list (written or unchanged)
 
     @classmethod
-    def from_result(cls, esa: Esa, report_date: date, result: Mapping[str, Any]) -> EsaFeedback:
-        """From an ESA's validation result as the pull step wrote it."""
+    def from_result(cls, esa: Esa, result: SheetResult) -> EsaFeedback:
+        """From the ESA's validation result (of the result's report date)."""
         return cls(
             esa=esa,
-            report_date=report_date,
-            outcome=result["outcome"],
-            reason=result.get("reason"),
-            rows_read=int(result.get("rows_read", 0)),
-            rows_accepted=len(result.get("accepted", {})),
-            rows_rejected=int(result.get("rows_rejected", 0)),
-            findings=tuple(sorted(result.get("findings", []), key=_row_order)),
-            error_code=result.get("error_code"),
-            tab_current=result.get("feedback_tab") in ("written", "unchanged"),
+            report_date=result.report_date,
+            outcome=result.outcome,
+            reason=result.reason,
+            rows_read=result.rows_read,
+            rows_accepted=result.rows_accepted,
+            rows_rejected=result.rows_rejected,
+            findings=tuple(sorted(result.findings, key=_row_order)),
+            error_code=result.error_code,
+            tab_current=result.feedback_tab in ("written", "unchanged"),
         )
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f["severity"] == "error")
+        return sum(1 for f in self.findings if f.severity == "error")
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f["severity"] == "warning")
+        return sum(1 for f in self.findings if f.severity == "warning")
 
     @property
     def all_accepted(self) -> bool:
@@ -148,13 +147,13 @@ class EsaFeedback:
             for finding in self.findings:
                 rows.append(
                     [
-                        "" if finding.get("row") is None else str(finding["row"]),
-                        finding.get("cell") or "",
-                        finding.get("header") or "",
-                        SEVERITY_LABEL.get(finding["severity"], finding["severity"]),
-                        finding["message"],
-                        "" if finding.get("value") is None else str(finding["value"]),
-                        finding["code"],
+                        "" if finding.row is None else str(finding.row),
+                        finding.cell or "",
+                        finding.header or "",
+                        SEVERITY_LABEL.get(finding.severity, finding.severity),
+                        finding.message,
+                        "" if finding.value is None else finding.value,
+                        finding.code,
                     ]
                 )
         return rows
@@ -165,7 +164,7 @@ class EsaFeedback:
             "outcome": self.outcome,
             "reason": self.reason,
             "rows": [self.rows_accepted, self.rows_rejected],
-            "findings": list(self.findings),
+            "findings": [finding.model_dump() for finding in self.findings],
         }
         return hashlib.sha256(
             json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str).encode()

@@ -46,7 +46,9 @@ from schoolnet.devtools.emulator import Emulator, load_day, set_fault
 from schoolnet.devtools.mailsink import MailSink
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
-from schoolnet.orchestration.pipeline import load_school_registry, merge, pull_and_validate
+from schoolnet.orchestration.merge import merge
+from schoolnet.orchestration.pull import pull_and_validate
+from schoolnet.orchestration.registries import load_school_registry
 from schoolnet.report.daily import build_report
 from schoolnet.report.files import save_files
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema

@@ -32,7 +32,7 @@ from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
 from schoolnet.orchestration.handoffs import LiveCheck
 from schoolnet.orchestration.live import CURSOR, Poll, check, poll
-from schoolnet.orchestration.pipeline import load_school_registry
+from schoolnet.orchestration.registries import load_school_registry
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow, PullRow, SnapshotRow
 
 TAB = "ผลตรวจสอบ"

@@ -27,22 +27,24 @@ from schoolnet.devtools.mailsink import MailSink
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.orchestration.handoffs import PullSummary
-from schoolnet.orchestration.pipeline import (
-    NothingLanded,
+from schoolnet.orchestration.merge import merge
+from schoolnet.orchestration.pull import plan_pulls, pull_and_validate
+from schoolnet.orchestration.registries import (
     load_school_registry,
-    merge,
     past_registry,
-    plan_pulls,
+    run_esas,
+    snapshot_registry,
+)
+from schoolnet.orchestration.replay import (
+    NothingLanded,
     plan_replay,
-    pull_and_validate,
     replay,
     replay_keep,
     replay_pull,
-    run_esas,
-    send_esa_feedback,
-    snapshot_registry,
 )
+from schoolnet.orchestration.send import send_esa_feedback
 from schoolnet.validation.feedback import TAB_HEADER, TAB_HEADING_ROW, EsaFeedback, padded
+from schoolnet.validation.result import ResultFinding, SheetResult, result_path
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from schoolnet.warehouse.models import PullRow, SnapshotRow
 from tests.checksum import warehouse_checksum
@@ -188,20 +190,33 @@ def test_feedback_tab_is_rewritten_only_when_findings_change(setup: Setup) -> No
 
 def test_feedback_digest_ignores_the_date_and_padding_clears_old_lines() -> None:
     esa = Esa("101001", "สพป.กรุงเทพมหานคร", "primary", "กรุงเทพมหานคร", "s", "a@b.c")
-    finding = {
-        "row": 7,
-        "cell": "C7",
-        "header": "จำนวนนักเรียน",
-        "severity": "error",
-        "code": "negative_value",
-        "message": "ช่อง จำนวนนักเรียน ติดลบไม่ได้",
-        "value": "-3",
-    }
-    result = {"outcome": "accepted", "rows_read": 2, "rows_rejected": 1, "accepted": {"x": {}}}
-    one = EsaFeedback.from_result(esa, date(2018, 1, 3), {**result, "findings": [finding]})
-    two = EsaFeedback.from_result(esa, date(2018, 1, 4), {**result, "findings": [finding]})
+    finding = ResultFinding(
+        esa=esa.esa_code,
+        row=7,
+        column="students",
+        header="จำนวนนักเรียน",
+        cell="C7",
+        severity="error",
+        code="negative_value",
+        message="ช่อง จำนวนนักเรียน ติดลบไม่ได้",
+        value="-3",
+    )
+    result = SheetResult(
+        esa_code=esa.esa_code,
+        spreadsheet_id=esa.spreadsheet_id,
+        report_date=date(2018, 1, 3),
+        api_calls=1,
+        outcome="accepted",
+        rows_read=2,
+        rows_rejected=1,
+        accepted={"x": {}},
+        findings=(finding,),
+    )
+    next_day = result.model_copy(update={"report_date": date(2018, 1, 4)})
+    one = EsaFeedback.from_result(esa, result)
+    two = EsaFeedback.from_result(esa, next_day)
     assert one.digest() == two.digest()
-    clean = EsaFeedback.from_result(esa, date(2018, 1, 4), {**result, "findings": []})
+    clean = EsaFeedback.from_result(esa, next_day.model_copy(update={"findings": ()}))
     assert clean.digest() != one.digest()
     assert "ไม่รับ 1 แถว" in one.summary
     grid = padded(clean.tab_rows(), len(one.tab_rows()), 7)
@@ -351,7 +366,7 @@ def test_a_partial_landing_replays_what_was_landed_and_keeps_the_rest(
     lost = replay_world.esas[0].esa_code
     settings = replay_world.settings
     (settings.storage.raw_dir(day.isoformat()) / f"{lost}.json").unlink()
-    (settings.storage.validated_dir(day.isoformat()) / f"{lost}.json").unlink()
+    result_path(settings, day, lost).unlink()
     before = warehouse_checksum(replay_world.engine)
     with replay_world.engine.connect() as conn:
         accepted = conn.execute(
@@ -406,7 +421,18 @@ def test_esa_emails_of_failed_reads_point_to_no_tab_and_spare_the_clerk_our_outa
     assert "Google" not in bodies[ours.contact_email]
     assert "กรุณาแชร์ชีต" in bodies[theirs.contact_email]  # the clerk's to fix, said as before
     quota = EsaFeedback.from_result(
-        ours, day, {"outcome": "failed", "error_code": "quota", "reason": "เกินโควตา"}
+        ours,
+        SheetResult(
+            esa_code=ours.esa_code,
+            spreadsheet_id=ours.spreadsheet_id,
+            report_date=day,
+            api_calls=1,
+            outcome="failed",
+            error_code="quota",
+            reason="เกินโควตา",
+            rows_read=0,
+            rows_rejected=0,
+        ),
     )
     assert "โควตา" not in quota.summary
 

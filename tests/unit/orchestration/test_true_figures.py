@@ -19,9 +19,9 @@ from schoolnet.cli.validate import summary_line
 from schoolnet.core import thai
 from schoolnet.core.registry import Esa, School
 from schoolnet.devtools.emulator import edit_cell, set_clock
-from schoolnet.orchestration.pipeline import load_result
 from schoolnet.report.daily import build_report
 from schoolnet.validation.feedback import EsaFeedback
+from schoolnet.validation.result import read_result
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
 from schoolnet.warehouse.migrate import alembic_config, upgrade_warehouse
 from schoolnet.warehouse.models import PullRow
@@ -209,7 +209,9 @@ def test_an_identical_copy_of_a_row_is_one_row_and_a_warning_everywhere(setup: S
     assert (line.rows_rejected, line.errors, line.warnings) == (0, 0, 1)
     assert report.rows_rejected == 0
 
-    feedback = EsaFeedback.from_result(esa, first, load_result(setup.settings, first, esa))
+    result = read_result(setup.settings, first, esa.esa_code)
+    assert result is not None
+    feedback = EsaFeedback.from_result(esa, result)
     assert f"ระบบรับข้อมูล {schools} แถว ไม่รับ 0 แถว (ต้องแก้ 0 ช่อง ควรตรวจสอบ 1 ช่อง)" in (
         feedback.summary
     )

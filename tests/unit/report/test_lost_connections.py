@@ -43,6 +43,7 @@ from schoolnet.report.files import pdf_html
 from schoolnet.report.standing import esa_standings
 from schoolnet.report.workbook import LOST_SHEET, build_report_workbook
 from schoolnet.validation.feedback import EsaFeedback, sheet_url
+from schoolnet.validation.result import SheetResult
 from schoolnet.warehouse import EsaDay, merge_day
 
 D0, D1, D2, D3, D4 = (
@@ -331,9 +332,17 @@ def test_an_esa_s_standing_names_its_lost_schools(world: Engine) -> None:
     assert standings["105202"].lost == () and standings["105203"].lost == ()
 
     esa = ESAS[0]
-    result = {"esa_code": esa.esa_code, "outcome": "accepted", "rows_read": 7, "findings": []}
+    result = SheetResult(
+        esa_code=esa.esa_code,
+        spreadsheet_id=esa.spreadsheet_id,
+        report_date=D4,
+        api_calls=1,
+        outcome="accepted",
+        rows_read=7,
+        rows_rejected=0,
+    )
     context = {
-        "feedback": EsaFeedback.from_result(esa, D4, result),
+        "feedback": EsaFeedback.from_result(esa, result),
         "sheet_url": sheet_url(esa.spreadsheet_id),
         "standing": mine,
     }

@@ -19,6 +19,7 @@ from schoolnet.core.config import SpeedTarget
 from schoolnet.report.daily import template_environment
 from schoolnet.report.standing import EsaStanding, esa_standings
 from schoolnet.validation.feedback import EsaFeedback, sheet_url
+from schoolnet.validation.result import ResultFinding, SheetResult
 from tests.unit.warehouse.test_queries import D1, D2, D3, ESAS, build_world
 
 GIGA = SpeedTarget()
@@ -67,26 +68,32 @@ def test_share_meeting_the_speed_target(world: Engine) -> None:
 
 
 def render(standing: EsaStanding | None) -> tuple[str, str]:
+    esa = ESAS[2]
     feedback = EsaFeedback.from_result(
-        ESAS[2],
-        D3,
-        {
-            "outcome": "accepted",
-            "rows_read": 2,
-            "rows_rejected": 1,
-            "accepted": {"1050010001": {}},
-            "findings": [
-                {
-                    "row": 4,
-                    "cell": "C4",
-                    "header": "จำนวนนักเรียน",
-                    "severity": "error",
-                    "code": "negative_value",
-                    "message": "จำนวนนักเรียนติดลบไม่ได้",
-                    "value": "-3",
-                }
-            ],
-        },
+        esa,
+        SheetResult(
+            esa_code=esa.esa_code,
+            spreadsheet_id=esa.spreadsheet_id,
+            report_date=D3,
+            api_calls=1,
+            outcome="accepted",
+            rows_read=2,
+            rows_rejected=1,
+            accepted={"1050010001": {}},
+            findings=(
+                ResultFinding(
+                    esa=esa.esa_code,
+                    row=4,
+                    column="students",
+                    header="จำนวนนักเรียน",
+                    cell="C4",
+                    severity="error",
+                    code="negative_value",
+                    message="จำนวนนักเรียนติดลบไม่ได้",
+                    value="-3",
+                ),
+            ),
+        ),
     )
     context = {"feedback": feedback, "sheet_url": sheet_url("sheet-3"), "standing": standing}
     environment = template_environment()

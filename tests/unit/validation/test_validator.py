@@ -22,6 +22,7 @@ from schoolnet.validation import (
     validate_sheet,
 )
 from schoolnet.validation.feedback import EsaFeedback, sheet_url
+from schoolnet.validation.result import ResultFinding, SheetResult
 
 CONTRACT = load_contract()
 ESA = "105201"
@@ -367,8 +368,16 @@ def test_the_tab_and_the_email_quote_the_date_as_the_sheet_shows_it() -> None:
     esa = Esa(ESA, "สพป.ลำปาง เขต 1", "primary", "ลำปาง", "sheet-1", "esa@obec.go.th")
     feedback = EsaFeedback.from_result(
         esa,
-        TODAY,
-        {"outcome": result.outcome, "findings": [f.to_dict() for f in result.findings]},
+        SheetResult(
+            esa_code=esa.esa_code,
+            spreadsheet_id=esa.spreadsheet_id,
+            report_date=TODAY,
+            api_calls=1,
+            outcome=result.outcome,
+            rows_read=len(result.rows),
+            rows_rejected=len(result.rejected_rows),
+            findings=tuple(ResultFinding.of(f) for f in result.findings),
+        ),
     )
     (line,) = [row for row in feedback.tab_rows() if row[1:2] == ["N2"]]
     assert line[5] == "14/1/2018"  # the tab's "value as typed" column, not 43114
