@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -317,8 +318,9 @@ def _merge_past(day: RunDay, settings: Settings) -> MergedDay:
     return totals
 
 
-def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
-    """Email every ESA's contact its own findings (or an all-accepted line), once per date."""
+def send_esa_feedback(merged: MergedDay) -> FeedbackDelivery:
+    """Email every ESA's contact its own findings (or an all-accepted line), once per date:
+    the merged day's date, and only unasked when the run is of today."""
     from schoolnet.orchestration.send import send_esa_feedback as send_all
 
     context = current_context()
@@ -326,10 +328,9 @@ def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
     if not settings.feedback.email_esas:
         log.info("ESA feedback emails are turned off in the settings")
         return FeedbackDelivery()
-    day = run_day(context)
-    report_date = day.report_date
+    report_date = merged.report_date
     force = bool(context["params"].get("force_resend", False))
-    if not day.live and not force:
+    if not merged.live and not force:
         log.info(
             "ESA feedback for %s not sent: a run of a past date sends no email unless asked "
             "(force_resend)",
@@ -341,14 +342,16 @@ def send_esa_feedback(_merged: MergedDay) -> FeedbackDelivery:
     return FeedbackDelivery(**counts)
 
 
-def render_report(_merged: MergedDay) -> RenderedReport:
+def render_report(merged: MergedDay) -> RenderedReport:
+    """Render the merged day's report from the warehouse into its report folder."""
     from schoolnet.orchestration.render import render
 
     settings = load_settings()
-    return render(run_day(current_context()).report_date, settings, task_engine(settings))
+    return render(merged.report_date, settings, task_engine(settings))
 
 
-def send_report(_rendered: RenderedReport) -> ReportDelivery:
+def send_report(rendered: RenderedReport) -> ReportDelivery:
+    """Send the report rendered into ``rendered.folder``, once per date and recipients."""
     from schoolnet.delivery.mail import send_with_airflow_connection
     from schoolnet.orchestration.send import send
     from schoolnet.warehouse.history import delivered_at
@@ -369,7 +372,7 @@ def send_report(_rendered: RenderedReport) -> ReportDelivery:
         return ReportDelivery(sent=False, message_id="")
     result = send(
         report_date,
-        settings.storage.report_folder(report_date.isoformat()),
+        Path(rendered.folder),
         settings,
         task_engine(settings),
         send_with_airflow_connection(settings.connections.smtp),
