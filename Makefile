@@ -30,11 +30,18 @@ install: $(STAMP) ## Install the locked dependencies and schoolnet into .venv (o
 demo: $(STAMP) ## The national daily run on this machine, with embedded defaults (README)
 	@$(BIN)/schoolnet demo
 
+# The suite waits on Airflow processes, servers and the quota pacer more than it computes, so
+# it runs in TEST_WORKERS processes even on 2 cores (docs/benchmarks.md "The test suite"). Each
+# file stays in one process (its module fixtures are made once) and the files go out in
+# collection order, the slow tiers (deploy, e2e) first. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
 test: $(STAMP) lock-check audit-if-reachable ## Lock drift, audit, ruff, mypy and the whole pytest suite
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
-	@$(BIN)/pytest
+	@$(BIN)/pytest $(PYTEST_PARALLEL)
 
 # Before each commit: lint, types and the unit tier (tests/unit), in under 3 minutes on a 2-core
 # machine. The few unit-folder tests that run Airflow are marked e2e and left to `make test`.
@@ -42,7 +49,7 @@ test-fast: $(STAMP) ## Before each commit: ruff, mypy and the unit tests (tests/
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
-	@$(BIN)/pytest tests/unit -m "not e2e"
+	@$(BIN)/pytest $(PYTEST_PARALLEL) tests/unit -m "not e2e"
 
 # Known vulnerabilities in the locked dependencies; --strict fails when a package could not be
 # audited, so a green result always means every package was checked (docs/reliability.md).
