@@ -13,8 +13,6 @@ import pytest
 
 from schoolnet.core.paths import dags_dir
 
-pytestmark = pytest.mark.dag
-
 EXPECTED_DAGS = {"schoolnet_daily", "schoolnet_feedback", "schoolnet_provision_sheets"}
 
 

@@ -23,8 +23,6 @@ import yaml
 
 from schoolnet.orchestration.airflow_glue import GOOGLE_POOL
 
-pytestmark = pytest.mark.unit
-
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"

@@ -29,8 +29,6 @@ from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import warehouse_checksum
 from tests.e2e.demo_airflow import demo_airflow
 
-pytestmark = pytest.mark.e2e
-
 ESA_COUNT = 6
 REPORT_SUBJECT = "รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ."
 FEEDBACK_SUBJECT = "ผลตรวจสอบข้อมูลอินเทอร์เน็ตโรงเรียน"

@@ -13,13 +13,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.emulator import load_day
 from tests.ports import airflow_log_server_ports
-
-pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 

@@ -24,8 +24,6 @@ from schoolnet.report.daily import SUBJECT_PREFIX
 from schoolnet.warehouse import create_warehouse_engine
 from tests.e2e.demo_airflow import demo_airflow
 
-pytestmark = pytest.mark.e2e
-
 ESA_COUNT = 3
 
 

@@ -22,8 +22,6 @@ from schoolnet.devtools.emulator import Emulator, edit_cell, load_day
 from schoolnet.orchestration.live_tasks import DAG_ID
 from tests.settings import write_test_settings
 
-pytestmark = pytest.mark.e2e
-
 ESA_COUNT = 4
 
 

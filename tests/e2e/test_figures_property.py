@@ -54,8 +54,6 @@ from schoolnet.warehouse import create_warehouse_engine
 from tests.checksum import warehouse_checksum
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
-pytestmark = pytest.mark.e2e
-
 SEED = int(os.environ.get("SCHOOLNET_PROPERTY_SEED", "2018"))
 ESA_COUNT = 5  # Bangkok's primary office and its secondary ones, then the next provinces
 DAYS = 4

@@ -30,8 +30,6 @@ from schoolnet.devtools.rundemo import run_dag_with_progress
 from schoolnet.validation.feedback import TAB_HEADER
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
-pytestmark = pytest.mark.e2e
-
 ESA_COUNT = 8
 DAYS = 2
 SHARE_WITH = "ระบบเปิดชีตของเขตไม่ได้ เพราะชีตยังไม่ได้แชร์ให้บัญชีของระบบ"

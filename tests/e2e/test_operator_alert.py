@@ -18,8 +18,6 @@ from schoolnet.devtools.rundemo import run_dag_with_progress
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 from tests.settings import write_test_settings
 
-pytestmark = pytest.mark.e2e
-
 DAY = date(2018, 1, 5)
 
 

@@ -36,8 +36,6 @@ from tests.checksum import table_checksums
 from tests.conftest import postgres_url
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
-pytestmark = pytest.mark.e2e
-
 ESA_COUNT = 2
 REPORT_SUBJECT = "รายงานการเชื่อมต่ออินเทอร์เน็ตโรงเรียน สพฐ."
 

@@ -28,8 +28,6 @@ from schoolnet.orchestration.airflow_glue import TIMEZONE
 from schoolnet.orchestration.tasks import DAG_ID
 from tests.e2e.demo_airflow import DemoAirflow, demo_airflow
 
-pytestmark = pytest.mark.e2e
-
 OPERATOR = "ops@obec.go.th"  # in the settings file
 ON_DUTY = "duty@obec.go.th"  # in SCHOOLNET_OPERATORS, for when the file cannot be used
 REPORT_TO = "ict-report@obec.go.th"  # the report's recipient in the test settings

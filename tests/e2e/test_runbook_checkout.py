@@ -42,8 +42,6 @@ from schoolnet.devtools.rundemo import prepare_morning
 from tests.ports import holding_ports
 from tests.unit.operations.test_runbook import RUNBOOK, checkout_lines, console_lines
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 LINKED = ("dags", "plugins", "config", "sql", "templates")
 ESAS = ("105201", "105202")  # the ESAs the runbook's examples name

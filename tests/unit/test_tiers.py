@@ -77,6 +77,21 @@ def test_collected_tests_carry_the_marker_of_their_folder(request: pytest.Fixtur
         assert item.get_closest_marker(tier), f"{item.nodeid} lacks its tier marker {tier!r}"
 
 
+def test_no_test_carries_the_marker_of_another_tier(request: pytest.FixtureRequest) -> None:
+    """``-m unit`` selects tests/unit and nothing else, and so on for each tier. Only ``e2e``
+    may stand beside another tier: it also says that a test runs Airflow (its time limit)."""
+    items = request.session.items
+    assert items
+    others = set(TIER_MARKERS.values()) - {"e2e"}
+    wrong = []
+    for item in items:
+        tier = TIER_MARKERS[item.path.relative_to(TESTS).parts[0]]
+        marked = {mark.name for mark in item.iter_markers()} & others
+        if marked - {tier}:
+            wrong.append(f"{item.nodeid}: {sorted(marked - {tier})}")
+    assert not wrong, f"tests marked with another folder's tier: {wrong[:5]}"
+
+
 def test_each_unit_folder_mirrors_a_subpackage_of_schoolnet() -> None:
     folders = sorted(
         path.relative_to(UNIT)
