@@ -60,17 +60,8 @@ class ResultFinding(Record):
 
     @classmethod
     def of(cls, finding: Finding) -> ResultFinding:
-        return cls(
-            esa=finding.esa_code,
-            row=finding.row,
-            column=finding.column,
-            header=finding.header,
-            cell=finding.cell,
-            severity=finding.severity,
-            code=finding.code,
-            message=finding.message,
-            value=finding.value,
-        )
+        """The finding under the file's names (:meth:`Finding.to_dict` spells them)."""
+        return cls.model_validate(finding.to_dict())
 
 
 @cache
