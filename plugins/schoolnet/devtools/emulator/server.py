@@ -92,11 +92,14 @@ CELL_FORMAT_FIELDS = frozenset(
     }
 )
 WRAP_STRATEGIES = ("OVERFLOW_CELL", "LEGACY_WRAP", "CLIP", "WRAP")
-# A kept format field and its value once cleared (in the mask, absent from the cell).
+# A kept format field and its value once cleared (in the mask, absent from the cell); None:
+# a cleared field is absent, as a cell with no background colour has none.
 KEPT_FORMATS: dict[tuple[str, ...], Any] = {
     ("wrapStrategy",): "OVERFLOW_CELL",
     ("textFormat", "bold"): False,
+    ("backgroundColor",): None,
 }
+COLOR_COMPONENTS = ("red", "green", "blue", "alpha")
 DIMENSION_FIELDS = frozenset(
     {
         "hiddenByFilter",
@@ -441,15 +444,21 @@ def parse_fields(fields: str) -> dict[str, Any]:
         item = raw.strip()
         if not item:
             continue
-        if "(" in item and item.endswith(")"):
+        if "(" in item and item.endswith(")") and "/" not in item.partition("(")[0]:
             name, _, inner = item[:-1].partition("(")
-            tree.setdefault(name.strip(), {}).update(parse_fields(inner))
+            _merge_fields(tree.setdefault(name.strip(), {}), parse_fields(inner))
         elif "/" in item:
             name, _, inner = item.partition("/")
-            tree.setdefault(name.strip(), {}).update(parse_fields(inner))
+            _merge_fields(tree.setdefault(name.strip(), {}), parse_fields(inner))
         else:
             tree.setdefault(item, {})
     return tree
+
+
+def _merge_fields(tree: dict[str, Any], more: dict[str, Any]) -> None:
+    """Add ``more``'s paths to ``tree``: ``a/b,a/c`` selects both under ``a``."""
+    for name, sub in more.items():
+        _merge_fields(tree.setdefault(name, {}), sub)
 
 
 def field_paths(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[list[str]]:
@@ -542,7 +551,24 @@ def sort_files(files: list[dict[str, Any]], order_by: str | None) -> list[dict[s
 # Sheets API operations
 
 
-def spreadsheet_resource(doc: Doc) -> dict[str, Any]:
+def spreadsheet_resource(
+    doc: Doc, ranges: list[str] | None = None, grid: bool = False
+) -> dict[str, Any]:
+    """The Spreadsheet resource: with ``ranges``, only the sheets they fall in; with ``grid``,
+    each sheet's ``data`` (one GridData per range, or the whole sheet)."""
+    wanted: dict[int, list[state.Bounds]] = {}
+    for text in ranges or []:
+        resolved = state.resolve_range(doc, text)
+        wanted.setdefault(resolved.sheet_index, []).append(resolved.bounds)
+    sheets: list[dict[str, Any]] = []
+    for index, sheet in enumerate(doc["sheets"]):
+        if ranges and index not in wanted:
+            continue
+        entry: dict[str, Any] = {"properties": sheet_properties(sheet, index)}
+        if grid:
+            whole = [state.Bounds(0, 0, None, None)]
+            entry["data"] = [grid_data(sheet, bounds) for bounds in wanted.get(index, whole)]
+        sheets.append(entry)
     return {
         "spreadsheetId": doc["spreadsheetId"],
         "properties": {
@@ -551,10 +577,7 @@ def spreadsheet_resource(doc: Doc) -> dict[str, Any]:
             "autoRecalc": "ON_CHANGE",
             "timeZone": doc.get("timeZone", "Etc/GMT"),
         },
-        "sheets": [
-            {"properties": sheet_properties(sheet, index)}
-            for index, sheet in enumerate(doc["sheets"])
-        ],
+        "sheets": sheets,
         "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{doc['spreadsheetId']}/edit",
     }
 
@@ -572,6 +595,123 @@ def sheet_properties(sheet: Sheet, index: int) -> dict[str, Any]:
     }
     props.update(sheet.get("extraProperties") or {})
     return props
+
+
+def wants_grid(tree: dict[str, Any]) -> bool:
+    """Whether a ``fields`` mask of spreadsheets.get selects the sheets' grid data."""
+    sheets = tree.get("sheets")
+    return "*" in tree or (sheets is not None and (not sheets or "*" in sheets or "data" in sheets))
+
+
+def grid_data(sheet: Sheet, bounds: state.Bounds) -> dict[str, Any]:
+    """One GridData as spreadsheets.get returns it: ``rowData`` up to the last row holding
+    anything (each row's ``values`` up to its last such cell, an empty cell as ``{}``), and
+    the metadata of every row and column of the range (clipped to the grid)."""
+    rows, cols = state.grid_size(sheet)
+    top, left, bottom, right = state.concrete(sheet, bounds)
+    bottom, right = min(bottom, rows), min(right, cols)
+    last = min(bottom, _content_end(sheet))
+    row_data: list[dict[str, Any]] = []
+    for r in range(top, last):
+        values = [cell_data(sheet, r, c) for c in range(left, right)]
+        while values and not values[-1]:
+            values.pop()
+        row_data.append({"values": values} if values else {})
+    while row_data and not row_data[-1]:
+        row_data.pop()
+    out: dict[str, Any] = {}
+    if top:
+        out["startRow"] = top
+    if left:
+        out["startColumn"] = left
+    if row_data:
+        out["rowData"] = row_data
+    out["rowMetadata"] = _dimension_metadata(sheet, "ROWS", top, bottom)
+    out["columnMetadata"] = _dimension_metadata(sheet, "COLUMNS", left, right)
+    return out
+
+
+def _content_end(sheet: Sheet) -> int:
+    """The row after the last one a value, a note or a kept format may be in."""
+    rows, _cols = state.grid_size(sheet)
+    end = len(sheet.get("rows") or [])
+    for key in sheet.get("notes") or {}:
+        found = state.parse_cells(key)
+        if found is not None:
+            end = max(end, found.start_row + 1)
+    for entry in sheet.get("formats") or []:
+        end = max(end, entry["range"].get("endRowIndex", rows))
+    return end
+
+
+def _dimension_metadata(sheet: Sheet, dimension: str, start: int, end: int) -> list[Any]:
+    kept: list[dict[str, Any]] = sheet.get(METADATA_KEY[dimension]) or []
+    default = {"pixelSize": DEFAULT_PIXELS[dimension]}
+    return [dict(kept[i]) if i < len(kept) else dict(default) for i in range(start, end)]
+
+
+def cell_data(sheet: Sheet, row: int, column: int) -> dict[str, Any]:
+    """One CellData: the entered and effective value, the formatted text, the note and the
+    kept formats (a background colour also as ``backgroundColorStyle``, as Sheets answers)."""
+    out: dict[str, Any] = {}
+    stored = state.get_cell(sheet, row, column)
+    if not state.is_empty(stored):
+        entered = _extended_value(stored)
+        if entered:
+            out["userEnteredValue"] = entered
+        effective = _extended_value(stored.get("value") if _is_formula(stored) else stored)
+        if effective:
+            out["effectiveValue"] = effective
+        shown = state.render_cell(stored, "FORMATTED_VALUE", "SERIAL_NUMBER")
+        if shown is not None:
+            out["formattedValue"] = str(shown)
+    look = cell_format(sheet, row, column)
+    if look:
+        if "backgroundColor" in look:
+            look["backgroundColorStyle"] = {"rgbColor": dict(look["backgroundColor"])}
+        out["userEnteredFormat"] = look
+    note = state.get_note(sheet, row, column)
+    if note:
+        out["note"] = note
+    return out
+
+
+def _is_formula(stored: Any) -> bool:
+    return isinstance(stored, dict) and "formula" in stored
+
+
+ERROR_TYPES = {
+    "#N/A": "N_A",
+    "#REF!": "REF",
+    "#VALUE!": "VALUE",
+    "#DIV/0!": "DIVIDE_BY_ZERO",
+    "#NAME?": "NAME",
+    "#NUM!": "NUM",
+    "#NULL!": "NULL_VALUE",
+}
+
+
+def _extended_value(stored: Any) -> dict[str, Any]:
+    """A stored cell as an ExtendedValue (a formula as ``formulaValue``); {} when empty."""
+    if state.is_empty(stored):
+        return {}
+    if isinstance(stored, bool):
+        return {"boolValue": stored}
+    if isinstance(stored, int | float):
+        return {"numberValue": state.plain_number(stored)}
+    if isinstance(stored, str):
+        return {"stringValue": stored}
+    if not isinstance(stored, dict):
+        return {"stringValue": str(stored)}
+    if "formula" in stored:
+        return {"formulaValue": stored["formula"]}
+    if "error" in stored:
+        text = str(stored["error"])
+        return {"errorValue": {"type": ERROR_TYPES.get(text, "ERROR"), "message": text}}
+    for key in ("serial", "number"):
+        if key in stored:
+            return {"numberValue": state.plain_number(stored[key])}
+    return {}
 
 
 def value_range(doc: Doc, text: str, query: Query) -> dict[str, Any]:
@@ -781,26 +921,45 @@ class BatchUpdate:
         return {}
 
     def _updateCells(self, number: int, body: dict[str, Any]) -> dict[str, Any]:
-        """Write cell values from ``start`` (or a range's corner); a cell without a
-        ``userEnteredValue`` is cleared when ``fields`` covers it, as in Sheets."""
+        """Write cells from ``start``, or into ``range`` (whose cells the rows leave out are
+        cleared of the masked fields), as Sheets does: a field the mask names is set from the
+        cell, or cleared when the cell leaves it out; a field it does not name is untouched.
+        Values, notes and the kept formats are applied; a valid mask naming anything else
+        is accepted and the request recorded."""
         kind = "updateCells"
         fields = str(body.get("fields") or "")
-        if not fields:
+        if not fields.strip():
             raise invalid_argument(f"Invalid requests[{number}].{kind}: You must specify fields")
-        anchor = body.get("start") or body.get("range")
+        start, area = body.get("start"), body.get("range")
+        if start is not None and area is not None:
+            raise invalid_argument(
+                f"Invalid value at 'requests[{number}].update_cells' (oneof), oneof field "
+                "'area' is already set. Cannot set 'range'"
+            )
+        anchor = start if start is not None else area
         if not isinstance(anchor, dict):
             raise invalid_argument(f"Invalid requests[{number}].{kind}: start or range is required")
         sheet = self.doc["sheets"][self._sheet_at(number, kind, anchor.get("sheetId", 0))]
-        top = int(anchor.get("rowIndex", anchor.get("startRowIndex", 0)) or 0)
-        left = int(anchor.get("columnIndex", anchor.get("startColumnIndex", 0)) or 0)
-        clears = fields.strip() == "*" or "userEnteredValue" in fields
-        for r, row in enumerate(body.get("rows") or []):
-            for c, cell in enumerate((row or {}).get("values") or []):
-                entered = (cell or {}).get("userEnteredValue")
-                if entered is None and not clears:
-                    continue
-                state.set_cell(sheet, top + r, left + c, _entered_cell(entered or {}))
+        mask = cell_mask(number, kind, fields)
+        if start is not None:
+            top = int(anchor.get("rowIndex") or 0)
+            left = int(anchor.get("columnIndex") or 0)
+        else:
+            top = int(anchor.get("startRowIndex") or 0)
+            left = int(anchor.get("startColumnIndex") or 0)
+            bounds = {
+                key: int(anchor[key]) for key in GRID_RANGE_KEYS if anchor.get(key) is not None
+            }
+            _clear_cells(sheet, bounds, mask)
+        rows = body.get("rows") or []
+        for r, row in enumerate(rows if isinstance(rows, list) else []):
+            cells = (row or {}).get("values") or []
+            for c, cell in enumerate(cells if isinstance(cells, list) else []):
+                where = f"requests[{number}].update_cells.rows[{r}].values[{c}]"
+                _write_cell(sheet, top + r, left + c, cell or {}, mask, where)
         state.tidy(sheet)
+        if mask.other:
+            self._record(kind, body)
         return {}
 
     def _record(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -873,29 +1032,20 @@ class BatchUpdate:
         return {}
 
     def _repeatCell(self, number: int, body: dict[str, Any]) -> dict[str, Any]:
-        """Formats the emulator keeps (``KEPT_FORMATS``: wrap, bold) go into the sheet's
-        ``formats``, a list of ``{"range", "userEnteredFormat"}`` read in order (a later entry
-        wins); a request setting anything else is recorded whole."""
+        """Formats the emulator keeps (``KEPT_FORMATS``: wrap, bold, background colour) go into
+        the sheet's ``formats``, a list of ``{"range", "userEnteredFormat"}`` read in order (a
+        later entry wins), and a note into every cell of the range; a request setting anything
+        else is recorded whole."""
         kind = "repeatCell"
         fields = str(body.get("fields") or "")
-        if not fields:
+        if not fields.strip():
             raise invalid_argument(f"Invalid requests[{number}].{kind}: You must specify fields")
         area = body.get("range") or {}
         sheet = self.doc["sheets"][self._sheet_at(number, kind, area.get("sheetId", 0))]
         if fields.strip() == "*":
             return self._record(kind, body)
-        paths = field_paths(parse_fields(fields.replace(".", "/")))
-        for path in paths:
-            if path[0] not in CELL_FIELDS or (
-                path[0] == "userEnteredFormat"
-                and len(path) > 1
-                and path[1] not in CELL_FORMAT_FIELDS
-            ):
-                raise invalid_argument(
-                    f"Invalid requests[{number}].{kind}: Invalid field mask: {'.'.join(path)}"
-                )
-        kept = [tuple(path[1:]) for path in paths if path[0] == "userEnteredFormat"]
-        if len(kept) < len(paths) or any(path not in KEPT_FORMATS for path in kept):
+        mask = cell_mask(number, kind, fields)
+        if mask.other or mask.values:
             return self._record(kind, body)
         bounds = {key: int(area[key]) for key in GRID_RANGE_KEYS if area.get(key) is not None}
         rows, cols = state.grid_size(sheet)
@@ -904,8 +1054,17 @@ class BatchUpdate:
                 f"Invalid requests[{number}].{kind}: Range ({sheet['title']}) exceeds grid limits. "
                 f"Max rows: {rows}, max columns: {cols}"
             )
-        given = dict((body.get("cell") or {}).get("userEnteredFormat") or {})
-        _keep_format(sheet, bounds, _kept_values(number, kept, given))
+        cell = body.get("cell") or {}
+        where = f"requests[{number}].repeat_cell.cell"
+        if mask.formats:
+            given = dict(cell.get("userEnteredFormat") or {})
+            _keep_format(sheet, bounds, _kept_values(mask.formats, given, where))
+        if mask.note:
+            note = _note_of(cell, where)
+            top, left, bottom, right = _grid_bounds(sheet, bounds)
+            for r in range(top, bottom):
+                for c in range(left, right):
+                    state.set_note(sheet, r, c, note)
         return {}
 
     def _updateSpreadsheetProperties(self, _number: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -918,10 +1077,103 @@ class BatchUpdate:
         return {}
 
 
+@dataclass(frozen=True)
+class CellMask:
+    """What a ``fields`` mask over CellData names, as the emulator applies it: values, the
+    note, the kept formats, and whether it names anything else (accepted, not kept)."""
+
+    values: bool
+    note: bool
+    formats: tuple[tuple[str, ...], ...]
+    other: bool
+
+
+def cell_mask(number: int, kind: str, fields: str) -> CellMask:
+    """Parse a CellData field mask (``*`` is every field); a name Sheets lacks is a 400."""
+    if fields.strip() == "*":
+        return CellMask(True, True, tuple(KEPT_FORMATS), True)
+    values = note = other = False
+    formats: list[tuple[str, ...]] = []
+    for path in field_paths(parse_fields(fields.replace(".", "/"))):
+        if path[0] not in CELL_FIELDS or (
+            path[0] == "userEnteredFormat" and len(path) > 1 and path[1] not in CELL_FORMAT_FIELDS
+        ):
+            raise invalid_argument(
+                f"Invalid requests[{number}].{kind}: Invalid field mask: {'.'.join(path)}"
+            )
+        if path[0] == "userEnteredValue":
+            values = True
+        elif path == ["note"]:
+            note = True
+        elif path == ["userEnteredFormat"]:
+            formats.extend(KEPT_FORMATS)
+            other = True  # the formats the emulator does not keep are cleared too
+        elif path[0] == "userEnteredFormat" and tuple(path[1:]) in KEPT_FORMATS:
+            formats.append(tuple(path[1:]))
+        else:
+            other = True
+    return CellMask(values, note, tuple(dict.fromkeys(formats)), other)
+
+
+def _grid_bounds(sheet: Sheet, bounds: dict[str, int]) -> tuple[int, int, int, int]:
+    """A GridRange (open ends run to the grid's edge) as rows and columns inside the grid."""
+    rows, cols = state.grid_size(sheet)
+    return (
+        bounds.get("startRowIndex", 0),
+        bounds.get("startColumnIndex", 0),
+        min(bounds.get("endRowIndex", rows), rows),
+        min(bounds.get("endColumnIndex", cols), cols),
+    )
+
+
+def _clear_cells(sheet: Sheet, bounds: dict[str, int], mask: CellMask) -> None:
+    """Clear the masked fields of every cell of a range (``updateCells`` with a ``range``)."""
+    top, left, bottom, right = _grid_bounds(sheet, bounds)
+    if top >= bottom or left >= right:
+        return
+    area = state.Bounds(top, left, bottom, right)
+    if mask.values:
+        state.clear_values(sheet, area)
+    if mask.note:
+        state.clear_notes(sheet, area)
+    if mask.formats:
+        _keep_format(sheet, bounds, {path: KEPT_FORMATS[path] for path in mask.formats})
+
+
+def _write_cell(sheet: Sheet, row: int, column: int, cell: Any, mask: CellMask, where: str) -> None:
+    """Apply one CellData of ``updateCells``: each masked field set from it, or cleared."""
+    if not isinstance(cell, dict):
+        raise invalid_argument(
+            f"Invalid value at '{where}' (type.googleapis.com/"
+            f"google.apps.sheets.v4.CellData), {json.dumps(cell)}"
+        )
+    if mask.values:
+        state.set_cell(sheet, row, column, _entered_cell(cell.get("userEnteredValue") or {}))
+    if mask.note:
+        state.set_note(sheet, row, column, _note_of(cell, where))
+    if mask.formats:
+        given = cell.get("userEnteredFormat") or {}
+        one = {
+            "startRowIndex": row,
+            "endRowIndex": row + 1,
+            "startColumnIndex": column,
+            "endColumnIndex": column + 1,
+        }
+        _keep_format(sheet, one, _kept_values(mask.formats, given, where))
+
+
+def _note_of(cell: dict[str, Any], where: str) -> str | None:
+    note = cell.get("note")
+    if note is not None and not isinstance(note, str):
+        raise invalid_argument(f"Invalid value at '{where}.note' (TYPE_STRING), {json.dumps(note)}")
+    return note or None
+
+
 def _kept_values(
-    number: int, kept: list[tuple[str, ...]], given: dict[str, Any]
+    kept: tuple[tuple[str, ...], ...], given: Any, where: str
 ) -> dict[tuple[str, ...], Any]:
-    """The value each kept field takes (its cleared value when the cell leaves it out)."""
+    """The value each kept field takes (its cleared value when the cell leaves it out);
+    ``where`` names the CellData in Google's error messages."""
     chosen: dict[tuple[str, ...], Any] = {}
     for path in kept:
         value: Any = given
@@ -931,22 +1183,55 @@ def _kept_values(
             value = KEPT_FORMATS[path]
         if path == ("wrapStrategy",) and value not in WRAP_STRATEGIES:
             raise invalid_argument(
-                f"Invalid value at 'requests[{number}].repeat_cell.cell.user_entered_format."
-                f"wrap_strategy' (type.googleapis.com/google.apps.sheets.v4.WrapStrategy), "
-                f'"{value}"'
+                f"Invalid value at '{where}.user_entered_format.wrap_strategy' "
+                f'(type.googleapis.com/google.apps.sheets.v4.WrapStrategy), "{value}"'
             )
         if path == ("textFormat", "bold") and not isinstance(value, bool):
             raise invalid_argument(
-                f"Invalid value at 'requests[{number}].repeat_cell.cell.user_entered_format."
-                f"text_format.bold' (TYPE_BOOL), {value!r}"
+                f"Invalid value at '{where}.user_entered_format.text_format.bold' "
+                f"(TYPE_BOOL), {value!r}"
             )
+        if path == ("backgroundColor",) and value is not None:
+            value = _color(value, f"{where}.user_entered_format.background_color")
         chosen[path] = value
     return chosen
 
 
+def _color(value: Any, where: str) -> dict[str, Any] | None:
+    """A Color as Sheets keeps it: components 0..1, a component left out is 0 (and left out
+    of what Sheets returns); an empty colour is no colour. A component outside 0..1 is a
+    400 here, though Google takes it and paints some other colour: it is always a bug."""
+    if not isinstance(value, dict):
+        raise invalid_argument(
+            f"Invalid value at '{where}' (type.googleapis.com/google.type.Color), "
+            f"{json.dumps(value, ensure_ascii=False)}"
+        )
+    color: dict[str, Any] = {}
+    for name, component in value.items():
+        if name not in COLOR_COMPONENTS:
+            raise invalid_argument(
+                f"Invalid JSON payload received. Unknown name \"{name}\" at '{where}': "
+                "Cannot find field."
+            )
+        if isinstance(component, bool) or not isinstance(component, int | float):
+            raise invalid_argument(
+                f"Invalid value at '{where}.{name}' (TYPE_FLOAT), "
+                f"{json.dumps(component, ensure_ascii=False)}"
+            )
+        if not 0 <= component <= 1:
+            raise invalid_argument(
+                f"Invalid value at '{where}.{name}': {component} is outside [0, 1]; "
+                "colour components are fractions (255 is 1)"
+            )
+        if component or name == "alpha":
+            color[name] = state.plain_number(component)
+    return color or None
+
+
 def _keep_format(sheet: Sheet, bounds: dict[str, int], chosen: dict[tuple[str, ...], Any]) -> None:
     """Add a format entry; what it sets over an earlier entry's cells, it replaces there, so
-    the same request sent again leaves the sheet as it was."""
+    the same request sent again leaves the sheet as it was. A field cleared to absence
+    (None) is stored only where an earlier entry still sets it."""
     formats: list[dict[str, Any]] = sheet.setdefault("formats", [])
     for entry in formats:
         if _covers(bounds, entry["range"]):
@@ -955,11 +1240,38 @@ def _keep_format(sheet: Sheet, bounds: dict[str, int], chosen: dict[tuple[str, .
     formats[:] = [entry for entry in formats if entry["userEnteredFormat"]]
     entry_format: dict[str, Any] = {}
     for path, value in chosen.items():
+        if value is None and not any(
+            _overlaps(bounds, entry["range"]) and _has_path(entry["userEnteredFormat"], path)
+            for entry in formats
+        ):
+            continue
         target = entry_format
         for key in path[:-1]:
             target = target.setdefault(key, {})
         target[path[-1]] = value
-    formats.append({"range": bounds, "userEnteredFormat": entry_format})
+    if entry_format:
+        formats.append({"range": bounds, "userEnteredFormat": entry_format})
+    if not formats:
+        sheet.pop("formats", None)
+
+
+def _overlaps(one: dict[str, int], other: dict[str, int]) -> bool:
+    """Whether two grid ranges (a missing bound is open) share a cell."""
+    for start, end in (("startRowIndex", "endRowIndex"), ("startColumnIndex", "endColumnIndex")):
+        if end in one and other.get(start, 0) >= one[end]:
+            return False
+        if end in other and one.get(start, 0) >= other[end]:
+            return False
+    return True
+
+
+def _has_path(tree: dict[str, Any], path: tuple[str, ...]) -> bool:
+    value: Any = tree
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return True
 
 
 def _covers(outer: dict[str, int], inner: dict[str, int]) -> bool:
@@ -985,8 +1297,9 @@ def _drop_path(tree: dict[str, Any], path: tuple[str, ...]) -> None:
 
 
 def cell_format(sheet: Sheet, row: int, column: int) -> dict[str, Any]:
-    """The kept format of one cell (``wrapStrategy``, ``textFormat.bold``) from the sheet's
-    ``formats``, later entries over earlier ones; what a picture of the tab draws."""
+    """The kept format of one cell (``wrapStrategy``, ``textFormat.bold``, ``backgroundColor``)
+    from the sheet's ``formats``, later entries over earlier ones; what a picture of the tab
+    draws."""
     found: dict[str, Any] = {}
     for entry in sheet.get("formats") or []:
         bounds = entry["range"]
@@ -998,11 +1311,11 @@ def cell_format(sheet: Sheet, row: int, column: int) -> dict[str, Any]:
         ):
             continue
         for key, value in entry["userEnteredFormat"].items():
-            if isinstance(value, dict):
+            if key == "textFormat":
                 found[key] = {**found.get(key, {}), **value}
             else:
                 found[key] = value
-    return found
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def _entered_cell(entered: dict[str, Any]) -> Any:
@@ -1317,8 +1630,15 @@ class Emulator:
 
     # Sheets: spreadsheets ------------------------------------------------------------------
 
-    def _op_spreadsheets_get(self, found: Route, _query: Query, _body: Any) -> tuple[int, Any]:
-        return 200, spreadsheet_resource(self._doc(found.spreadsheet_id))
+    def _op_spreadsheets_get(self, found: Route, query: Query, _body: Any) -> tuple[int, Any]:
+        """The spreadsheet; its grid data with ``includeGridData=true``, or when a ``fields``
+        mask selects ``sheets.data`` (a mask overrides includeGridData, as in Sheets)."""
+        doc = self._doc(found.spreadsheet_id)
+        fields = query.get("fields")
+        tree = parse_fields(fields.replace(".", "/")) if fields else None
+        grid = wants_grid(tree) if tree is not None else query.flag("includeGridData")
+        resource = spreadsheet_resource(doc, query.all("ranges"), grid)
+        return 200, select(resource, tree) if tree else resource
 
     def _create(self, title: str, parents: list[str], sheets: list[Any], props: Any) -> Doc:
         stamp = state.now_rfc3339(self.store.control())

@@ -465,6 +465,11 @@ def _plain_number(value: Any) -> Any:
     return value
 
 
+def plain_number(value: Any) -> Any:
+    """A number as Google writes it in JSON (integral doubles as integers)."""
+    return _plain_number(value)
+
+
 def render_cell(cell: Any, value_render: str, datetime_render: str) -> Any:
     """A stored cell as Sheets' values API returns it; None means empty."""
     if is_empty(cell):
@@ -608,6 +613,41 @@ def get_cell(sheet: Sheet, row: int, col: int) -> Any:
     if row < len(rows) and rows[row] and col < len(rows[row]):
         return rows[row][col]
     return None
+
+
+def note_key(row: int, col: int) -> str:
+    """A note's key in a sheet's ``notes``: the cell's A1 name, so a state file reads plainly."""
+    return f"{column_letters(col)}{row + 1}"
+
+
+def get_note(sheet: Sheet, row: int, col: int) -> str | None:
+    notes: dict[str, str] = sheet.get("notes") or {}
+    return notes.get(note_key(row, col))
+
+
+def set_note(sheet: Sheet, row: int, col: int, text: str | None) -> None:
+    """Set one cell's note; None or "" removes it (Sheets keeps no empty notes)."""
+    notes: dict[str, str] = sheet.setdefault("notes", {})
+    if text:
+        notes[note_key(row, col)] = text
+    else:
+        notes.pop(note_key(row, col), None)
+    if not notes:
+        sheet.pop("notes", None)
+
+
+def clear_notes(sheet: Sheet, bounds: Bounds) -> None:
+    """Remove the notes of every cell in ``bounds`` (open ends run to the grid's edge)."""
+    notes: dict[str, str] = sheet.get("notes") or {}
+    start_row, start_col, end_row, end_col = concrete(sheet, bounds)
+    for key in list(notes):
+        found = parse_cells(key)
+        if found is None:
+            continue
+        if start_row <= found.start_row < end_row and start_col <= found.start_col < end_col:
+            del notes[key]
+    if not notes:
+        sheet.pop("notes", None)
 
 
 def tidy(sheet: Sheet) -> None:
