@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -23,7 +23,7 @@ import requests
 from google.auth.exceptions import GoogleAuthError, TransportError
 from gspread import Client
 from gspread.exceptions import APIError
-from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
+from gspread.urls import SPREADSHEET_URL, SPREADSHEET_VALUES_BATCH_URL
 
 from schoolnet.core.config import GoogleSettings
 from schoolnet.core.text import fold
@@ -43,6 +43,13 @@ DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 DRIVE_CHANGES_URL = "https://www.googleapis.com/drive/v3/changes"
 FEEDBACK_SHEET_ID = 2018_0101  # the feedback tab's own id, so one call can add and fill it
 DEFAULT_GRID_ROWS = 1000  # a tab Sheets adds has 1,000 rows unless told otherwise
+# What a mark sets on a cell; a field named here and left out of the cell is cleared.
+MARK_FIELDS = "note,userEnteredFormat.backgroundColor"
+# The tightest spreadsheets.get answer that still says where the cells are and what marks hold.
+MARK_READ_FIELDS = (
+    "sheets(properties(sheetId,title),"
+    "data(startRow,startColumn,rowData(values(note,userEnteredFormat.backgroundColor))))"
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,51 @@ class TabWrite:
     """Where the feedback tab was written (its sheet id) and what writing it cost."""
 
     sheet_id: int
+    api_calls: int
+
+
+@dataclass(frozen=True)
+class CellMark:
+    """A cell's note and background colour, by the cell's 0-based row and column in the tab
+    ``sheet_id`` (Sheets' GridCoordinate). Written, None clears the note or the colour, so a
+    mark whose finding went is removed by a mark of None and None; read, None is none there.
+    ``color`` is (red, green, blue), each 0 to 1 as Sheets takes them (255 is 1)."""
+
+    sheet_id: int
+    row: int
+    column: int
+    note: str | None = None
+    color: tuple[float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.row < 0 or self.column < 0:
+            raise ValueError(f"a cell's row and column start at 0, not {self.row}, {self.column}")
+        if self.color is not None and not all(0 <= part <= 1 for part in self.color):
+            raise ValueError(f"colour components run from 0 to 1 (255 is 1): {self.color}")
+
+    def request(self) -> dict[str, Any]:
+        """This mark as one ``updateCells`` request, setting the note and colour only: the
+        cell's value and its other formats are left as they are."""
+        cell: dict[str, Any] = {}
+        if self.note:
+            cell["note"] = self.note
+        if self.color is not None:
+            red, green, blue = self.color
+            color = {"red": red, "green": green, "blue": blue}
+            cell["userEnteredFormat"] = {"backgroundColor": color}
+        start = {"sheetId": self.sheet_id, "rowIndex": self.row, "columnIndex": self.column}
+        return {
+            "updateCells": {"start": start, "rows": [{"values": [cell]}], "fields": MARK_FIELDS}
+        }
+
+
+@dataclass(frozen=True)
+class MarksRead:
+    """The notes and colours found on the cells asked for (a cell with neither is left out),
+    the tab's sheet id (where marks are written) and what reading them cost."""
+
+    sheet_id: int
+    marks: dict[tuple[int, int], CellMark]
     api_calls: int
 
 
@@ -315,6 +367,7 @@ class SheetsReader:
         *,
         sheet_id: int | None = None,
         layout: TabLayout | None = None,
+        marks: Sequence[CellMark] = (),
     ) -> TabWrite:
         """Overwrite ``rows`` at the top of ``tab`` in one ``batchUpdate``, adding the tab in the
         same call when it is not there yet.
@@ -327,6 +380,9 @@ class SheetsReader:
         nothing a clerk typed (even ``=...``) is ever evaluated. ``layout`` (widths, wrap, the
         frozen bold heading) goes in the same call on every write: the requests are idempotent,
         so a tab written before them, or a width a clerk dragged, is set right on the next write.
+        ``marks`` (notes and colours on other cells, e.g. the data tab's) go in the same call
+        too, after the tab's requests: the call stays one request, and a refused call sets none
+        of them.
         """
         http = self.writer.http_client
         calls = [0]
@@ -334,7 +390,7 @@ class SheetsReader:
         def send(requests_: list[dict[str, Any]]) -> None:
             if layout is not None:
                 requests_ = [*requests_, *_layout_requests(requests_[-1], layout)]
-            body = {"requests": requests_}
+            body = {"requests": [*requests_, *(mark.request() for mark in marks)]}
             self._call(lambda: http.batch_update(spreadsheet_id, body), calls, self.write_pacer)
 
         try:
@@ -347,8 +403,10 @@ class SheetsReader:
                 return TabWrite(sheet_id, calls[0])
             except APIError as error:
                 text = str(error)
+                # Only the feedback tab's own id missing means the tab is gone; a mark's
+                # unknown sheet is a mistake of the caller's, and fails below.
                 if error.response.status_code != 400 or not (
-                    "already exists" in text or "No grid with id" in text
+                    "already exists" in text or f"No grid with id: {sheet_id}" in text
                 ):
                     raise
             metadata = self._call(
@@ -371,6 +429,51 @@ class SheetsReader:
             raise self._api_failure(error, calls) from error
         except (requests.RequestException, GoogleAuthError) as error:
             raise self._failure("google_error", f"write failed: {error}", calls) from error
+
+    def read_marks(
+        self, spreadsheet_id: str, tab: str, cells: Iterable[tuple[int, int]]
+    ) -> MarksRead:
+        """The notes and background colours of ``cells`` ((row, column), 0-based) of ``tab``,
+        in one ``spreadsheets.get`` paced as a read: grid data of the one range that holds
+        them all, with a field mask that leaves out everything else (values, other formats)."""
+        wanted = set(cells)
+        if not wanted:
+            raise ValueError("read_marks needs at least one cell")
+        top, bottom = min(r for r, _ in wanted), max(r for r, _ in wanted)
+        left, right = min(c for _, c in wanted), max(c for _, c in wanted)
+        span = f"{_a1(top, left)}:{_a1(bottom, right)}"
+        params: dict[str, str | int | bool | float | list[str] | None] = {
+            "ranges": [f"{quote_sheet_name(tab)}!{span}"],
+            "includeGridData": True,
+            "fields": MARK_READ_FIELDS,
+        }
+        http = self.client.http_client
+        calls = [0]
+        try:
+            answer = self._call(
+                lambda: http.request("get", SPREADSHEET_URL % spreadsheet_id, params=params).json(),
+                calls,
+                self.read_pacer,
+            )
+        except APIError as error:
+            raise self._api_failure(error, calls) from error
+        except (requests.RequestException, GoogleAuthError) as error:
+            raise self._failure("google_error", f"reading marks failed: {error}", calls) from error
+        sheets = answer.get("sheets") or []
+        if not sheets:
+            raise self._failure("bad_request", f"no tab {tab!r} in the answer", calls)
+        sheet_id = int(sheets[0]["properties"]["sheetId"])
+        found: dict[tuple[int, int], CellMark] = {}
+        for data in sheets[0].get("data") or []:
+            first_row, first_column = data.get("startRow", 0), data.get("startColumn", 0)
+            for r, row in enumerate(data.get("rowData") or []):
+                for c, cell in enumerate(row.get("values") or []):
+                    where = (first_row + r, first_column + c)
+                    note = cell.get("note") or None
+                    color = _color_of((cell.get("userEnteredFormat") or {}).get("backgroundColor"))
+                    if where in wanted and (note is not None or color is not None):
+                        found[where] = CellMark(sheet_id, *where, note=note, color=color)
+        return MarksRead(sheet_id, found, calls[0])
 
     def start_page_token(self) -> tuple[str, int]:
         """Drive's current changes position (one call): changes after it will be listed."""
@@ -438,6 +541,27 @@ class SheetsReader:
 
     def _failure(self, code: str, detail: str, calls: list[int]) -> SheetReadError:
         return SheetReadError(code, _reason(code, self.service_account), detail, calls[0])
+
+
+def _a1(row: int, column: int) -> str:
+    """A 0-based cell as A1 (0, 0 is A1)."""
+    letters = ""
+    number = column + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row + 1}"
+
+
+def _color_of(color: Any) -> tuple[float, float, float] | None:
+    """A Color from Sheets as (red, green, blue); a component Sheets left out is 0."""
+    if not isinstance(color, dict):
+        return None
+    return (
+        float(color.get("red", 0)),
+        float(color.get("green", 0)),
+        float(color.get("blue", 0)),
+    )
 
 
 def _add_tab(tab: str, sheet_id: int, height: int) -> dict[str, Any]:
