@@ -47,15 +47,17 @@ def client(emulator: Emulator) -> gspread.Client:
 
 
 @pytest.fixture
-def sheets(emulator: Emulator) -> Any:
+def sheets(emulator: Emulator) -> Iterator[Any]:
     """Google's Sheets v4 client, built from its bundled discovery document, aimed at us."""
-    return build(
+    http = httplib2.Http(timeout=10)
+    yield build(
         "sheets",
         "v4",
-        http=httplib2.Http(timeout=10),
+        http=http,
         client_options={"api_endpoint": f"{emulator.base_url}/"},
         static_discovery=True,
     )
+    http.close()  # its kept-alive sockets, before the emulator stops
 
 
 def mark(row: int, column: int, cell: dict[str, Any], fields: str = MARKS) -> dict[str, Any]:
