@@ -632,7 +632,10 @@ class _RowChecker:
             return False
         if compiled.total_label.match(_label_form(first_text)):
             return True  # its sums, typed or computed, are not read
-        filled = [text for position, text in texts if position not in self.sequence]
+        # A sequence column's number does not count; a heading merged over it does.
+        filled = [
+            text for position, text in texts if position not in self.sequence or _has_letter(text)
+        ]
         if len(filled) != 1 or filled[0] != first_text or self.is_school_name(first_text):
             return False
         self.headings.append((number, first_text))
