@@ -9,17 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
+from schoolnet.core.registry import Esa
+from schoolnet.ingestion.landing import RawSheet
+from schoolnet.orchestration.validate import sheet_result
 from schoolnet.validation import SheetValidation
 from tests.unit.validation.test_validator import (
     CONTRACT,
+    ESA,
     HEADERS,
     KEYS,
+    TODAY,
     assert_clerk_message,
     clean_records,
     code,
     only,
     record,
+    registry,
     sheet,
     validate,
 )
@@ -232,9 +239,9 @@ def test_a_lone_number_is_not_a_heading() -> None:
 # --- the laid-out workbook -------------------------------------------------------------------
 
 
-def test_a_laid_out_workbook_reads_as_the_clean_sheet() -> None:
+def laid_out(extra: list[list[Any]] | None = None) -> list[list[Any]]:
     """Merged title, date line, header with a sequence column, district headings, a second
-    pasted block under its own header, and a totals row with the sums."""
+    pasted block under its own header, a totals row with the sums and a signature line."""
     width = len(HEADERS) + 1
     rows: list[list[Any]] = [
         ["ข้อมูลอินเทอร์เน็ตโรงเรียน สพป.ลำปาง เขต 1", *[""] * (width - 1)],
@@ -247,9 +254,27 @@ def test_a_laid_out_workbook_reads_as_the_clean_sheet() -> None:
     rows += [[], ["ลำดับ", *HEADERS], ["", "", "อำเภอเกาะคา"]]
     rows += [[number, *cells(record(number))] for number in range(4, COUNT + 1)]
     total = ["รวมทั้งสิ้น", "", "", STUDENTS, "", "", "", 30 * COUNT, 10 * COUNT, 1290 * COUNT]
-    rows += [total, [], ["", "ผู้รายงาน ........................"]]
-    result = validate(rows, COUNT)
+    rows += [*(extra or []), total, [], ["", "ผู้รายงาน ........................"]]
+    return rows
+
+
+def test_a_laid_out_workbook_reads_as_the_clean_sheet() -> None:
+    result = validate(laid_out(), COUNT)
     assert_read_as_clean(result, HEADING)
     assert [row.row for row in result.rows] == [6, 7, 8, 12, 13, 14]
     warning = only(result, "heading_rows_skipped")
     assert "5, 11 และ 17" in warning.message
+
+
+def test_the_data_quality_counts_are_schools_only(warehouse_engine: Engine) -> None:
+    """rows_read and rows_rejected, the ministry's data-quality figures, skip the clerk's
+    shapes; a school's name without its code still counts as read and rejected."""
+    esa = Esa(ESA, "สพป.ลำปาง เขต 1", "primary", "ลำปาง", "sheet-id", "esa@example.org")
+
+    def counts(values: list[list[Any]]) -> tuple[int, int, int]:
+        raw = RawSheet(ESA, "sheet-id", values, "โรงเรียน", False, 1, None, TODAY)
+        result = sheet_result(esa, TODAY, raw, registry(COUNT), warehouse_engine)
+        return result.rows_read, result.rows_rejected, len(result.accepted)
+
+    assert counts(laid_out()) == counts(sheet(clean_records(COUNT))) == (COUNT, 0, COUNT)
+    assert counts(laid_out([["", "โรงเรียนบ้านใหม่"]])) == (COUNT + 1, 1, COUNT)
