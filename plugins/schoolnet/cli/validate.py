@@ -170,10 +170,13 @@ UNCOMPUTED_MESSAGE = load_contract().message_template("formula_without_value")
 def flag_uncomputed(validation: SheetValidation, values: list[list[Any]]) -> SheetValidation:
     """Say of each formula cell the file kept no value for that it is one (an error: its value
     is unknown), in place of what the validator made of the formula's text; its row is not
-    accepted. Only exported files have such cells: Google computes every formula."""
+    accepted. Only exported files have such cells: Google computes every formula. A row the
+    validator did not read (a title line, a totals row's ``=SUM``) needs no value."""
+    read = {result.row for result in validation.rows}
     formulas = {
         f"{column_letters(column)}{number}": (number, str(value))
         for number, cells in enumerate(values, start=1)
+        if number in read
         for column, value in enumerate(cells)
         if isinstance(value, Uncomputed)
     }

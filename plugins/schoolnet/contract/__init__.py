@@ -39,6 +39,18 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class ClerkShapes:
+    """Rows and columns a clerk adds around the schools' rows, which are not schools.
+
+    Kept in the contract so the rules a clerk relies on are written where the docs read them.
+    """
+
+    sequence_headers: tuple[str, ...] = ()  # a row-number column: read as nothing, no warning
+    total_labels: tuple[str, ...] = ()  # the label of a totals row (no school code)
+    heading_examples: tuple[str, ...] = ()  # group headings, for the docs and the tests
+
+
+@dataclass(frozen=True)
 class Column:
     key: str
     header: str
@@ -85,6 +97,8 @@ class Contract:
     file_texts: dict[str, str] = field(default_factory=dict)
     # The instructions tab written into each sheet (see :meth:`instruction_text`).
     instruction_texts: dict[str, str] = field(default_factory=dict)
+    # Sequence columns, totals rows and group headings, read as the clerk meant them.
+    clerk_shapes: ClerkShapes = field(default_factory=ClerkShapes)
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -210,6 +224,19 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
         sheet_texts={str(k): str(v) for k, v in raw["sheet_texts"].items()},
         file_texts={str(k): str(v) for k, v in raw["file_texts"].items()},
         instruction_texts={str(k): str(v) for k, v in raw["instruction_texts"].items()},
+        clerk_shapes=_clerk_shapes(raw.get("clerk_shapes") or {}),
+    )
+
+
+def _clerk_shapes(raw: dict[str, Any]) -> ClerkShapes:
+    """The ``clerk_shapes`` section; an unknown key is a typo that would silently do nothing."""
+    unknown = set(raw) - {"sequence_headers", "total_labels", "heading_examples"}
+    if unknown:
+        raise ValueError(f"clerk_shapes: unknown keys {sorted(unknown)}")
+    return ClerkShapes(
+        sequence_headers=tuple(str(h) for h in raw.get("sequence_headers") or ()),
+        total_labels=tuple(str(label) for label in raw.get("total_labels") or ()),
+        heading_examples=tuple(str(text) for text in raw.get("heading_examples") or ()),
     )
 
 

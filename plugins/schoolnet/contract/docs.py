@@ -82,6 +82,56 @@ def _forms(contract: Contract) -> list[str]:
     return [*lines, ""]
 
 
+def _shapes(contract: Contract) -> list[str]:
+    """How the rows and columns a clerk adds around the schools' rows are read: each rule with
+    its examples and the near-misses that are still findings (``test_clerk_shapes`` checks them)."""
+    shapes = contract.clerk_shapes
+    prefixes = contract.column("school_name").rule("strip_prefixes") or ()
+
+    def quoted(items: tuple[str, ...] | list[str]) -> str:
+        return ", ".join(f"`{item}`" for item in items)
+
+    return [
+        "## Sheet shapes",
+        "",
+        "Clerks lay a sheet out the way Thai forms are laid out. None of these rows is a "
+        "school: none is read, rejected or counted (rows read and rejected count schools "
+        "only), and none gets an error.",
+        "",
+        "| shape | read as | examples | near-misses (still findings) |",
+        "|---|---|---|---|",
+        "| title and date lines, a merged title, above the header | not read: the header is "
+        f"the first of the first {contract.header_search_rows} rows that matches | "
+        "`ข้อมูลอินเทอร์เน็ตโรงเรียน สพป.ลำปาง เขต 1` (merged: the text in its first cell, "
+        "the others empty), `ข้อมูล ณ วันที่ 1 ธันวาคม 2569` | a header lower than row "
+        f"{contract.header_search_rows}: `header_not_found` |",
+        "| blank rows | skipped, silently | an empty row; a row of spaces or dashes; a row "
+        "with only a sequence number | - |",
+        f"| a sequence column: header {quoted(shapes.sequence_headers)} | read as nothing, "
+        "never warned about | `ลำดับ` over 1, 2, 3 ... | any other header the contract does "
+        "not know (`ลำดับการติดตั้ง`): `unknown_column` |",
+        "| a totals row: no school code, and its first cell with letters is "
+        f"{quoted(shapes.total_labels)}, alone or followed by a space, `:` or `(` | skipped "
+        "silently; its sums (typed, or `=SUM` computed: the API gives the number) are not "
+        "read | `รวม` with the sums; `รวมทั้งสิ้น` merged over the code and name columns; "
+        "`รวม 150 โรงเรียน`; `Total:`; a count of schools in the code column | a school named "
+        "`รวม...` with its code is a school row; `รวมมิตรวิทยา` without a code is "
+        "`missing_school_code` |",
+        "| the header typed again (over a pasted block) | skipped silently | the header row "
+        "repeated, with or without its sequence column | - |",
+        "| a group heading: one text cell (a sequence number aside), the rest of the row "
+        "empty, no school code, and not a school's name | skipped; the sheet's heading rows "
+        "are named in one warning `heading_rows_skipped`, so a school's row taken for one is "
+        f"seen | {quoted(shapes.heading_examples)}; a line under the data "
+        "(`ผู้รายงาน ...`) | a name starting with "
+        f"{quoted(list(prefixes))} (`โรงเรียนบ้านใหม่`) or a name in the school registry "
+        "(`บ้านหนองบัว`) alone in its row: a school missing its code, `missing_school_code`; "
+        "a heading with data in other cells (`อำเภอเมือง` with 120 students): "
+        "`missing_school_code`; a lone number: `missing_school_code` |",
+        "",
+    ]
+
+
 def contract_markdown(contract: Contract | None = None) -> str:
     contract = contract or load_contract()
     lines = [
@@ -129,7 +179,7 @@ def contract_markdown(contract: Contract | None = None) -> str:
             f"| `{column.key}` | {column.header} | {kind} | {_required(column)} | "
             f"{_rules(column)} |"
         )
-    lines += ["", *_forms(contract), "## Enums", ""]
+    lines += ["", *_forms(contract), *_shapes(contract), "## Enums", ""]
     for name, values in contract.enums.items():
         lines += [f"### `{name}`", "", "| key | Thai label | also accepted |", "|---|---|---|"]
         for value in values:

@@ -46,6 +46,7 @@ SHEET_CODES: dict[str, Severity] = {
     "missing_column": "error",
     "unknown_column": "warning",
     "data_tab_missing": "warning",
+    "heading_rows_skipped": "warning",
     "not_reported": "warning",
     "quarantined": "error",
 }

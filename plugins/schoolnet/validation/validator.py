@@ -10,6 +10,7 @@ contract gives all three.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from schoolnet.contract import Column, Contract, load_contract
 from schoolnet.core.previous import PreviousBySchool, PreviousValues
 from schoolnet.core.registry import School
+from schoolnet.core.text import SPACES, canonical
 from schoolnet.validation.findings import (
     Finding,
     MessageBook,
@@ -221,6 +223,7 @@ class _Compiled:
         self.name_prefixes: tuple[str, ...] = (
             tuple(name_plans[0].column.rule("strip_prefixes")) if name_plans else ()
         )
+        self.name_prefix_keys = tuple(fold(prefix) for prefix in self.name_prefixes)
         self.status_labels: dict[str, str] = {}
         status = self.by_key.get("status")
         if status is not None and status.column.enum is not None:
@@ -235,6 +238,16 @@ class _Compiled:
         link = self.by_key.get("link_type")
         if link is not None and link.column.enum is not None:
             self.link_labels = {v.key: v.label for v in contract.enums[link.column.enum]}
+        shapes = contract.clerk_shapes
+        self.sequence_headers = frozenset(fold(header) for header in shapes.sequence_headers)
+        labels = sorted((_label_form(label) for label in shapes.total_labels), key=len)
+        # A label alone, or followed by a space, ":" or "(" (`รวม 150 โรงเรียน`): `รวมมิตร`,
+        # a name that merely starts with a label, is not one.
+        self.total_label = re.compile(
+            "(?:" + "|".join(re.escape(label) for label in reversed(labels)) + r")(?:$|[\s:(])"
+            if labels
+            else r"(?!)"
+        )
 
 
 _COMPILED: dict[int, _Compiled] = {}
@@ -278,27 +291,48 @@ class _Row:
         self.duplicate_of: int | None = None
 
 
-def _find_header(
-    values: Sequence[Sequence[Any]], compiled: _Compiled
-) -> tuple[int, dict[int, int], list[tuple[int, str, int | None]]] | None:
-    """(row index, {contract order: sheet column}, unknown header cells) of the header row."""
-    search = compiled.contract.header_search_rows
-    for index, row in enumerate(values[:search]):
-        matched: dict[int, int] = {}
-        unknown: list[tuple[int, str, int | None]] = []
+class _Header:
+    """The header row: where each contract column is, the cells it does not know, and the
+    sequence columns (``ลำดับ``) that are read as nothing."""
+
+    __slots__ = ("index", "matched", "sequence", "unknown")
+
+    def __init__(self, index: int, row: Sequence[Any], compiled: _Compiled) -> None:
+        self.index = index
+        self.matched: dict[int, int] = {}  # contract order -> sheet column
+        self.unknown: list[tuple[int, str, int | None]] = []
+        self.sequence: set[int] = set()
         for position, cell in enumerate(row):
             if is_blank(cell):
                 continue
-            order = compiled.header_lookup.get(fold(cell_text(cell)))
+            folded = fold(cell_text(cell))
+            order = compiled.header_lookup.get(folded)
             if order is None:
-                unknown.append((position, cell_text(cell).strip(), None))
-            elif order in matched:
-                unknown.append((position, cell_text(cell).strip(), matched[order]))
+                if folded in compiled.sequence_headers:
+                    self.sequence.add(position)
+                else:
+                    self.unknown.append((position, cell_text(cell).strip(), None))
+            elif order in self.matched:
+                self.unknown.append((position, cell_text(cell).strip(), self.matched[order]))
             else:
-                matched[order] = position
-        if matched and len(matched) >= compiled.min_match:
-            return index, matched, unknown
+                self.matched[order] = position
+
+    def found(self, compiled: _Compiled) -> bool:
+        return bool(self.matched) and len(self.matched) >= compiled.min_match
+
+
+def _find_header(values: Sequence[Sequence[Any]], compiled: _Compiled) -> _Header | None:
+    """The header row: the first of the contract's search rows matching enough headers."""
+    for index, row in enumerate(values[: compiled.contract.header_search_rows]):
+        header = _Header(index, row, compiled)
+        if header.found(compiled):
+            return header
     return None
+
+
+def _label_form(text: str) -> str:
+    """A cell's text as total labels are compared: look-alikes as one, spaces single, no case."""
+    return SPACES.sub(" ", canonical(text)).strip().casefold()
 
 
 def _without_nul(values: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
@@ -369,9 +403,9 @@ def validate_sheet(
             )
         )
         return _result(esa_code, "rejected", [], sheet, ())
-    header_index, matched, unknown = header
+    header_index, matched = header.index, header.matched
     header_row = header_index + 1
-    for position, text, first in unknown:
+    for position, text, first in header.unknown:
         sheet.append(
             (
                 header_row,
@@ -406,7 +440,23 @@ def validate_sheet(
         return _result(esa_code, "rejected", [], sheet, ())
 
     checker = _RowChecker(matched, compiled, esa_code, schools, today, previous or {})
+    checker.sequence = header.sequence
     rows = _check_rows(values, header_index, checker)
+    if checker.headings:
+        numbers = [number for number, _ in checker.headings]
+        sheet.append(
+            (
+                -1,
+                -1,
+                book.finding(
+                    "heading_rows_skipped",
+                    esa_code=esa_code,
+                    row=numbers[0],
+                    value=checker.headings[0][1],
+                    rows=_row_list(numbers),
+                ),
+            )
+        )
     _check_duplicates(rows, matched, compiled, esa_code)
     if previous:
         for row in rows:
@@ -436,6 +486,24 @@ def validate_sheet(
 
 
 _BY_ESA: list[tuple[Mapping[str, School], int, dict[str, list[str]]]] = []
+_NAMES: list[tuple[Mapping[str, School], int, tuple[str, ...], frozenset[str]]] = []
+
+
+def _registry_names(schools: Mapping[str, School], prefixes: tuple[str, ...]) -> frozenset[str]:
+    """Every registry school's name as names compare, built once per registry (only a row
+    that looks like a heading asks)."""
+    entry = _NAMES[0] if _NAMES else None
+    if entry is None or entry[0] is not schools or entry[1] != len(schools) or entry[2] != prefixes:
+        names = frozenset(name_key(school.school_name, prefixes) for school in schools.values())
+        entry = (schools, len(schools), prefixes, names)
+        _NAMES[:] = [entry]
+    return entry[3]
+
+
+def _has_letter(text: str) -> bool:
+    """Text with a letter (Thai or Latin): a label or a heading, not a number, a mark or a
+    formula an exported file kept no value for (``=SUM(...)``)."""
+    return not text.startswith("=") and any(char.isalpha() for char in text)
 
 
 def _codes_of_esa(schools: Mapping[str, School], esa_code: str) -> list[str]:
@@ -485,18 +553,32 @@ def _result(
     )
 
 
+def _row_list(numbers: list[int]) -> str:
+    """Row numbers as a clerk reads them: ``3, 30 และ 61``."""
+    shown = [str(number) for number in numbers]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " และ " + shown[-1]
+
+
 def _check_rows(
     values: Sequence[Sequence[Any]], header_index: int, checker: _RowChecker
 ) -> list[_Row]:
-    """Read and check every non-blank row below the header, one cell at a time."""
+    """Read and check every non-blank row below the header, one cell at a time. A row with no
+    school code that is the clerk's shape (the header again, a totals row, a group heading) is
+    not a school row: it is skipped before any check, so it is neither read nor rejected."""
     rows: list[_Row] = []
+    code_key = checker.compiled.code_key
     for index in range(header_index + 1, len(values)):
         cells = values[index]
         if not cells:
             continue
         row = checker.read_cells(index + 1, cells)
         if row is None:
-            continue  # a blank row (findings are only made for non-blank cells)
+            # Blank in the contract's columns: skipped, but a heading typed (or merged) into
+            # the sequence column is still named in the headings' warning.
+            checker.clerk_shape(index + 1, cells)
+            continue
+        if row.values.get(code_key) is None and checker.clerk_shape(row.number, cells):
+            continue
         rows.append(row)
         checker.check_school(row)
         checker.check_required(row)
@@ -530,6 +612,42 @@ class _RowChecker:
         self.where = {plan.key: position for plan, position in self.present}
         self.slot = {plan.key: index for index, (plan, _) in enumerate(self.present)}
         self.code_plan = compiled.by_key[compiled.code_key]
+        self.sequence: set[int] = set()  # sheet columns of the header's sequence columns
+        self.headings: list[tuple[int, str]] = []  # (row, text) of the group headings skipped
+
+    def clerk_shape(self, number: int, cells: Sequence[Any]) -> bool:
+        """Whether a row without a school code is the clerk's shape, not a school: the header
+        typed again over a pasted block, a totals row, or a group heading (kept for the one
+        warning). A school's name alone is not a heading: it is a school missing its code."""
+        compiled = self.compiled
+        if _Header(0, cells, compiled).found(compiled):
+            return True
+        texts = [
+            (position, cell_text(cell).strip())
+            for position, cell in enumerate(cells)
+            if not is_blank(cell)
+        ]
+        first_text = next((text for _, text in texts if _has_letter(text)), None)
+        if first_text is None:
+            return False
+        if compiled.total_label.match(_label_form(first_text)):
+            return True  # its sums, typed or computed, are not read
+        # A sequence column's number does not count; a heading merged over it does.
+        filled = [
+            text for position, text in texts if position not in self.sequence or _has_letter(text)
+        ]
+        if len(filled) != 1 or filled[0] != first_text or self.is_school_name(first_text):
+            return False
+        self.headings.append((number, first_text))
+        return True
+
+    def is_school_name(self, text: str) -> bool:
+        """A school's name: the name column's prefix (``โรงเรียน``, ``รร.``) or a registry name."""
+        if fold(text).startswith(self.compiled.name_prefix_keys):
+            return True
+        return name_key(text, self.compiled.name_prefixes) in _registry_names(
+            self.schools, self.compiled.name_prefixes
+        )
 
     def add(
         self,

@@ -464,3 +464,29 @@ def test_a_formula_without_a_computed_value_is_not_called_empty(
     assert finding["value"] == "=200+45" and finding["column"] == "students"
     assert "ไม่ใช่ช่องว่าง" in finding["message"]
     assert [row["accepted"] for row in document["rows"]] == [False, True]
+
+
+def test_a_laid_out_workbook_with_sum_formulas_reads_its_schools_only(
+    tmp_path: Path, registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A merged title, a date line, a sequence column, a district heading and a totals row of
+    ``=SUM`` formulas the file kept no value for: none of them is a school, none is an error."""
+    width = len(HEADERS) + 1
+    rows: list[list[Any]] = [
+        ["ข้อมูลอินเทอร์เน็ตโรงเรียน สพป.ลำปาง เขต 1"],
+        ["ข้อมูล ณ วันที่ 1 ธันวาคม 2569"],
+        ["ลำดับ", *HEADERS],
+        ["อำเภอเมืองลำปาง"],
+        *[[number, *connected(number)] for number in range(1, 6)],
+        ["รวม", "", "", "=SUM(D5:D9)", "", "", "", "=SUM(H5:H9)"],
+    ]
+    path = xlsx(tmp_path / "laid_out.xlsx", rows)
+    workbook = openpyxl.load_workbook(path)
+    workbook.active.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    workbook.save(path)
+    document = run_json(capsys, path, registry)
+    assert document["outcome"] == "accepted"
+    assert [f["code"] for f in document["findings"]] == ["heading_rows_skipped"]
+    assert [(row["row"], row["accepted"]) for row in document["rows"]] == [
+        (number, True) for number in range(5, 10)
+    ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from schoolnet.contract import load_contract
+import pytest
+import yaml
+
+from schoolnet.contract import CONTRACT_FILE, load_contract, parse_contract
 from schoolnet.contract.docs import contract_markdown
 from schoolnet.core.paths import project_root
 
@@ -106,3 +109,14 @@ def test_registries_agree_with_the_contract() -> None:
 def test_docs_page_is_generated_from_the_current_schema() -> None:
     page = (project_root() / "docs" / "contract.md").read_text(encoding="utf-8")
     assert page == contract_markdown(), "run: schoolnet contract-docs > docs/contract.md"
+
+
+def test_clerk_shapes_are_read_and_a_misspelt_key_is_refused() -> None:
+    shapes = load_contract().clerk_shapes
+    assert {"ลำดับ", "ที่", "No."} <= set(shapes.sequence_headers)
+    assert {"รวม", "รวมทั้งสิ้น", "ทั้งหมด", "Total"} <= set(shapes.total_labels)
+    with CONTRACT_FILE.open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    raw["clerk_shapes"]["total_label"] = ["รวม"]
+    with pytest.raises(ValueError, match="total_label"):
+        parse_contract(raw)

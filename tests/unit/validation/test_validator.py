@@ -40,7 +40,7 @@ DOCUMENTED_CODES = {
     "support_above_fee", "speed_beyond_link_type", "implausible_change", "unknown_enum_value",
     "invalid_date", "future_date",
     "duplicate_identical", "duplicate_conflict", "header_not_found", "missing_column",
-    "unknown_column", "data_tab_missing", "not_reported", "quarantined",
+    "unknown_column", "data_tab_missing", "not_reported", "quarantined", "heading_rows_skipped",
 }  # fmt: skip
 
 
