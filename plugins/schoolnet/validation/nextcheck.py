@@ -58,11 +58,6 @@ def next_opening(live: LiveSettings, moment: datetime) -> datetime | None:
     return None
 
 
-def _day(moment: datetime) -> str:
-    """``วันอังคารที่ 8 ธันวาคม 2569``: a date named so that it reads right on any later day."""
-    return f"วัน{thai.WEEKDAYS[moment.weekday()]}ที่ {thai.thai_date(moment.date())}"
-
-
 def next_check(
     live: LiveSettings,
     moment: datetime,
@@ -71,26 +66,26 @@ def next_check(
 ) -> str:
     """When an edit made at ``moment`` is checked: within ``interval`` minutes if the near-live
     check's next run falls in its hours, else at the next morning run (and, if near-live is
-    on, when it checks within minutes), or when the near-live hours begin if that is sooner."""
+    on, when it checks within minutes), or within minutes from when the near-live hours begin
+    if that is sooner. The words are relative ("the next morning"), not dated: a tab whose
+    findings did not change is not rewritten, and is read on later days."""
     zone = ZoneInfo(TIMEZONE)
     local = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
     text = load_contract().sheet_text
     hours = {"start": f"{live.start:%H:%M}", "end": f"{live.end:%H:%M}"}
     minutes = thai.number(interval)
     if live.enabled and live.days and live.covers(next_tick(local, interval)):
-        return text("next_check_live", minutes=minutes, days=live_days(live.days), **hours)
+        daily_at = f"{daily or daily_time():%H:%M}"
+        return text(
+            "next_check_live", minutes=minutes, days=live_days(live.days), time=daily_at, **hours
+        )
     morning = next_morning(local, daily or daily_time())
+    at = f"{morning:%H:%M}"
+    day = text("next_check_today" if morning.date() == local.date() else "next_check_next_day")
     opening = next_opening(live, local) if live.enabled else None
     if opening is None:
-        return text("next_check_morning", day=_day(morning), time=f"{morning:%H:%M}")
-    days = live_days(live.days)
+        return text("next_check_morning", day=day, time=at)
+    rule = {"minutes": minutes, "days": live_days(live.days), "time": at, **hours}
     if opening <= morning:
-        return text("next_check_from", day=_day(opening), minutes=minutes, days=days, **hours)
-    return text(
-        "next_check_later",
-        day=_day(morning),
-        time=f"{morning:%H:%M}",
-        minutes=minutes,
-        days=days,
-        **hours,
-    )
+        return text("next_check_from", **rule)
+    return text("next_check_later", day=day, **rule)

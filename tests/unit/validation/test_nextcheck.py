@@ -39,9 +39,10 @@ def test_the_interval_and_the_morning_time_are_the_schedules() -> None:
 
 def test_inside_the_hours_a_fix_is_checked_within_minutes() -> None:
     sentence = next_check(LIVE, at(7, 10, 20))
-    assert WITHIN in sentence
+    assert sentence.startswith(f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้ง{WITHIN}")
+    # The whole rule too: a tab whose findings do not change is read on later days.
     assert "วันจันทร์-ศุกร์ เวลา 08:00-17:00 น." in sentence
-    assert "เช้า" not in sentence
+    assert f"นอกเวลานั้นจะตรวจเช้าวันถัดไป เวลา {MORNING} น." in sentence
     # An edit just before the hours begin is checked at their first run.
     assert WITHIN in next_check(LIVE, at(7, 7, 55))
 
@@ -49,21 +50,25 @@ def test_inside_the_hours_a_fix_is_checked_within_minutes() -> None:
 def test_just_after_the_hours_end_the_next_check_is_the_next_morning() -> None:
     for moment in (at(7, 16, 55), at(7, 17, 0), at(7, 22, 30)):
         sentence = next_check(LIVE, moment)
-        assert sentence.startswith(
-            f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งเช้าวันอังคารที่ 8 ธันวาคม 2569 เวลา {MORNING} น."
-        ), sentence
+        assert sentence.startswith(f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งเช้าวันถัดไป เวลา {MORNING} น."), (
+            sentence
+        )
         assert WITHIN in sentence and "วันจันทร์-ศุกร์ เวลา 08:00-17:00 น." in sentence
 
 
 def test_the_morning_run_tells_of_the_hours_that_begin_that_day() -> None:
     sentence = next_check(LIVE, at(7, 6, 0))
-    assert "ตั้งแต่เวลา 08:00 น. วันจันทร์ที่ 7 ธันวาคม 2569" in sentence
-    assert WITHIN in sentence
+    assert sentence.startswith(f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้ง{WITHIN} ตั้งแต่เวลา 08:00 น.")
+    # Friday's morning run too; Saturday's waits for Sunday's morning run.
+    assert "ตั้งแต่เวลา 08:00 น." in next_check(LIVE, at(11, 6, 0))
+    assert "ตั้งแต่" not in next_check(LIVE, at(12, 6, 0))
 
 
 def test_a_weekend_outside_the_live_days_waits_for_the_morning_run() -> None:
     saturday = next_check(LIVE, at(12, 10, 0))
-    assert f"เช้าวันอาทิตย์ที่ 13 ธันวาคม 2569 เวลา {MORNING} น." in saturday
+    # The morning run runs every day, so Saturday's edit is checked on Sunday morning.
+    assert saturday.startswith(f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งเช้าวันถัดไป เวลา {MORNING} น.")
+    assert next_check(LIVE, at(13, 10, 0)) == saturday
     weekend = replace(LIVE, days=(0, 1, 2, 3, 4, 5, 6))
     assert next_check(weekend, at(12, 10, 0)).startswith(f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้ง{WITHIN}")
     assert "ทุกวัน" in next_check(weekend, at(12, 10, 0))
@@ -75,9 +80,10 @@ def test_with_near_live_off_only_the_morning_is_said() -> None:
         sentence = next_check(off, moment)
         assert "นาที" not in sentence and "08:00" not in sentence
     assert next_check(off, at(7, 10, 20)) == (
-        f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งเช้าวันอังคารที่ 8 ธันวาคม 2569 เวลา {MORNING} น."
+        f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งเช้าวันถัดไป เวลา {MORNING} น."
     )
-    assert "เช้าวันจันทร์ที่ 7 ธันวาคม 2569" in next_check(off, at(7, 4, 0))
+    # Before the morning run, it is this morning's.
+    assert next_check(off, at(7, 4, 0)) == (f"เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งเช้าวันนี้ เวลา {MORNING} น.")
 
 
 def test_other_hours_and_days_are_said_as_set() -> None:
@@ -85,7 +91,7 @@ def test_other_hours_and_days_are_said_as_set() -> None:
     sentence = next_check(late, at(7, 10, 0))
     assert "วันจันทร์ และวันพุธ เวลา 09:30-15:00 น." in sentence
     tuesday = next_check(late, at(8, 10, 0))  # not a live day: the morning run comes first
-    assert tuesday.startswith("เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งเช้าวันพุธที่ 9 ธันวาคม 2569")
+    assert tuesday.startswith("เมื่อแก้ไขแล้ว ระบบจะตรวจอีกครั้งเช้าวันถัดไป")
     assert live_days((5,)) == "วันเสาร์"
 
 
