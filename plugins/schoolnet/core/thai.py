@@ -34,6 +34,8 @@ MONTHS_SHORT = (
     "พ.ย.",
     "ธ.ค.",
 )
+# Monday first, as ``date.weekday()`` counts.
+WEEKDAYS = ("จันทร์", "อังคาร", "พุธ", "พฤหัสบดี", "ศุกร์", "เสาร์", "อาทิตย์")
 BE_OFFSET = 543
 
 

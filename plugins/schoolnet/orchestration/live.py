@@ -251,7 +251,9 @@ def check(
     result = sheet_result(esa, report_date, sheet, schools, engine)
     tab = "off"
     if settings.feedback.write_tab:
-        tab = write_feedback_tab(esa, result, reader, engine, checked_at=checked_at)
+        tab = write_feedback_tab(
+            esa, result, reader, engine, checked_at=checked_at, live=settings.live
+        )
     errors, warnings = result.errors, result.warnings
     expect = str(int(row.version) + 1) if tab == "written" and row.version else None
     retry = tab.startswith("failed") and tab.removeprefix("failed: ") in RETRY_LATER

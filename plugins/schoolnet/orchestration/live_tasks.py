@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schoolnet.core.config import load_settings
+from schoolnet.core.schedule import LIVE_INTERVAL_MINUTES, LIVE_SCHEDULE
 from schoolnet.orchestration.airflow_glue import (
     TIMEZONE,
     current_context,
@@ -25,8 +26,8 @@ from schoolnet.orchestration.tasks import SCHEDULE_CRON as DAILY_CRON
 log = logging.getLogger(__name__)
 
 DAG_ID = "schoolnet_feedback"
-SCHEDULE_CRON = "*/10 * * * *"  # the working hours are the settings' ([live]); see ``gate``
-INTERVAL_MINUTES = 10
+SCHEDULE_CRON = LIVE_SCHEDULE  # the working hours are the settings' ([live]); see ``gate``
+INTERVAL_MINUTES = LIVE_INTERVAL_MINUTES
 ACTIVE_STATES = ["queued", "running"]
 # A feedback run is one changes call and a read and a write per edited sheet (50 sheets: about a
 # minute at Google's quota, docs/benchmarks.md); a hung one must end before it holds the next.

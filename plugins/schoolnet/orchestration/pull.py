@@ -175,7 +175,7 @@ def pull_and_validate(
     result = validate_landed(esa, report_date, sheet, settings, schools, engine)
     clock.lap("validate")
     if settings.feedback.write_tab and sheet.failure is None:
-        tab = write_feedback_tab(esa, result, reader, engine)
+        tab = write_feedback_tab(esa, result, reader, engine, live=settings.live)
         result = result.model_copy(update={"feedback_tab": tab})
         write_result(settings, result)
         clock.lap("feedback")

@@ -51,7 +51,8 @@ def send_esa_feedback(
     counts = {"sent": 0, "already_sent": 0}
     with SmtpSession(settings.connections.smtp) as smtp:
         for esa in run_esas(settings, report_date):
-            feedback = EsaFeedback.from_result(esa, result_for(settings, report_date, esa))
+            checked = result_for(settings, report_date, esa)
+            feedback = EsaFeedback.from_result(esa, checked, settings.live)
             rendered = render_esa_feedback_email(
                 feedback, sheet_url(esa.spreadsheet_id), standings.get(esa.esa_code)
             )

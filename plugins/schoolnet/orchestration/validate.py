@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from schoolnet.contract import load_contract
-from schoolnet.core.config import Settings
+from schoolnet.core.config import LiveSettings, Settings
 from schoolnet.core.registry import Esa, School
 from schoolnet.ingestion.ingest import SheetRead, SheetReadError, SheetsReader, TabLayout
 from schoolnet.ingestion.landing import RawSheet
@@ -144,10 +144,12 @@ def write_feedback_tab(
     reader: SheetsReader,
     engine: Engine,
     checked_at: datetime | None = None,
+    live: LiveSettings | None = None,
 ) -> str:
     """Rewrite the ESA's feedback tab when its findings changed, in one call; never fail the
-    pull (or the near-live check, which passes ``checked_at``) for it."""
-    feedback = EsaFeedback.from_result(esa, result)
+    pull (or the near-live check, which passes ``checked_at``) for it. ``live`` (the settings'
+    ``[live]``) words when a fix is checked again."""
+    feedback = EsaFeedback.from_result(esa, result, live)
     digest = feedback.digest()
     previous = last_feedback(engine, esa.esa_code)
     if previous is not None and previous.digest == digest:

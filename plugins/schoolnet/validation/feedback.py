@@ -12,10 +12,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from schoolnet.contract import load_contract
 from schoolnet.core import thai
+from schoolnet.core.config import LiveSettings
 from schoolnet.core.registry import Esa
+from schoolnet.core.schedule import TIMEZONE, daily_time
+from schoolnet.validation import nextcheck
 from schoolnet.validation.result import ResultFinding, SheetOutcome, SheetResult
 
 # The tab's columns and severity labels, as the contract words them for the email and workbook.
@@ -61,10 +65,16 @@ class EsaFeedback:
     findings: tuple[ResultFinding, ...] = field(default_factory=tuple)
     error_code: str | None = None
     tab_current: bool = False  # the sheet's feedback tab holds this list (written or unchanged)
+    live: LiveSettings = field(
+        default_factory=LiveSettings
+    )  # when a fix is checked again ([live] settings)
 
     @classmethod
-    def from_result(cls, esa: Esa, result: SheetResult) -> EsaFeedback:
-        """From the ESA's validation result (of the result's report date)."""
+    def from_result(
+        cls, esa: Esa, result: SheetResult, live: LiveSettings | None = None
+    ) -> EsaFeedback:
+        """From the ESA's validation result (of the result's report date); ``live`` is the
+        settings' ``[live]``, which says when the clerk's fix is checked again."""
         return cls(
             esa=esa,
             report_date=result.report_date,
@@ -76,6 +86,7 @@ class EsaFeedback:
             findings=tuple(sorted(result.findings, key=_row_order)),
             error_code=result.error_code,
             tab_current=result.feedback_tab in ("written", "unchanged"),
+            live=LiveSettings() if live is None else live,
         )
 
     @property
@@ -97,15 +108,15 @@ class EsaFeedback:
         )
 
     def summary_until(self, next_check: str) -> str:
-        """One Thai sentence: what happened to the sheet as a whole, and when it is checked
-        again (the contract's ``next_morning`` or ``within_minutes``)."""
+        """One Thai sentence: what happened to the sheet as a whole, and, when the clerk has
+        something to fix, ``next_check``: when the fix is checked again (``nextcheck``)."""
         text = load_contract().sheet_text
         if self.outcome == "failed" and self.error_code in OUR_SIDE:
             return text("not_read_our_side")
         if self.outcome == "failed":
             return text("not_read", reason=self.reason)
         if self.outcome in ("rejected", "quarantined"):
-            return text("not_taken", reason=self.reason)
+            return text("not_taken", reason=self.reason, next_check=next_check).strip()
         if self.all_accepted:
             return text("all_accepted", rows=thai.number(self.rows_accepted))
         return text(
@@ -114,18 +125,30 @@ class EsaFeedback:
             rejected=thai.number(self.rows_rejected),
             errors=thai.number(self.errors),
             warnings=thai.number(self.warnings),
-            next_check=text(next_check),
+            next_check=next_check,
         )
 
     @property
+    def morning_check(self) -> datetime:
+        """The moment of the morning run of the report date (Bangkok time), which checked the
+        sheet this feedback tells of (the email and the morning's tab)."""
+        return datetime.combine(self.report_date, daily_time(), tzinfo=ZoneInfo(TIMEZONE))
+
+    def next_check(self, moment: datetime | None = None) -> str:
+        """When a fix made after the check at ``moment`` (the morning run's if None) is
+        checked again, as the ``[live]`` settings have it."""
+        return nextcheck.next_check(self.live, self.morning_check if moment is None else moment)
+
+    @property
     def summary(self) -> str:
-        """The morning's summary: a fix is checked again the next morning."""
-        return self.summary_until("next_morning")
+        """The morning's summary, with when a fix is checked again after the morning run."""
+        return self.summary_until(self.next_check())
 
     def tab_rows(self, checked_at: datetime | None = None) -> list[list[str]]:
         """The feedback tab's cells: a title, when it was checked, the summary, then one line
-        per finding. ``checked_at`` (Bangkok time) is given by the near-live check, which
-        also tells the clerk that a fix is checked within minutes, not the next morning."""
+        per finding. ``checked_at`` (Bangkok time) is given by the near-live check; the
+        morning's tab has none and shows the report date. Either way the summary says when a
+        fix is checked again, from the moment of the check."""
         text = load_contract().sheet_text
         if checked_at is None:
             when = text("tab_updated", date=thai.thai_date(self.report_date))
@@ -134,7 +157,7 @@ class EsaFeedback:
             when = text(
                 "tab_checked", date=thai.thai_date(checked_at.date()), time=f"{checked_at:%H:%M}"
             )
-            summary = self.summary_until("within_minutes")
+            summary = self.summary_until(self.next_check(checked_at))
         rows = [
             [text("tab_title")],
             [when],

@@ -43,6 +43,7 @@ from schoolnet.validation.normalize import (
     number_parser,
     shown_serial,
 )
+from schoolnet.validation.suggest import suggest_school
 
 # accepted: rows without errors are merged; rejected: nothing is read (header or an always-required
 # column missing); quarantined: readable, but held back whole until an operator accepts it
@@ -722,12 +723,14 @@ class _RowChecker:
         code = row.values.get(code_plan.key)
         if code is None:
             if code_plan.key not in row.failed:
-                self.add(row, "missing_school_code", code_plan)
+                suggestion = self.suggestion(row, None)
+                self.add(row, "missing_school_code", code_plan, suggestion=suggestion)
             return
         row.code = code
         school = self.schools.get(code)
         if school is None:
-            self.add(row, "unknown_school", code_plan, school_code=code)
+            suggestion = self.suggestion(row, code)
+            self.add(row, "unknown_school", code_plan, school_code=code, suggestion=suggestion)
         elif school.esa_code != self.esa_code:
             self.add(
                 row,
@@ -736,6 +739,7 @@ class _RowChecker:
                 school_code=code,
                 school_name=school.school_name,
                 other_esa=school.esa_code,
+                suggestion=self.suggestion(row, code),
             )
         elif compiled.name_key is not None:
             name = row.values.get(compiled.name_key)
@@ -749,6 +753,24 @@ class _RowChecker:
                     compiled.by_key[compiled.name_key],
                     registry_name=school.school_name,
                 )
+
+    def suggestion(self, row: _Row, typed_code: str | None) -> str:
+        """The message's hint at the school the row's name names (validation/suggest.py)."""
+        compiled = self.compiled
+        if compiled.name_key is None:
+            return ""
+        school = suggest_school(
+            self.schools,
+            self.esa_code,
+            row.values.get(compiled.name_key),
+            typed_code,
+            compiled.name_prefixes,
+        )
+        if school is None:
+            return ""
+        return self.book.text(
+            "school_suggestion", school_name=school.school_name, school_code=school.school_code
+        )
 
     def check_required(self, row: _Row) -> None:
         """Cells required always, or under a condition on the row's status or an amount."""
