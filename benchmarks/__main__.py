@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -22,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from benchmarks.machine import PG_URL, machine
 from benchmarks.scratch import scratch_warehouse
 from schoolnet.core.config import GoogleSettings
 from schoolnet.core.registry import read_esas, read_schools, schools_by_code
@@ -38,8 +37,6 @@ from schoolnet.report.workbook import build_report_workbook
 from schoolnet.validation import validate_sheet
 from schoolnet.warehouse import EsaDay, create_warehouse_engine, merge_day
 
-PG_URL = os.environ.get("SCHOOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 def timed(action: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
     """Median wall time of ``repeat`` runs, and the last result."""
@@ -50,27 +47,6 @@ def timed(action: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
         result = action()
         times.append(time.perf_counter() - started)
     return statistics.median(times), result
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}"
-    )
 
 
 def merge_rows(url: str, day: date, esas: Any, schools: Any, days: list[EsaDay]) -> float:

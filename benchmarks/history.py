@@ -12,7 +12,6 @@ day's national counts, as the merge writes them. Every
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from benchmarks.machine import PG_URL
 from benchmarks.scratch import scratch_warehouse
 from schoolnet.core.config import GoogleSettings
 from schoolnet.core.registry import read_esas, read_schools, schools_by_code
@@ -34,7 +34,6 @@ from schoolnet.warehouse import EsaDay, merge_day
 from schoolnet.warehouse.analysis import OBEC_SIZE_THRESHOLDS
 from schoolnet.warehouse.queries import fetch_all
 
-PG_URL = os.environ.get("SCHOOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SNAPSHOT_COLUMNS = (
     "school_code, esa_code, accepted_on, students, status, isp, link_type, download_mbps, "
     "upload_mbps, monthly_fee_thb, funding_source, support_requested_thb, support_reason, "

@@ -120,7 +120,7 @@ def history_rows(
 
 
 def main() -> int:
-    from benchmarks.__main__ import PG_URL, machine
+    from benchmarks.machine import PG_URL, machine
     from benchmarks.validation import read_national_day
 
     with tempfile.TemporaryDirectory(prefix="schoolnet-bench-") as folder:

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from benchmarks.__main__ import machine
+from benchmarks.machine import machine
 from benchmarks.scratch import scratch_warehouse
 from schoolnet.core.config import load_settings
 from schoolnet.core.paths import project_root

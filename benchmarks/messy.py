@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.__main__ import machine
+from benchmarks.machine import machine
 from schoolnet.core.config import GoogleSettings
 from schoolnet.core.registry import read_esas, read_schools, schools_by_code
 from schoolnet.devtools.demo import generate

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from benchmarks.history import PG_URL, first_day, grow, report_queries
+from benchmarks.history import first_day, grow, report_queries
+from benchmarks.machine import PG_URL
 from benchmarks.scratch import scratch_warehouse
 from schoolnet.warehouse import merge_day
 from schoolnet.warehouse.merge import MERGED_MODELS, refresh_statistics
