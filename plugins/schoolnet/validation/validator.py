@@ -272,6 +272,7 @@ class _Row:
 
     __slots__ = (
         "code",
+        "code_error",
         "duplicate_of",
         "failed",
         "findings",
@@ -287,6 +288,8 @@ class _Row:
         self.values: dict[str, Any] = {}
         self.failed: set[str] = set()  # keys of cells unreadable or beyond their error limits
         self.code: str | None = None
+        # The code cell's reading error (code, variant, params), told with the school it means.
+        self.code_error: tuple[str, str | None, dict[str, str]] | None = None
         self.findings: list[tuple[int, Finding]] = []
         self.rejected = False
         self.duplicate_of: int | None = None
@@ -707,6 +710,10 @@ class _RowChecker:
                 variant = error.variant
                 if type(raw) is str and raw.strip() in FORMULA_ERRORS:
                     variant = "formula"  # the cell shows a failed formula, not what was typed
+                if plan.key == self.compiled.code_key:
+                    # Told in check_school, once the row's name is read: it may name the school.
+                    row.code_error = (error.code, variant, error.params)
+                    continue
                 add(row, error.code, plan, variant, **error.params)
                 continue
             row_values[plan.key] = value
@@ -722,7 +729,11 @@ class _RowChecker:
         code_plan = self.code_plan
         code = row.values.get(code_plan.key)
         if code is None:
-            if code_plan.key not in row.failed:
+            if row.code_error is not None:  # a code that is not 10 digits: the name may help
+                error_code, variant, params = row.code_error
+                suggestion = self.suggestion(row, None)
+                self.add(row, error_code, code_plan, variant, **params, suggestion=suggestion)
+            elif code_plan.key not in row.failed:
                 suggestion = self.suggestion(row, None)
                 self.add(row, "missing_school_code", code_plan, suggestion=suggestion)
             return

@@ -136,6 +136,17 @@ HINT = "หมายถึงโรงเรียนนี้หรือไม
             "school_of_other_esa",
             "1052010002",
         ),
+        # A digit dropped or typed twice: not ten digits, the name still names the school.
+        (
+            {"school_code": "105201001", "school_name": "บ้านหนองบัว"},
+            "invalid_school_code",
+            "1052010001",
+        ),
+        (
+            {"school_code": "10520100033", "school_name": "โรงเรียนบ้านนาคำ"},
+            "invalid_school_code",
+            "1052010003",
+        ),
     ],
 )
 def test_the_finding_names_the_school_and_the_row_is_not_accepted(
@@ -147,7 +158,9 @@ def test_the_finding_names_the_school_and_the_row_is_not_accepted(
     assert f"โรงเรียน{SCHOOLS[school_code].school_name} รหัส {school_code}" in finding.message
     assert HINT in finding.message and "{" not in finding.message
     assert result.accepted_rows == ()
-    assert result.rows[0].school_code == (cells["school_code"] or None)
+    # Never under the suggested code: under the one typed, or none when it is not a code.
+    readable = finding_code not in ("missing_school_code", "invalid_school_code")
+    assert result.rows[0].school_code == (cells["school_code"] if readable else None)
 
 
 @pytest.mark.parametrize(
@@ -156,6 +169,7 @@ def test_the_finding_names_the_school_and_the_row_is_not_accepted(
         {"school_code": "", "school_name": "บ้านห้วยทราย"},  # two schools of the name
         {"school_code": "1052019999", "school_name": "บ้านแม่ทะ"},  # another ESA's school
         {"school_code": "1052019999", "school_name": "บ้านเชียงใหม่"},  # no school of the name
+        {"school_code": "105201001", "school_name": "บ้านห้วยทราย"},  # not 10 digits, two schools
     ],
 )
 def test_no_suggestion_leaves_the_message_as_it_was(cells: dict[str, object]) -> None:
@@ -163,3 +177,13 @@ def test_no_suggestion_leaves_the_message_as_it_was(cells: dict[str, object]) ->
     (finding,) = [f for f in result.findings if f.row == 2]
     assert HINT not in finding.message and not finding.message.endswith(" ")
     assert result.accepted_rows == ()
+
+
+def test_a_code_not_ten_digits_is_told_once_at_its_cell_first() -> None:
+    result = validate(school_code="105201001", school_name="บ้านหนองบัว", students="สองร้อย")
+    found = [f for f in result.findings if f.row == 2]
+    assert [f.code for f in found].count("invalid_school_code") == 1
+    (code_finding,) = [f for f in found if f.code == "invalid_school_code"]
+    assert code_finding.cell == found[0].cell  # the code's column comes first, as before
+    assert code_finding.value == "105201001"
+    assert result.accepted_rows == () and result.rows[0].school_code is None
