@@ -13,6 +13,7 @@ from schoolnet.orchestration.registries import run_esas
 from schoolnet.validation.result import result_for
 from schoolnet.warehouse import ensure_schema, merge_day
 from schoolnet.warehouse.merge import MergeSummary
+from schoolnet.warehouse.timings import MergeClock
 
 
 def merge(
@@ -26,8 +27,6 @@ def merge(
     the merge's and the pulls' timings (best effort). An ESA whose pull left no result is
     merged as not pulled (:meth:`~schoolnet.validation.result.SheetResult.not_pulled`). The
     ESAs in ``keep`` keep what the warehouse holds for them that date (see :func:`merge_day`)."""
-    from schoolnet.warehouse.timings import MergeClock
-
     clock = MergeClock()
     esas = run_esas(settings, report_date)
     schools = read_schools(settings.registry.schools)

@@ -24,6 +24,7 @@ from schoolnet.orchestration.handoffs import PullPlan, PullSummary
 from schoolnet.orchestration.validate import raw_sheet, validate_landed, write_feedback_tab
 from schoolnet.validation.result import SheetResult, write_result
 from schoolnet.warehouse.history import last_reads
+from schoolnet.warehouse.timings import PullClock
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +168,6 @@ def pull_and_validate(
     Each step's seconds are kept for the merge to record on the ESA's ``pull`` row, with the
     Airflow run id and try number (by default those Airflow exports to the running task).
     """
-    from schoolnet.warehouse.timings import PullClock
-
     clock = PullClock.start(run_id, try_number)
     sheet = obtain_sheet(esa, report_date, settings, reader, modified_time, reuse_from)
     clock.lap("read")

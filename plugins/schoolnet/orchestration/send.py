@@ -8,7 +8,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from schoolnet.core.config import Settings
-from schoolnet.delivery.mail import DeliveryResult, Sender, deliver_report
+from schoolnet.delivery.mail import (
+    DeliveryResult,
+    Sender,
+    SmtpSession,
+    deliver_once,
+    deliver_report,
+)
 from schoolnet.orchestration.registries import run_esas
 from schoolnet.validation.feedback import EsaFeedback, sheet_url
 from schoolnet.validation.result import result_for
@@ -42,7 +48,6 @@ def send_esa_feedback(
 ) -> dict[str, int]:
     """Email each ESA's contact its findings, sorted by row, once per report date; an ESA
     whose pull left no result hears that its sheet was not read."""
-    from schoolnet.delivery.mail import SmtpSession, deliver_once
     from schoolnet.report.esa_email import render_esa_feedback_email
     from schoolnet.report.standing import esa_standings
 
