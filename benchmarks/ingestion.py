@@ -79,7 +79,7 @@ def _pull(
                 esa, entry = work.get_nowait()
             except queue.Empty:
                 return
-            sheet = obtain_sheet(
+            sheet, _read = obtain_sheet(
                 esa,
                 day,
                 settings,

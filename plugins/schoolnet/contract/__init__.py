@@ -6,6 +6,7 @@ sheet provisioning and the docs all read it through :func:`load_contract`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -91,6 +92,8 @@ class Contract:
     # The feedback tab's column widths in pixels and its wrapped columns, by the same keys.
     finding_tab_widths: dict[str, int] = field(default_factory=dict)
     finding_tab_wrap: tuple[str, ...] = ()
+    # The background colour (#rrggbb) of a data-tab cell marked with findings, by severity.
+    finding_cell_colors: dict[str, str] = field(default_factory=dict)
     # What the clerk reads about the sheet as a whole, with {placeholders} (see :meth:`sheet_text`).
     sheet_texts: dict[str, str] = field(default_factory=dict)
     # What the clerk reads about a file they export and check (see :meth:`file_text`).
@@ -221,11 +224,23 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
             str(k): int(v) for k, v in (raw["findings"].get("tab_widths") or {}).items()
         },
         finding_tab_wrap=tuple(str(k) for k in raw["findings"].get("tab_wrap") or ()),
+        finding_cell_colors=_cell_colors(raw["findings"]),
         sheet_texts={str(k): str(v) for k, v in raw["sheet_texts"].items()},
         file_texts={str(k): str(v) for k, v in raw["file_texts"].items()},
         instruction_texts={str(k): str(v) for k, v in raw["instruction_texts"].items()},
         clerk_shapes=_clerk_shapes(raw.get("clerk_shapes") or {}),
     )
+
+
+def _cell_colors(findings: dict[str, Any]) -> dict[str, str]:
+    """``findings.cell_colors``: one #rrggbb colour for every severity, and only for them."""
+    colors = {str(k): str(v) for k, v in (findings.get("cell_colors") or {}).items()}
+    if colors and set(colors) != set(findings["severity"]):
+        raise ValueError("findings.cell_colors must give a colour to every severity, and only them")
+    for severity, color in colors.items():
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+            raise ValueError(f"findings.cell_colors.{severity}: {color!r} is not #rrggbb")
+    return colors
 
 
 def _clerk_shapes(raw: dict[str, Any]) -> ClerkShapes:

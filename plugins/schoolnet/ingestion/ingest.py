@@ -1,8 +1,12 @@
 """Reading one ESA's data tab with the real gspread client, at one API call per sheet.
 
-A single ``values:batchGet`` (unformatted values, dates as serial numbers, so codes stay text and
-dates stay dates) reads the whole data tab. Only when the tab is missing do we read the
-spreadsheet's metadata to fall back to its first tab, as the contract says. Transient faults
+A single ``spreadsheets.get`` with grid data reads the whole data tab: each cell's effective
+value (what the values API gives unformatted: codes stay text, dates stay serial numbers), and
+in the same answer the cell's note and background colour (the marks we and the clerk leave) and
+the feedback tab's cells as the sheet holds them now, so whether our tab and marks are still
+there is judged from the sheet, at no extra call. Only when a tab asked for is missing do we
+read the spreadsheet's metadata (to fall back to its first tab, as the contract says, or to
+learn that the feedback tab is gone). Transient faults
 (429, 5xx, timeouts, dropped connections) are retried with bounded exponential backoff and
 jitter; permanent ones (403, 404) are not, and each outcome carries a Thai sentence saying what
 the ESA should do.
@@ -13,8 +17,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -23,7 +27,7 @@ import requests
 from google.auth.exceptions import GoogleAuthError, TransportError
 from gspread import Client
 from gspread.exceptions import APIError
-from gspread.urls import SPREADSHEET_URL, SPREADSHEET_VALUES_BATCH_URL
+from gspread.urls import SPREADSHEET_URL
 
 from schoolnet.core.config import GoogleSettings
 from schoolnet.core.text import fold
@@ -43,13 +47,27 @@ DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 DRIVE_CHANGES_URL = "https://www.googleapis.com/drive/v3/changes"
 FEEDBACK_SHEET_ID = 2018_0101  # the feedback tab's own id, so one call can add and fill it
 DEFAULT_GRID_ROWS = 1000  # a tab Sheets adds has 1,000 rows unless told otherwise
-# What a mark sets on a cell; a field named here and left out of the cell is cleared.
-MARK_FIELDS = "note,userEnteredFormat.backgroundColor"
 # The tightest spreadsheets.get answer that still says where the cells are and what marks hold.
 MARK_READ_FIELDS = (
     "sheets(properties(sheetId,title),"
     "data(startRow,startColumn,rowData(values(note,userEnteredFormat.backgroundColor))))"
 )
+# The data read: the same, with each cell's effective value (the values API's unformatted one).
+GRID_READ_FIELDS = (
+    "sheets(properties(sheetId,title),data(startRow,startColumn,"
+    "rowData(values(effectiveValue,note,userEnteredFormat.backgroundColor))))"
+)
+# An error cell's effective value names its type; the values API gives the error's text.
+ERROR_TEXTS = {
+    "N_A": "#N/A",
+    "REF": "#REF!",
+    "VALUE": "#VALUE!",
+    "DIVIDE_BY_ZERO": "#DIV/0!",
+    "NAME": "#NAME?",
+    "NUM": "#NUM!",
+    "NULL_VALUE": "#NULL!",
+}
+WHITE = (1.0, 1.0, 1.0)  # an explicit white fill looks like none, and is read as none
 
 
 @dataclass(frozen=True)
@@ -65,15 +83,44 @@ class TabLayout:
 
 
 @dataclass(frozen=True)
+class TabRegion:
+    """The cells of a tab we write that are ours: its first ``rows`` rows, first ``columns``
+    columns (what a clerk adds beside or below them is not ours, and is not compared)."""
+
+    title: str
+    rows: int
+    columns: int
+
+    def a1(self) -> str:
+        return f"{quote_sheet_name(self.title)}!A1:{_a1(max(self.rows, 1) - 1, self.columns - 1)}"
+
+
+@dataclass(frozen=True)
+class TabCells:
+    """A tab we write, as the sheet holds it now: its id (None: the tab is not there, deleted
+    or renamed) and its cells' text within the region asked for, ragged like values."""
+
+    sheet_id: int | None
+    cells: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
 class SheetRead:
     """The data tab's cells as Google returned them, what reading them cost, and when Google
-    served them by its own clock (the answer's HTTP ``Date``; None if it had none)."""
+    served them by its own clock (the answer's HTTP ``Date``; None if it had none).
+
+    The same answer gives the data tab's id (``sheet_id``, where marks are written), the notes
+    and colours on its cells (``marks``, by 0-based (row, column): the clerk's and ours alike)
+    and, when asked for, the feedback tab as it is now (``feedback``; None: not asked)."""
 
     values: list[list[Any]]
     tab: str
     used_first_tab: bool
     api_calls: int
     served_at: datetime | None = None
+    sheet_id: int | None = None
+    marks: Mapping[tuple[int, int], CellMark] = field(default_factory=dict)
+    feedback: TabCells | None = None
 
 
 def served_at(response: requests.Response) -> datetime | None:
@@ -111,34 +158,70 @@ class CellMark:
     """A cell's note and background colour, by the cell's 0-based row and column in the tab
     ``sheet_id`` (Sheets' GridCoordinate). Written, None clears the note or the colour, so a
     mark whose finding went is removed by a mark of None and None; read, None is none there.
-    ``color`` is (red, green, blue), each 0 to 1 as Sheets takes them (255 is 1)."""
+    ``color`` is (red, green, blue), each 0 to 1 as Sheets takes them (255 is 1).
+
+    ``sets_note`` and ``sets_color`` say which of the two a write touches: a cell whose note
+    is the clerk's gets only our colour, and the other way round."""
 
     sheet_id: int
     row: int
     column: int
     note: str | None = None
     color: tuple[float, float, float] | None = None
+    sets_note: bool = True
+    sets_color: bool = True
 
     def __post_init__(self) -> None:
         if self.row < 0 or self.column < 0:
             raise ValueError(f"a cell's row and column start at 0, not {self.row}, {self.column}")
         if self.color is not None and not all(0 <= part <= 1 for part in self.color):
             raise ValueError(f"colour components run from 0 to 1 (255 is 1): {self.color}")
+        if not (self.sets_note or self.sets_color):
+            raise ValueError("a mark that sets neither the note nor the colour writes nothing")
+
+    @property
+    def hex_color(self) -> str | None:
+        """The colour as ``#rrggbb`` (what the record keeps; Sheets' floats compare exactly
+        only after this rounding), None for none."""
+        return None if self.color is None else rgb_hex(self.color)
 
     def request(self) -> dict[str, Any]:
-        """This mark as one ``updateCells`` request, setting the note and colour only: the
-        cell's value and its other formats are left as they are."""
+        """This mark as one ``updateCells`` request, setting the note and/or the colour only:
+        the cell's value and its other formats are left as they are."""
         cell: dict[str, Any] = {}
-        if self.note:
-            cell["note"] = self.note
-        if self.color is not None:
-            red, green, blue = self.color
-            color = {"red": red, "green": green, "blue": blue}
-            cell["userEnteredFormat"] = {"backgroundColor": color}
+        fields = []
+        if self.sets_note:
+            fields.append("note")
+            if self.note:
+                cell["note"] = self.note
+        if self.sets_color:
+            fields.append("userEnteredFormat.backgroundColor")
+            if self.color is not None:
+                red, green, blue = self.color
+                color = {"red": red, "green": green, "blue": blue}
+                cell["userEnteredFormat"] = {"backgroundColor": color}
         start = {"sheetId": self.sheet_id, "rowIndex": self.row, "columnIndex": self.column}
         return {
-            "updateCells": {"start": start, "rows": [{"values": [cell]}], "fields": MARK_FIELDS}
+            "updateCells": {
+                "start": start,
+                "rows": [{"values": [cell]}],
+                "fields": ",".join(fields),
+            }
         }
+
+
+def rgb_hex(color: tuple[float, float, float]) -> str:
+    """(red, green, blue) from 0 to 1 as ``#rrggbb``."""
+    return "#" + "".join(f"{round(part * 255):02x}" for part in color)
+
+
+def hex_rgb(text: str) -> tuple[float, float, float]:
+    """``#rrggbb`` as (red, green, blue) from 0 to 1, as Sheets takes a colour."""
+    digits = text.removeprefix("#")
+    if len(digits) != 6:
+        raise ValueError(f"a colour is #rrggbb, not {text!r}")
+    red, green, blue = (int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    return (red, green, blue)
 
 
 @dataclass(frozen=True)
@@ -265,29 +348,40 @@ class SheetsReader:
         """One request of another Google task (sheet provisioning), paced and retried alike."""
         return self._call(make_request, [0], self.write_pacer if write else self.read_pacer)
 
-    def _batch_get(
-        self, spreadsheet_id: str, tab: str, calls: list[int]
-    ) -> tuple[list[list[Any]], datetime | None]:
-        """The tab's values (gspread's ``values_batch_get`` request, whose answer's headers it
-        drops) and the time Google served them."""
-        params = {**VALUE_PARAMS, "ranges": [quote_sheet_name(tab)]}
+    def _grid_get(
+        self, spreadsheet_id: str, ranges: list[str], calls: list[int]
+    ) -> tuple[dict[str, Any], datetime | None]:
+        """The grid data of ``ranges`` (values, notes, colours: ``GRID_READ_FIELDS``) in one
+        ``spreadsheets.get``, and the time Google served it."""
+        params: dict[str, Any] = {
+            "ranges": ranges,
+            "includeGridData": True,
+            "fields": GRID_READ_FIELDS,
+        }
         response = self._call(
             lambda: self.client.http_client.request(
-                "get", SPREADSHEET_VALUES_BATCH_URL % spreadsheet_id, params=params
+                "get", SPREADSHEET_URL % spreadsheet_id, params=params
             ),
             calls,
             self.read_pacer,
         )
-        ranges = response.json().get("valueRanges") or [{}]
-        values: list[list[Any]] = ranges[0].get("values", [])
-        return values, served_at(response)
+        answer: dict[str, Any] = response.json()
+        return answer, served_at(response)
 
-    def read_data_tab(self, spreadsheet_id: str, tab: str) -> SheetRead:
+    def read_data_tab(
+        self, spreadsheet_id: str, tab: str, feedback: TabRegion | None = None
+    ) -> SheetRead:
+        """The data tab ``tab`` (or the tab named like it, or the first tab), with its marks,
+        and ``feedback`` (our tab's region) as the sheet holds it now, in one call while both
+        tabs are there."""
         calls = [0]
+        also = [feedback.a1()] if feedback is not None else []
         try:
             try:
-                values, served = self._batch_get(spreadsheet_id, tab, calls)
-                return SheetRead(values, tab, False, calls[0], served)
+                answer, served = self._grid_get(
+                    spreadsheet_id, [quote_sheet_name(tab), *also], calls
+                )
+                return _sheet_read(answer, served, tab, False, feedback, calls[0])
             except APIError as error:
                 if error.response.status_code != 400 or "parse range" not in str(error):
                     raise
@@ -299,17 +393,21 @@ class SheetsReader:
             sheets = metadata.get("sheets") or []
             if not sheets:
                 raise self._failure("bad_request", "spreadsheet has no tabs", calls)
+            titles = [sheet["properties"]["title"] for sheet in sheets]
             # A tab named like the data tab but for spaces or a look-alike character (what a
             # clerk cannot see) is the data tab, as the contract's headers are.
             wanted = fold(tab)
-            titles = [sheet["properties"]["title"] for sheet in sheets]
-            alike = next((title for title in titles if fold(title) == wanted), None)
-            if alike is not None:
-                values, served = self._batch_get(spreadsheet_id, alike, calls)
-                return SheetRead(values, alike, False, calls[0], served)
-            first = titles[0]
-            values, served = self._batch_get(spreadsheet_id, first, calls)
-            return SheetRead(values, first, True, calls[0], served)
+            found = tab if tab in titles else None
+            if found is None:
+                found = next((title for title in titles if fold(title) == wanted), None)
+            used_first = found is None
+            data_title = titles[0] if found is None else found
+            if feedback is not None and feedback.title not in titles:
+                also = []  # the feedback tab is gone: the answer says so by leaving it out
+            answer, served = self._grid_get(
+                spreadsheet_id, [quote_sheet_name(data_title), *also], calls
+            )
+            return _sheet_read(answer, served, data_title, used_first, feedback, calls[0])
         except APIError as error:
             raise self._api_failure(error, calls) from error
         except requests.Timeout as error:
@@ -464,15 +562,11 @@ class SheetsReader:
             raise self._failure("bad_request", f"no tab {tab!r} in the answer", calls)
         sheet_id = int(sheets[0]["properties"]["sheetId"])
         found: dict[tuple[int, int], CellMark] = {}
-        for data in sheets[0].get("data") or []:
-            first_row, first_column = data.get("startRow", 0), data.get("startColumn", 0)
-            for r, row in enumerate(data.get("rowData") or []):
-                for c, cell in enumerate(row.get("values") or []):
-                    where = (first_row + r, first_column + c)
-                    note = cell.get("note") or None
-                    color = _color_of((cell.get("userEnteredFormat") or {}).get("backgroundColor"))
-                    if where in wanted and (note is not None or color is not None):
-                        found[where] = CellMark(sheet_id, *where, note=note, color=color)
+        for row, column, cell in _cells(sheets[0]):
+            note = cell.get("note") or None
+            color = _color_of((cell.get("userEnteredFormat") or {}).get("backgroundColor"))
+            if (row, column) in wanted and (note is not None or color is not None):
+                found[(row, column)] = CellMark(sheet_id, row, column, note=note, color=color)
         return MarksRead(sheet_id, found, calls[0])
 
     def start_page_token(self) -> tuple[str, int]:
@@ -541,6 +635,85 @@ class SheetsReader:
 
     def _failure(self, code: str, detail: str, calls: list[int]) -> SheetReadError:
         return SheetReadError(code, _reason(code, self.service_account), detail, calls[0])
+
+
+def _sheet_read(
+    answer: dict[str, Any],
+    served: datetime | None,
+    tab: str,
+    used_first_tab: bool,
+    feedback: TabRegion | None,
+    api_calls: int,
+) -> SheetRead:
+    """A grid answer as the data tab's values (as the values API gives them unformatted:
+    ragged, empty cells in a row as ``""``), its marks, and the feedback tab's cells."""
+    by_title = {sheet["properties"]["title"]: sheet for sheet in answer.get("sheets") or []}
+    data = by_title.get(tab)
+    if data is None:
+        raise ValueError(f"the answer holds no tab {tab!r}")
+    sheet_id = int(data["properties"]["sheetId"])
+    values: list[list[Any]] = []
+    marks: dict[tuple[int, int], CellMark] = {}
+    for row, column, cell in _cells(data):
+        value = _effective(cell.get("effectiveValue"))
+        if value is not None:
+            while len(values) <= row:
+                values.append([])
+            line = values[row]
+            line.extend([""] * (column - len(line)))
+            line.append(value)
+        note = cell.get("note") or None
+        color = _color_of((cell.get("userEnteredFormat") or {}).get("backgroundColor"))
+        if color == WHITE:
+            color = None
+        if note is not None or color is not None:
+            marks[(row, column)] = CellMark(sheet_id, row, column, note=note, color=color)
+    tab_cells: TabCells | None = None
+    if feedback is not None:
+        ours = by_title.get(feedback.title)
+        if ours is None:
+            tab_cells = TabCells(None)
+        else:
+            grid: list[list[str]] = []
+            for row, column, cell in _cells(ours):
+                value = _effective(cell.get("effectiveValue"))
+                if value is None or row >= feedback.rows or column >= feedback.columns:
+                    continue
+                while len(grid) <= row:
+                    grid.append([])
+                grid[row].extend([""] * (column - len(grid[row])))
+                grid[row].append(str(value))
+            tab_cells = TabCells(
+                int(ours["properties"]["sheetId"]), tuple(tuple(line) for line in grid)
+            )
+    return SheetRead(values, tab, used_first_tab, api_calls, served, sheet_id, marks, tab_cells)
+
+
+def _cells(sheet: dict[str, Any]) -> Iterable[tuple[int, int, dict[str, Any]]]:
+    """Every cell a sheet's grid data holds, by its 0-based row and column in the tab."""
+    for data in sheet.get("data") or []:
+        first_row, first_column = data.get("startRow", 0), data.get("startColumn", 0)
+        for r, row in enumerate(data.get("rowData") or []):
+            for c, cell in enumerate(row.get("values") or []):
+                if cell:
+                    yield first_row + r, first_column + c, cell
+
+
+def _effective(value: Any) -> Any:
+    """An ExtendedValue as the values API's UNFORMATTED_VALUE (dates as serial numbers) gives
+    the same cell; None when empty."""
+    if not isinstance(value, dict) or not value:
+        return None
+    if "stringValue" in value:
+        return value["stringValue"] if value["stringValue"] != "" else None
+    if "numberValue" in value:
+        return value["numberValue"]
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "errorValue" in value:
+        kind = str((value["errorValue"] or {}).get("type", ""))
+        return ERROR_TEXTS.get(kind, "#ERROR!")
+    return None
 
 
 def _a1(row: int, column: int) -> str:

@@ -26,12 +26,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from schoolnet.contract import load_contract
 from schoolnet.core.config import Settings
 from schoolnet.core.registry import Esa, School, read_esas
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion
 from schoolnet.orchestration.handoffs import LiveCheck
-from schoolnet.orchestration.validate import raw_sheet, sheet_result, write_feedback_tab
+from schoolnet.orchestration.validate import (
+    raw_sheet,
+    read_for_feedback,
+    sheet_result,
+    write_feedback_tab,
+)
 from schoolnet.warehouse.history import last_reads
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow
 
@@ -233,7 +237,7 @@ def check(
         log.info("ESA %s: the morning run is on; checked by the next run", esa.esa_code)
         return LiveCheck(esa_code=code, edited_at=edited, outcome="deferred", api_calls=0)
     try:
-        read = reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab)
+        read = read_for_feedback(esa, reader, engine)
     except SheetReadError as error:
         log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
         done = error.code not in RETRY_LATER  # unshared or deleted: a change brings it back
@@ -252,7 +256,7 @@ def check(
     tab = "off"
     if settings.feedback.write_tab:
         tab = write_feedback_tab(
-            esa, result, reader, engine, checked_at=checked_at, live=settings.live
+            esa, result, reader, engine, checked_at=checked_at, live=settings.live, read=read
         )
     errors, warnings = result.errors, result.warnings
     expect = str(int(row.version) + 1) if tab == "written" and row.version else None

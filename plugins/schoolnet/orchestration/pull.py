@@ -18,10 +18,21 @@ from sqlalchemy import Engine
 from schoolnet.contract import load_contract
 from schoolnet.core.config import Settings
 from schoolnet.core.registry import Esa, School
-from schoolnet.ingestion.ingest import SheetReadError, SheetsReader, SheetVersion
+from schoolnet.ingestion.ingest import (
+    SheetRead,
+    SheetReadError,
+    SheetsReader,
+    SheetVersion,
+    TabRegion,
+)
 from schoolnet.ingestion.landing import RawSheet, SheetFailure, land_read, load_raw
 from schoolnet.orchestration.handoffs import PullPlan, PullSummary
-from schoolnet.orchestration.validate import raw_sheet, validate_landed, write_feedback_tab
+from schoolnet.orchestration.validate import (
+    feedback_region,
+    raw_sheet,
+    validate_landed,
+    write_feedback_tab,
+)
 from schoolnet.validation.result import SheetResult, write_result
 from schoolnet.warehouse.history import last_reads
 from schoolnet.warehouse.timings import PullClock
@@ -103,12 +114,17 @@ def is_full_pull_day(report_date: date, settings: Settings) -> bool:
 
 
 def read_sheet(
-    esa: Esa, report_date: date, reader: SheetsReader, modified_time: str | None
-) -> RawSheet:
-    """Read the ESA's data tab from Google (one call) as the raw sheet of ``report_date``;
-    raises ``SheetReadError`` when Google does not give it."""
-    read = reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab)
-    return raw_sheet(esa, read, report_date, modified_time)
+    esa: Esa,
+    report_date: date,
+    reader: SheetsReader,
+    modified_time: str | None,
+    feedback: TabRegion | None = None,
+) -> tuple[RawSheet, SheetRead]:
+    """Read the ESA's data tab from Google (one call) as the raw sheet of ``report_date``, with
+    the read itself (its marks, and ``feedback``'s cells as the sheet holds them); raises
+    ``SheetReadError`` when Google does not give it."""
+    read = reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab, feedback)
+    return raw_sheet(esa, read, report_date, modified_time), read
 
 
 def obtain_sheet(
@@ -118,21 +134,24 @@ def obtain_sheet(
     reader: SheetsReader,
     modified_time: str | None,
     reuse_from: date | None,
-) -> RawSheet:
+    feedback: TabRegion | None = None,
+) -> tuple[RawSheet, SheetRead | None]:
     """The ESA's sheet for today, read from Google or reused from an unchanged earlier read,
-    landed raw either way (a failure too, so a replay sees the same day)."""
+    landed raw either way (a failure too, so a replay sees the same day); with this run's
+    read when there was one (None: reused)."""
     sheet: RawSheet | None = None
     if reuse_from == report_date:  # a rerun: today's landing stands as it is
         landed = load_raw(settings, report_date, esa.esa_code)
         if landed is not None and landed.failure is None:
-            return landed
+            return landed, None
     if reuse_from is not None and reuse_from != report_date:
         origin = load_raw(settings, reuse_from, esa.esa_code)
         if origin is not None and origin.failure is None:
             sheet = replace(origin, api_calls=0, sheet_modified_time=modified_time)
+    read: SheetRead | None = None
     if sheet is None:
         try:
-            sheet = read_sheet(esa, report_date, reader, modified_time)
+            sheet, read = read_sheet(esa, report_date, reader, modified_time, feedback)
         except SheetReadError as error:
             log.warning("ESA %s: sheet not read (%s): %s", esa.esa_code, error.code, error.detail)
             sheet = RawSheet(
@@ -147,7 +166,7 @@ def obtain_sheet(
                 failure=SheetFailure(error.code, error.reason, error.detail),
             )
     land_read(settings, report_date, sheet)
-    return sheet
+    return sheet, read
 
 
 def pull_and_validate(
@@ -169,12 +188,16 @@ def pull_and_validate(
     Airflow run id and try number (by default those Airflow exports to the running task).
     """
     clock = PullClock.start(run_id, try_number)
-    sheet = obtain_sheet(esa, report_date, settings, reader, modified_time, reuse_from)
+    writes_tab = settings.feedback.write_tab
+    region = feedback_region(engine, esa.esa_code) if writes_tab else None
+    sheet, read = obtain_sheet(
+        esa, report_date, settings, reader, modified_time, reuse_from, region
+    )
     clock.lap("read")
     result = validate_landed(esa, report_date, sheet, settings, schools, engine)
     clock.lap("validate")
-    if settings.feedback.write_tab and sheet.failure is None:
-        tab = write_feedback_tab(esa, result, reader, engine, live=settings.live)
+    if writes_tab and sheet.failure is None:
+        tab = write_feedback_tab(esa, result, reader, engine, live=settings.live, read=read)
         result = result.model_copy(update={"feedback_tab": tab})
         write_result(settings, result)
         clock.lap("feedback")

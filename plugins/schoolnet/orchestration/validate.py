@@ -8,8 +8,10 @@ only to the feedback tab.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -18,8 +20,15 @@ from sqlalchemy import Engine
 from schoolnet.contract import load_contract
 from schoolnet.core.config import LiveSettings, Settings
 from schoolnet.core.registry import Esa, School
-from schoolnet.ingestion.ingest import SheetRead, SheetReadError, SheetsReader, TabLayout
+from schoolnet.ingestion.ingest import (
+    SheetRead,
+    SheetReadError,
+    SheetsReader,
+    TabLayout,
+    TabRegion,
+)
 from schoolnet.ingestion.landing import RawSheet
+from schoolnet.orchestration.marks import plan_marks
 from schoolnet.validation import apply_quarantine, validate_sheet
 from schoolnet.validation.feedback import (
     TAB_HEADER,
@@ -29,6 +38,7 @@ from schoolnet.validation.feedback import (
     EsaFeedback,
     padded,
 )
+from schoolnet.validation.marks import cell_notes
 from schoolnet.validation.result import ResultFinding, SheetOutcome, SheetResult, write_result
 from schoolnet.warehouse.history import (
     last_accepted_count,
@@ -37,6 +47,7 @@ from schoolnet.warehouse.history import (
     quarantine_released,
     record_feedback,
 )
+from schoolnet.warehouse.marks import record_marks, recorded_marks
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +149,35 @@ def validate_landed(
     return result
 
 
+def feedback_region(engine: Engine, esa_code: str) -> TabRegion | None:
+    """The cells of the ESA's feedback tab we last wrote, for the data read to bring back as
+    the sheet holds them now; None when we never wrote the tab (then it is written anyway)."""
+    previous = last_feedback(engine, esa_code)
+    if previous is None:
+        return None
+    return TabRegion(load_contract().feedback_tab, previous.rows_written, len(TAB_HEADER))
+
+
+def read_for_feedback(esa: Esa, reader: SheetsReader, engine: Engine) -> SheetRead:
+    """One read of the ESA's data tab with its marks and the feedback tab's cells (one call
+    while both tabs are there)."""
+    region = feedback_region(engine, esa.esa_code)
+    return reader.read_data_tab(esa.spreadsheet_id, load_contract().data_tab, region)
+
+
+def cells_digest(rows: Sequence[Sequence[str]]) -> str:
+    """Of a tab's cells as text, blanks at the ends of rows and trailing blank rows aside: the
+    same for what we wrote and for what the sheet gives back while nobody changed it."""
+    trimmed = [list(row) for row in rows]
+    for row in trimmed:
+        while row and row[-1] == "":
+            row.pop()
+    while trimmed and not trimmed[-1]:
+        trimmed.pop()
+    payload = json.dumps(trimmed, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
 def write_feedback_tab(
     esa: Esa,
     result: SheetResult,
@@ -145,29 +185,80 @@ def write_feedback_tab(
     engine: Engine,
     checked_at: datetime | None = None,
     live: LiveSettings | None = None,
+    read: SheetRead | None = None,
 ) -> str:
-    """Rewrite the ESA's feedback tab when its findings changed, in one call; never fail the
-    pull (or the near-live check, which passes ``checked_at``) for it. ``live`` (the settings'
-    ``[live]``) words when a fix is checked again."""
+    """Bring the ESA's feedback tab and the marks on its data tab to ``result``'s findings, in
+    one call, only when they are not so already; never fail the pull (or the near-live check,
+    which passes ``checked_at``) for it. ``live`` (the settings' ``[live]``) words when a fix
+    is checked again.
+
+    ``read`` is this run's read of the sheet, which also gave the tab's cells and the data
+    tab's notes and colours: whether the tab and the marks are current is judged from the
+    sheet, so a tab a clerk deleted, renamed or emptied, or a note a clerk cleared, is written
+    again. Without one (the sheet was not read: Drive says nobody changed it since our last
+    write), the record stands for the sheet while the findings are unchanged; when they
+    changed, the sheet is read first (one call), so no clerk's note or colour is overwritten.
+    """
     feedback = EsaFeedback.from_result(esa, result, live)
     digest = feedback.digest()
     previous = last_feedback(engine, esa.esa_code)
-    if previous is not None and previous.digest == digest:
+    same_findings = previous is not None and previous.digest == digest
+    if read is None:
+        if same_findings:
+            return "unchanged"
+        try:
+            read = read_for_feedback(esa, reader, engine)
+        except SheetReadError as error:
+            log.warning("ESA %s: feedback tab not written (%s)", esa.esa_code, error.detail)
+            return f"failed: {error.code}"
+    tab = read.feedback
+    tab_current = (
+        same_findings
+        and previous is not None
+        and tab is not None
+        and tab.sheet_id is not None
+        and previous.cells_digest is not None
+        and cells_digest(tab.cells) == previous.cells_digest
+    )
+    recorded = recorded_marks(engine, esa.esa_code)
+    plan = plan_marks(cell_notes(feedback.findings), read.marks, recorded, _data_sheet_id(read))
+    if tab_current and not plan.writes:
+        if list(plan.owned) != recorded:  # a clerk took a note or colour of ours over
+            record_marks(engine, esa.esa_code, plan.owned)
         return "unchanged"
     rows = feedback.tab_rows(checked_at)
     height = max(len(rows), previous.rows_written if previous else 0)
+    # Where the sheet has the tab now (None: gone, so it is added again), else the record's.
+    known = previous.sheet_id if previous else None
+    sheet_id = tab.sheet_id if tab is not None else known
     try:
         written = reader.write_tab(
             esa.spreadsheet_id,
             load_contract().feedback_tab,
             padded(rows, height, len(TAB_HEADER)),
-            sheet_id=previous.sheet_id if previous else None,
+            sheet_id=sheet_id,
             layout=TabLayout(
                 TAB_WIDTHS, TAB_WRAPPED, TAB_HEADING_ROW, frozen=bool(feedback.findings)
             ),
+            marks=plan.writes,
         )
     except SheetReadError as error:
         log.warning("ESA %s: feedback tab not written (%s)", esa.esa_code, error.detail)
         return f"failed: {error.code}"
-    record_feedback(engine, esa.esa_code, digest, len(rows), result.report_date, written.sheet_id)
+    record_feedback(
+        engine,
+        esa.esa_code,
+        digest,
+        len(rows),
+        result.report_date,
+        written.sheet_id,
+        cells_digest(rows),
+    )
+    record_marks(engine, esa.esa_code, plan.owned)
     return "written"
+
+
+def _data_sheet_id(read: SheetRead) -> int:
+    if read.sheet_id is None:
+        raise ValueError("a read without the data tab's id cannot place marks")
+    return read.sheet_id

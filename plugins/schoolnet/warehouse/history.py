@@ -107,16 +107,22 @@ class LastFeedback(NamedTuple):
     digest: str
     rows_written: int
     sheet_id: int | None  # the tab's id, None if it was written before ids were kept
+    cells_digest: str | None = None  # of the cells written; None if written before it was kept
 
 
 def last_feedback(engine: Engine, esa_code: str) -> LastFeedback | None:
-    """The digest, row count and tab id last written to the ESA's feedback tab."""
+    """The digest, row count, tab id and cells' digest last written to the ESA's feedback tab."""
     query = select(
-        FeedbackTabRow.digest, FeedbackTabRow.rows_written, FeedbackTabRow.tab_sheet_id
+        FeedbackTabRow.digest,
+        FeedbackTabRow.rows_written,
+        FeedbackTabRow.tab_sheet_id,
+        FeedbackTabRow.cells_digest,
     ).where(FeedbackTabRow.esa_code == esa_code)
     with engine.connect() as conn:
         row = conn.execute(query).first()
-    return None if row is None else LastFeedback(row.digest, row.rows_written, row.tab_sheet_id)
+    if row is None:
+        return None
+    return LastFeedback(row.digest, row.rows_written, row.tab_sheet_id, row.cells_digest)
 
 
 def record_feedback(
@@ -126,6 +132,7 @@ def record_feedback(
     rows_written: int,
     report_date: date,
     sheet_id: int | None = None,
+    cells_digest: str | None = None,
 ) -> None:
     with engine.begin() as conn:
         conn.execute(delete(FeedbackTabRow).where(FeedbackTabRow.esa_code == esa_code))
@@ -136,6 +143,7 @@ def record_feedback(
                 rows_written=rows_written,
                 report_date=report_date,
                 tab_sheet_id=sheet_id,
+                cells_digest=cells_digest,
             )
         )
 

@@ -218,6 +218,25 @@ class FeedbackTabRow(Base):
     rows_written: Mapped[int] = mapped_column(Integer)
     report_date: Mapped[date] = mapped_column(Date)
     tab_sheet_id: Mapped[int | None] = mapped_column(BigInteger)  # the tab's id in the sheet
+    # Of the cells written (their text, trailing blanks dropped), to tell from the sheet's own
+    # cells whether a clerk emptied or changed the tab since; None if written before it was kept.
+    cells_digest: Mapped[str | None] = mapped_column(String(64))
+
+
+class CellMarkRow(Base):
+    """A note and/or background colour schoolnet left on a cell of an ESA's data tab, as it
+    was written: only what is recorded here is ever changed or removed by schoolnet, so a
+    clerk's own notes and colours are never touched. ``note`` or ``color`` is None where the
+    cell's note or colour is the clerk's (then schoolnet wrote only the other one)."""
+
+    __tablename__ = "cell_mark"
+    esa_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    row_index: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-based, as Sheets counts
+    column_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(BigInteger)  # the data tab's id
+    note: Mapped[str | None] = mapped_column(Text)
+    color: Mapped[str | None] = mapped_column(String(7))  # #rrggbb
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LiveCursorRow(Base):
