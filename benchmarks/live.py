@@ -89,7 +89,7 @@ def calls_per_run(work: Path, state: Path) -> list[tuple[str, str, str]]:
             stats = emulator.stats()
             by = stats["by_endpoint"]
             changes = by.get("drive.changes.list", 0)
-            reads, writes = by.get("values.batchGet", 0), by.get("spreadsheets.batchUpdate", 0)
+            reads, writes = by.get("spreadsheets.get", 0), by.get("spreadsheets.batchUpdate", 0)
             total = sum(by.values())
             written = sum(1 for r in results if r.feedback_tab == "written")
             goal = "exactly 1" if k == 0 else f"1 + {k} reads + ≤ {k} writes = ≤ {1 + 2 * k}"

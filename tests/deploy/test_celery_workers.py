@@ -337,7 +337,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
                         )
                     week.reference_states[day] = reference_run.result()
                 week.requests += emulator.request_log()
-                week.sheet_reads[day] = emulator.stats()["by_endpoint"].get("values.batchGet", 0)
+                week.sheet_reads[day] = emulator.stats()["by_endpoint"].get("spreadsheets.get", 0)
                 week.pull_hosts[day] = hosts(stack, stack.run_ids[day])
                 for side in (scheduled, reference):
                     outage(side / "emulator", esas, None)

@@ -54,7 +54,7 @@ def test_a_drive_outage_ends_the_run_failed_after_the_report_went_out(
     assert "confirm_run" in str(failed.value) or "confirm_run" in log
     # The listing was tried (and its retries), then every sheet was read instead.
     assert stats["by_endpoint"]["drive.files.list"] >= 1
-    assert stats["by_endpoint"]["values.batchGet"] == ESA_COUNT
+    assert stats["by_endpoint"]["spreadsheets.get"] == ESA_COUNT
     engine = create_warehouse_engine(warehouse_url)
     try:
         with engine.connect() as conn:

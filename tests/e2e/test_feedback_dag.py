@@ -86,7 +86,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorld]:
 def test_a_clerks_mistake_reaches_the_tab_through_airflow(world: LiveWorld) -> None:
     first = world.run()  # no position yet: one listing, every sheet checked once
     assert first["drive.changes.getStartPageToken"] == 1 and first["drive.files.list"] == 1
-    assert first["values.batchGet"] == ESA_COUNT
+    assert first["spreadsheets.get"] == ESA_COUNT
     assert first["spreadsheets.batchUpdate"] == ESA_COUNT
 
     assert world.run() == {"drive.changes.list": 1}  # nothing changed: exactly one call
@@ -98,7 +98,7 @@ def test_a_clerks_mistake_reaches_the_tab_through_airflow(world: LiveWorld) -> N
     column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("จำนวนนักเรียน")]
     edit_cell(world.state, esa.spreadsheet_id, f"'โรงเรียน'!{column}4", "-12")
     calls = world.run()
-    assert calls == {"drive.changes.list": 1, "values.batchGet": 1, "spreadsheets.batchUpdate": 1}
+    assert calls == {"drive.changes.list": 1, "spreadsheets.get": 1, "spreadsheets.batchUpdate": 1}
     tab = world.tab(esa)
     # Stamped with the emulator's clock (the data set's last day, 4 January 2018, from 06:00),
     # not the machine's.

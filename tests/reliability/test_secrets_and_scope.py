@@ -171,5 +171,5 @@ def test_only_sheets_in_the_registry_are_read(run: Run) -> None:
     assert stats["faulted"] == 0, "the unregistered sheet was requested"
     by_endpoint = stats["by_endpoint"]
     assert isinstance(by_endpoint, dict)
-    assert by_endpoint["values.batchGet"] == len(run.esa_ids)
+    assert by_endpoint["spreadsheets.get"] == len(run.esa_ids)
     assert by_endpoint["drive.files.list"] == 1  # the listing saw it, and that is all

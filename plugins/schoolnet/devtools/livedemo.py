@@ -221,7 +221,7 @@ def check_again(root: Path, out: Path, airflow_home: Path | None = None) -> int:
         say(f"running {DAG_ID} with Airflow (airflow dags test) ...")
         run_feedback_dag(airflow, live / "feedback-again.log")
         calls = dict(emulator.stats()["by_endpoint"])
-    if not calls.get("values.batchGet"):
+    if not calls.get("spreadsheets.get"):
         say("no sheet was edited since the last check: nothing was read, no tab was rewritten")
     findings = [row for row in tab_rows(state, esa)[TAB_HEADING_ROW + 1 :] if any(row)]
     _print_tab(state, esa, findings)

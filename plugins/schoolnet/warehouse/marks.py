@@ -38,7 +38,7 @@ def recorded_marks(engine: Engine, esa_code: str) -> list[RecordedMark]:
     with engine.connect() as conn:
         return [
             RecordedMark(row.row_index, row.column_index, row.sheet_id, row.note, row.color)
-            for row in conn.execute(query).scalars()
+            for row in conn.execute(query)
         ]
 
 

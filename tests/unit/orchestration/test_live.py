@@ -4,106 +4,23 @@ emulator over HTTP with real gspread, on SQLite and PostgreSQL warehouses."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 
-from schoolnet.core.config import Settings, load_settings
-from schoolnet.core.paths import project_root
-from schoolnet.core.registry import Esa, read_esas
-from schoolnet.devtools.demo import generate
+from schoolnet.core.registry import Esa
 from schoolnet.devtools.emulator import (
-    Emulator,
     edit_cell,
-    load_day,
     set_clock,
     set_fault,
     set_flaky,
     set_quota,
 )
-from schoolnet.ingestion.google import EmulatorSession
-from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
-from schoolnet.orchestration.handoffs import LiveCheck
-from schoolnet.orchestration.live import CURSOR, Poll, check, poll
-from schoolnet.orchestration.registries import load_school_registry
+from schoolnet.ingestion.ingest import SheetReadError
+from schoolnet.orchestration.live import CURSOR, poll
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow, PullRow, SnapshotRow
-
-TAB = "ผลตรวจสอบ"
-BANGKOK = ZoneInfo("Asia/Bangkok")
-CHECKED_AT = datetime(2018, 1, 16, 10, 20, tzinfo=BANGKOK)  # the emulator's clock in the tests
-
-
-@dataclass
-class Live:
-    root: Path
-    state: Path
-    settings: Settings
-    engine: Engine
-    emulator: Emulator
-    reader: SheetsReader
-    esas: list[Esa]
-
-    def run(self) -> tuple[Poll, list[LiveCheck], dict[str, int]]:
-        """One feedback run: the poll, then a check of every waiting sheet; and its calls."""
-        self.emulator.reset()
-        found = poll(self.esas, self.settings, self.reader, self.engine)
-        schools = load_school_registry(self.settings)
-        results = [
-            check(esa, self.settings, self.reader, schools, self.engine, datetime.now(BANGKOK))
-            for esa in found.pending
-        ]
-        return found, results, self.emulator.stats()["by_endpoint"]
-
-    def doc(self, esa: Esa) -> dict[str, Any]:
-        path = self.state / "spreadsheets" / f"{esa.spreadsheet_id}.json"
-        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return loaded
-
-    def tab(self, esa: Esa) -> list[list[Any]]:
-        tabs: dict[str, list[list[Any]]] = {
-            sheet["title"]: sheet["rows"] for sheet in self.doc(esa)["sheets"]
-        }
-        return tabs.get(TAB, [])
-
-    def type_students(self, esa: Esa, row: int, typed: str) -> None:
-        """A clerk types ``typed`` into the student count of a sheet row."""
-        header = self.doc(esa)["sheets"][0]["rows"][0]
-        column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("จำนวนนักเรียน")]
-        edit_cell(self.state, esa.spreadsheet_id, f"'โรงเรียน'!{column}{row}", typed)
-
-
-@pytest.fixture
-def live(tmp_path: Path, warehouse_engine: Engine) -> Iterator[Live]:
-    manifest = generate(tmp_path / "demo", esa_limit=3, days=2)
-    config = tmp_path / "schoolnet.toml"
-    template = (project_root() / "config" / "schoolnet.toml").read_text(encoding="utf-8")
-    text = template.replace("out/demo-data", str(tmp_path / "demo"))
-    text = text.replace('"out/', f'"{tmp_path}/')
-    config.write_text(
-        text.replace("backoff_base_seconds = 2.0", "backoff_base_seconds = 0.05")
-        .replace("backoff_max_seconds = 64.0", "backoff_max_seconds = 0.1")
-        .replace("max_attempts = 5", "max_attempts = 2"),
-        encoding="utf-8",
-    )
-    settings = load_settings(config)
-    state = tmp_path / "state"
-    load_day(state, tmp_path / "demo", manifest.days[-1])
-    set_quota(state, read=0, write=0)
-    with Emulator(state) as emulator:
-        reader = SheetsReader(EmulatorSession(emulator.base_url), settings.google)
-        esas = read_esas(settings.registry.esas)
-        world = Live(tmp_path, state, settings, warehouse_engine, emulator, reader, esas)
-        first, results, _ = world.run()  # no token yet: one listing, every sheet checked once
-        assert first.source == "listing" and len(first.pending) == len(esas)
-        assert all(r.feedback_tab == "written" for r in results)
-        yield world
+from tests.unit.orchestration.live_world import BANGKOK, CHECKED_AT, Live
 
 
 def test_nothing_changed_costs_exactly_one_call(live: Live) -> None:
@@ -121,7 +38,7 @@ def test_a_clerks_mistake_reaches_the_tab_with_one_read_and_one_write(live: Live
     assert [e.esa_code for e in found.pending] == [esa.esa_code]
     assert calls == {
         "drive.changes.list": 1,
-        "values.batchGet": 1,
+        "spreadsheets.get": 1,
         "spreadsheets.batchUpdate": 1,
     }
     assert results[0].feedback_tab == "written" and results[0].errors >= 1
@@ -132,7 +49,7 @@ def test_a_clerks_mistake_reaches_the_tab_with_one_read_and_one_write(live: Live
     # The fix: the finding goes, again with one read and one write.
     live.type_students(esa, 5, "120")
     _, results, calls = live.run()
-    assert calls["values.batchGet"] == 1 and calls["spreadsheets.batchUpdate"] == 1
+    assert calls["spreadsheets.get"] == 1 and calls["spreadsheets.batchUpdate"] == 1
     assert not any("negative_value" in row for row in live.tab(esa))
     # The daily record is not touched: no pull, no snapshot.
     with live.engine.connect() as conn:
@@ -147,7 +64,7 @@ def test_an_edit_that_changes_no_finding_is_read_but_not_written(live: Live) -> 
     edit_cell(live.state, esa.spreadsheet_id, f"'โรงเรียน'!{note}3", "โทรยืนยันแล้ว")
     _, results, calls = live.run()
     assert results[0].feedback_tab == "unchanged"
-    assert calls == {"drive.changes.list": 1, "values.batchGet": 1}
+    assert calls == {"drive.changes.list": 1, "spreadsheets.get": 1}
 
 
 def test_a_restart_after_the_poll_checks_what_waited_without_reading_the_rest(
@@ -160,7 +77,7 @@ def test_a_restart_after_the_poll_checks_what_waited_without_reading_the_rest(
     found, results, calls = live.run()  # the next run: nothing new, the waiting sheet checked
     assert found.marked == 0 and [e.esa_code for e in found.pending] == [esa.esa_code]
     assert results[0].feedback_tab == "written"
-    assert calls["values.batchGet"] == 1
+    assert calls["spreadsheets.get"] == 1
 
 
 def test_a_lost_or_refused_token_falls_back_to_one_listing(live: Live) -> None:
@@ -174,7 +91,7 @@ def test_a_lost_or_refused_token_falls_back_to_one_listing(live: Live) -> None:
     assert calls == {
         "drive.changes.getStartPageToken": 1,
         "drive.files.list": 1,
-        "values.batchGet": 1,
+        "spreadsheets.get": 1,
         "spreadsheets.batchUpdate": 1,
     }
     live.type_students(esa, 3, "70")

@@ -230,7 +230,7 @@ def test_only_changed_sheets_are_read_and_a_replay_rebuilds_the_same_warehouse(
     days = [date(2018, 1, 10), date(2018, 1, 11), date(2018, 1, 12)]
     listing = 1  # one Drive call lists up to 1,000 sheets
     setup.run(days[0], full_pull=False)  # no earlier read: every sheet is read
-    assert setup.emulator.stats()["by_endpoint"].get("values.batchGet") == len(setup.esas)
+    assert setup.emulator.stats()["by_endpoint"].get("spreadsheets.get") == len(setup.esas)
 
     setup.emulator.reset()
     results = setup.run(days[1], full_pull=False)  # nothing changed (our tab writes aside)
@@ -276,7 +276,7 @@ def test_every_sheet_is_read_again_once_in_each_full_pull_interval(setup: Setup)
     for day in (first + timedelta(days=n) for n in range(1, every + 1)):
         setup.emulator.reset()
         setup.run(day, full_pull=False)  # no sheet changed since the first read
-        sheets_read[day] = setup.emulator.stats()["by_endpoint"].get("values.batchGet", 0)
+        sheets_read[day] = setup.emulator.stats()["by_endpoint"].get("spreadsheets.get", 0)
     # Of any `every` days in a row, exactly one reads every sheet, whatever Drive says.
     assert sorted(sheets_read.values()) == [0] * (every - 1) + [len(setup.esas)], sheets_read
 

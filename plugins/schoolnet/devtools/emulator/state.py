@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as dt_time
@@ -1044,3 +1045,111 @@ def bump_version(doc: Doc) -> None:
 
 def deep_copy(doc: Doc) -> Doc:
     return copy.deepcopy(doc)
+
+
+# --------------------------------------------------------------------------------------------
+# What a clerk does in the Sheets window (not through the API): the change is the clerk's, as
+# Drive's lastModifyingUser and version say.
+
+
+@contextmanager
+def as_clerk(state_dir: Path, spreadsheet_id: str) -> Iterator[Doc]:
+    """The spreadsheet, to change as a clerk would in the browser; saved on leaving, with
+    Drive's version one higher and the clerk as its last modifying user."""
+    doc = load_spreadsheet(state_dir, spreadsheet_id)
+    yield doc
+    bump_version(doc)
+    doc["modifiedTime"] = now_rfc3339(read_control(state_dir))
+    doc["lastModifyingUser"] = CLERK_USER
+    atomic_write_json(spreadsheet_path(state_dir, spreadsheet_id), doc)
+
+
+def tab_of(doc: Doc, title: str) -> Sheet:
+    """The tab ``title`` of a spreadsheet."""
+    for sheet in doc["sheets"]:
+        if sheet["title"] == title:
+            found: Sheet = sheet
+            return found
+    raise EmulatorError(f"no tab {title!r}")
+
+
+def insert_rows(sheet: Sheet, at: int, count: int) -> None:
+    """Insert ``count`` empty rows before 0-based row ``at``, as Sheets does: values, notes,
+    formats and row sizes below move down with their rows."""
+    _move_rows(sheet, lambda row: row + count if row >= at else row, at, count)
+
+
+def delete_rows(sheet: Sheet, at: int, count: int) -> None:
+    """Delete rows ``at`` to ``at + count - 1`` (0-based) with everything on them; the rows
+    below move up."""
+    end = at + count
+
+    def moved(row: int) -> int:
+        return row if row < at else (at if row < end else row - count)
+
+    _move_rows(sheet, moved, at, -count, deleted=range(at, end))
+
+
+def _move_rows(
+    sheet: Sheet,
+    moved: Callable[[int], int],
+    at: int,
+    count: int,
+    deleted: range = range(0),
+) -> None:
+    rows: list[list[Any]] = sheet.get("rows") or []
+    if count > 0 and at < len(rows):
+        rows[at:at] = [[] for _ in range(count)]
+    elif count < 0:
+        del rows[deleted.start : deleted.stop]
+    sheet["rows"] = rows
+    notes: dict[str, str] = sheet.get("notes") or {}
+    kept: dict[str, str] = {}
+    for key, text in notes.items():
+        cell = parse_cells(key)
+        if cell is None or cell.start_row in deleted:
+            continue
+        kept[note_key(moved(cell.start_row), cell.start_col)] = text
+    if kept:
+        sheet["notes"] = kept
+    else:
+        sheet.pop("notes", None)
+    formats: list[dict[str, Any]] = []
+    for entry in sheet.get("formats") or []:
+        bounds = dict(entry["range"])
+        start, end = bounds.get("startRowIndex"), bounds.get("endRowIndex")
+        if start is not None:
+            bounds["startRowIndex"] = moved(start)
+        if end is not None:  # an end is the row after the range's last one
+            bounds["endRowIndex"] = moved(end - 1) + 1 if end - 1 not in deleted else moved(end)
+        if bounds.get("endRowIndex", 1) <= bounds.get("startRowIndex", 0):
+            continue  # every row of the range was deleted
+        formats.append({**entry, "range": bounds})
+    if formats:
+        sheet["formats"] = formats
+    else:
+        sheet.pop("formats", None)
+    metadata: list[Any] = sheet.get("rowMetadata") or []
+    if count > 0 and at < len(metadata):
+        metadata[at:at] = [{"pixelSize": 21} for _ in range(count)]
+    elif count < 0:
+        del metadata[deleted.start : deleted.stop]
+    grid = sheet.get("gridProperties")
+    if isinstance(grid, dict) and "rowCount" in grid:
+        grid["rowCount"] = max(1, int(grid["rowCount"]) + count)
+    tidy(sheet)
+
+
+def set_background(
+    sheet: Sheet, row: int, col: int, color: tuple[float, float, float] | None
+) -> None:
+    """Fill one cell with ``color`` (red, green, blue from 0 to 1), or take its fill away."""
+    bounds = {
+        "startRowIndex": row,
+        "endRowIndex": row + 1,
+        "startColumnIndex": col,
+        "endColumnIndex": col + 1,
+    }
+    formats: list[dict[str, Any]] = sheet.setdefault("formats", [])
+    value = None if color is None else dict(zip(("red", "green", "blue"), color, strict=True))
+    formats.append({"range": bounds, "userEnteredFormat": {"backgroundColor": value}})
