@@ -196,11 +196,14 @@ def sheet_marks(sheet: dict[str, Any]) -> dict[tuple[int, int], Mark]:
 
 
 def _css_color(color: dict[str, Any] | None) -> str | None:
-    """A Sheets Color (components 0 to 1, a missing one 0) as ``#rrggbb``; None for none."""
+    """A Sheets Color (components 0 to 1, a missing one 0) as ``#rrggbb``, rounded as the
+    pipeline records its marks' colours; None for none."""
+    from schoolnet.ingestion.ingest import rgb_hex
+
     if not color:
         return None
-    parts = (round(float(color.get(name, 0)) * 255) for name in ("red", "green", "blue"))
-    return "#" + "".join(f"{part:02x}" for part in parts)
+    red, green, blue = (float(color.get(name, 0)) for name in ("red", "green", "blue"))
+    return rgb_hex((red, green, blue))
 
 
 def marks_view(sheet: dict[str, Any]) -> MarksView:
@@ -313,7 +316,7 @@ th {{ background: #f8f9fa; color: #5f6368; font-weight: normal; font-size: 11px;
 tr:first-child th {{ height: {COLUMN_HEADER_PX - 1}px; }}
 col.n {{ width: {ROW_HEADER_PX}px; }}
 td.noted {{ position: relative; }}
-td.noted::after {{ content: ""; position: absolute; top: 0; right: 0;
+td.noted::after {{ content: ""; position: absolute; top: 0; right: 0; z-index: 1;
       border-left: {NOTE_CORNER_PX}px solid transparent;
       border-top: {NOTE_CORNER_PX}px solid #202124; }}
 .v {{ position: absolute; height: {ROW_PX}px; line-height: {ROW_PX}px; padding: 0 3px;

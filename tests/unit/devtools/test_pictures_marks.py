@@ -29,16 +29,18 @@ from schoolnet.devtools.pictures import (
     write_marks_preview,
 )
 from schoolnet.ingestion.google import EmulatorSession
-from schoolnet.ingestion.ingest import CellMark, SheetsReader
+from schoolnet.ingestion.ingest import CellMark, SheetsReader, hex_rgb
 from tests.unit.devtools.test_emulator import SID, make_doc, write_doc
 
-DATA_TAB = load_contract().data_tab
-FEEDBACK_TAB = load_contract().feedback_tab
 GOOGLE = GoogleSettings(
     request_timeout_seconds=10, max_attempts=2, backoff_base_seconds=0.05, backoff_max_seconds=0.1
 )
-RED = (1.0, 0.8, 0.8)  # an error's light red: #ffcccc
-YELLOW = (1.0, 0.95, 0.6)  # a warning's light yellow: #fff299
+CONTRACT = load_contract()
+DATA_TAB = CONTRACT.data_tab
+FEEDBACK_TAB = CONTRACT.feedback_tab
+RED = hex_rgb(CONTRACT.finding_cell_colors["error"])  # #f4cccc, Sheets' light red 3
+YELLOW = hex_rgb(CONTRACT.finding_cell_colors["warning"])  # #fff2cc, Sheets' light yellow 3
+OTHER = (1.0, 0.95, 0.6)  # a colour of the clerk's own: #fff299
 # A clerk's tab: a title and a date line above the header, a blank row, a sequence column, a
 # group heading and a totals row around the schools' rows.
 CLERK_ROWS: list[list[Any]] = [
@@ -52,8 +54,11 @@ CLERK_ROWS: list[list[Any]] = [
     [3, "105201003", "บ้านนา", 80, "ยังไม่เชื่อมต่อ"],
     ["รวม", "", "", 325],
 ]
-ERROR_NOTE = "ข้อผิดพลาด: จำนวนนักเรียนต้องเป็นตัวเลข <ไม่ใช่ข้อความ> & ห้ามเว้นว่าง"
-WARNING_NOTE = "คำเตือน: รหัสโรงเรียนมี 9 หลัก ควรมี 10 หลัก"
+# As the pipeline writes them: a line a finding, then the footer (the note's line breaks kept).
+ERROR_NOTE = "ข้อผิดพลาด: จำนวนนักเรียนต้องเป็นตัวเลข <ไม่ใช่ข้อความ> & ห้ามเว้นว่าง\n" + CONTRACT.sheet_text(
+    "mark_footer"
+)
+WARNING_NOTE = "คำเตือน: รหัสโรงเรียนมี 9 หลัก ควรมี 10 หลัก\n" + CONTRACT.sheet_text("mark_footer")
 CLERK_NOTE = "โน้ตของเจ้าหน้าที่"
 
 
@@ -105,7 +110,7 @@ def test_marked_cells_carry_their_colour_and_triangle_and_one_note_is_open(
         [
             CellMark(0, 6, 3, note=ERROR_NOTE, color=RED),  # D7: students typed in words
             CellMark(0, 7, 1, note=WARNING_NOTE, color=YELLOW),  # B8: a 9-digit code
-            CellMark(0, 5, 6, color=YELLOW),  # G6: a colour, no note
+            CellMark(0, 5, 6, color=OTHER),  # G6: a colour, no note
         ],
     )
     doc = load_spreadsheet(clerk_sheet, SID)
@@ -121,8 +126,8 @@ def test_marked_cells_carry_their_colour_and_triangle_and_one_note_is_open(
     assert marked == {
         (0, 0): ' class="noted"',
         (5, 6): ' style="background:#fff299"',
-        (6, 3): ' class="noted" style="background:#ffcccc"',
-        (7, 1): ' class="noted" style="background:#fff299"',
+        (6, 3): ' class="noted" style="background:#f4cccc"',
+        (7, 1): ' class="noted" style="background:#fff2cc"',
     }
     assert "td.noted::after" in page and "border-top: 6px solid" in page
     # The note open is the first finding's (a note on a coloured cell) in row order, not the
@@ -155,6 +160,7 @@ def test_a_mark_far_down_is_pictured_under_the_frozen_rows_and_its_column_shown(
         [
             CellMark(0, 10, 2, color=YELLOW),
             CellMark(0, 60, 11, note="ข้อผิดพลาด: วันที่เริ่มใช้บริการไม่ถูกต้อง", color=RED),
+            CellMark(0, 62, 1, note="โน้ตของเจ้าหน้าที่"),  # the clerk's, under the finding
         ],
     )
     page_path, view = write_marks_preview(load_spreadsheet(state, SID), DATA_TAB, tmp_path)
@@ -178,7 +184,7 @@ def test_a_mark_far_down_is_pictured_under_the_frozen_rows_and_its_column_shown(
         )
     ]
     marked = {where for where, attributes in grid_cells(page).items() if attributes}
-    assert marked == {(60, 11)}  # the colour on row 11 is out of the window
+    assert marked == {(60, 11), (62, 1)}  # the colour on row 11 is out of the window
 
 
 def test_a_data_tab_with_no_marks_is_still_pictured_and_said_so(
