@@ -23,7 +23,9 @@ from schoolnet.devtools.emulator.state import (
     tab_of,
 )
 from schoolnet.ingestion.ingest import rgb_hex
-from schoolnet.orchestration.validate import raw_sheet
+from schoolnet.orchestration.registries import load_school_registry
+from schoolnet.orchestration.validate import raw_sheet, sheet_result, write_feedback_tab
+from schoolnet.validation.result import ResultFinding
 from schoolnet.warehouse.marks import recorded_marks
 from tests.unit.orchestration.live_world import TAB, Live
 
@@ -259,3 +261,39 @@ def test_a_quiet_recheck_with_marks_in_place_writes_nothing(live: Live) -> None:
     _, results, calls = live.run()
     assert results[0].feedback_tab == "unchanged"
     assert calls == {"drive.changes.list": 1, "spreadsheets.get": 1}
+
+
+def test_findings_changed_on_an_unread_sheet_are_marked_after_one_read(live: Live) -> None:
+    """The morning run reuses a sheet Drive says is unchanged; when its findings change all the
+    same (the registry or the school's history moved), the sheet is read before marks are
+    written (one call), so the clerk's note on the newly marked cell is kept."""
+    esa = live.esas[0]
+    column = students_column(live, esa)
+    with as_clerk(live.state, esa.spreadsheet_id) as doc:
+        set_note(tab_of(doc, DATA), 4, column, "ตัวเลขจากครูใหญ่")
+    read = live.reader.read_data_tab(esa.spreadsheet_id, DATA)
+    schools = load_school_registry(live.settings)
+    day = date(2018, 1, 16)
+    result = sheet_result(esa, day, raw_sheet(esa, read, day, None), schools, live.engine)
+    unchanged = write_feedback_tab(esa, result, live.reader, live.engine, read=None)
+    assert unchanged == "unchanged"  # same findings, sheet not read: the record stands
+    moved = ResultFinding(
+        esa=esa.esa_code,
+        row=5,
+        column="students",
+        header="จำนวนนักเรียน",
+        cell=f"{'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[column]}5",
+        severity="warning",
+        code="implausible_change",
+        message="จำนวนนักเรียนเปลี่ยนจากเดิมมากผิดปกติ",
+        value="999",
+    )
+    changed = result.model_copy(update={"findings": (*result.findings, moved)})
+    live.emulator.reset()
+    assert write_feedback_tab(esa, changed, live.reader, live.engine, read=None) == "written"
+    assert live.emulator.stats()["by_endpoint"] == {
+        "spreadsheets.get": 1,
+        "spreadsheets.batchUpdate": 1,
+    }
+    warning = load_contract().finding_cell_colors["warning"]
+    assert mark_at(live, esa, 4, column) == ("ตัวเลขจากครูใหญ่", warning)
