@@ -178,6 +178,7 @@ class LoggedRequest:
     kind: str
     endpoint: str
     granted: bool
+    spreadsheet_id: str | None = None  # the spreadsheet a Sheets call was for
 
 
 class Stats:
@@ -1552,7 +1553,9 @@ class Emulator:
             granted = self._windows[found.kind].try_acquire(limit, time.monotonic())
         with self._stats.lock:
             self._stats.requests.append(
-                LoggedRequest(time.time(), found.kind, found.endpoint, granted)
+                LoggedRequest(
+                    time.time(), found.kind, found.endpoint, granted, found.spreadsheet_id
+                )
             )
             if not granted:
                 self._stats.throttled += 1
