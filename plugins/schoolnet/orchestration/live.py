@@ -53,6 +53,7 @@ class Poll:
     api_calls: int
     source: str  # "changes" (the feed) or "listing" (no usable token: one Drive listing)
     marked: int  # sheets this look found edited (the rest of ``pending`` waited from before)
+    edited: tuple[str, ...] = ()  # the ESA codes of those sheets
 
 
 def current_esas(settings: Settings) -> list[Esa]:
@@ -77,7 +78,8 @@ def load_token(engine: Engine) -> str | None:
         ).scalar_one_or_none()
 
 
-def _save_token(conn: Connection, token: str) -> None:
+def save_token(conn: Connection, token: str) -> None:
+    """Keep ``token`` as the changes feed's position, in the caller's transaction."""
     now = datetime.now(UTC)
     done = conn.execute(
         update(LiveCursorRow)
@@ -109,12 +111,20 @@ def _mark(conn: Connection, row: Any, esa_code: str, version: SheetVersion | Non
         )
 
 
-def needs_check(version: SheetVersion | None, row: Any) -> bool:
-    """Whether a change reported by Drive calls for a check of the sheet."""
+def needs_check(version: SheetVersion | None, row: Any, beside_checks: bool = False) -> bool:
+    """Whether a change reported by Drive calls for a check of the sheet.
+
+    ``beside_checks``: the look may run while a check runs (the event trigger polls beside the
+    DAG's checks). Our own change to a sheet still waiting may then be that check's tab write,
+    seen before the check recorded the version its write leaves, with a clerk's edit perhaps
+    folded into it; it counts as an edit, so the check does not clear the sheet and the next
+    run reads it once more (and writes nothing if nothing changed)."""
     if version is None or not version.modified_by_us:
         return True  # a clerk's edit, or the sheet was deleted or unshared
     if row is None:
         return False  # our own tab write (the morning run's)
+    if beside_checks and row.pending:
+        return True  # its check may be writing right now: keep it waiting
     if row.outcome == "failed":
         return True  # back after it could not be read: check it again
     # Our tab write leaves exactly ``expect_version``; more means a clerk edited meanwhile.
@@ -125,13 +135,20 @@ def begin(reader: SheetsReader, engine: Engine) -> int:
     """Start watching from now (one call): edits from here on are checked. Returns the calls."""
     token, calls = reader.start_page_token()
     with engine.begin() as conn:
-        _save_token(conn, token)
+        save_token(conn, token)
     return calls
 
 
-def poll(esas: Sequence[Esa], settings: Settings, reader: SheetsReader, engine: Engine) -> Poll:
+def poll(
+    esas: Sequence[Esa],
+    settings: Settings,
+    reader: SheetsReader,
+    engine: Engine,
+    beside_checks: bool = False,
+) -> Poll:
     """One look at Drive: mark every edited sheet as waiting, save the new position, and
-    return every waiting sheet (those left from an earlier run too)."""
+    return every waiting sheet (those left from an earlier run too). ``beside_checks``: see
+    ``needs_check``."""
     by_sheet = {esa.spreadsheet_id: esa for esa in esas}
     token = load_token(engine)
     source = "changes"
@@ -153,7 +170,7 @@ def poll(esas: Sequence[Esa], settings: Settings, reader: SheetsReader, engine: 
         versions, listed = reader.list_spreadsheets(settings.google.folder_id or None)
         calls += first + listed
         changed = _differences(esas, versions, engine)
-    marked = 0
+    edited: list[str] = []
     with engine.begin() as conn:
         rows = _rows(conn)
         for spreadsheet_id, version in changed.items():
@@ -161,9 +178,9 @@ def poll(esas: Sequence[Esa], settings: Settings, reader: SheetsReader, engine: 
             if esa is None:
                 continue
             row = rows.get(esa.esa_code)
-            if needs_check(version, row):
+            if needs_check(version, row, beside_checks):
                 _mark(conn, row, esa.esa_code, version)
-                marked += 1
+                edited.append(esa.esa_code)
             elif row is not None and row.expect_version:
                 # Our write is accounted for; a later one (the morning run's) is ours too.
                 conn.execute(
@@ -171,7 +188,7 @@ def poll(esas: Sequence[Esa], settings: Settings, reader: SheetsReader, engine: 
                     .where(LiveSheetRow.esa_code == esa.esa_code)
                     .values(expect_version=None)
                 )
-        _save_token(conn, new_token)
+        save_token(conn, new_token)
         waiting = {
             code
             for (code,) in conn.execute(
@@ -183,10 +200,10 @@ def poll(esas: Sequence[Esa], settings: Settings, reader: SheetsReader, engine: 
         "live poll (%s, %d calls): %d sheets edited, %d to check",
         source,
         calls,
-        marked,
+        len(edited),
         len(pending),
     )
-    return Poll(pending, calls, source, marked)
+    return Poll(pending, calls, source, len(edited), tuple(edited))
 
 
 def _differences(

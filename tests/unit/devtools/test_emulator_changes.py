@@ -14,6 +14,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from schoolnet.devtools.emulator import Emulator, edit_cell, set_fault
+from schoolnet.devtools.emulator.state import DRIVE_CHANGES
 from schoolnet.ingestion.google import EmulatorSession
 from tests.unit.devtools.test_emulator import make_doc, write_doc
 
@@ -166,3 +167,19 @@ def test_gspread_reads_the_feed_and_the_token_survives_a_restart(
         page = session.http_client.request("get", CHANGES_URL, params=params).json()
         assert [c["fileId"] for c in page["changes"]] == ["1sheet0"]
         assert again.stats()["by_endpoint"] == {"drive.changes.list": 1}
+
+
+def test_a_fault_on_the_changes_feed_answers_both_of_its_calls(
+    drive: Any, folder: Path, emulator: Emulator
+) -> None:
+    token = drive.changes().getStartPageToken().execute()["startPageToken"]
+    for mode, status in (("403", 403), ("500", 500)):
+        set_fault(folder, DRIVE_CHANGES, mode)
+        for call in (drive.changes().getStartPageToken(), drive.changes().list(pageToken=token)):
+            with pytest.raises(HttpError) as caught:
+                call.execute()
+            assert caught.value.resp.status == status
+        assert drive.files().list().execute()["files"]  # the listing is not the feed
+    set_fault(folder, DRIVE_CHANGES, None)
+    assert all_changes(drive, token) == ([], token)
+    assert emulator.stats()["faulted"] == 4

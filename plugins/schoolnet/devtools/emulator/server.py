@@ -1569,6 +1569,8 @@ class Emulator:
             self._apply_fault(found.spreadsheet_id)
         elif found.endpoint == "drive.files.list":
             self._answer_fault(self._fault_of(state.DRIVE_LISTING))
+        elif found.endpoint.startswith("drive.changes."):
+            self._answer_fault(self._fault_of(state.DRIVE_CHANGES))
         body: Any = None
         if raw_body:
             try:

@@ -38,6 +38,9 @@ DEFAULT_QUOTA = 60
 FAULT_MODES = ("403", "404", "500", "hang")
 # The fault id of Drive's folder listing (files.list) as a whole: a Drive outage.
 DRIVE_LISTING = "drive:files.list"
+# The fault id of Drive's changes feed (changes.list and changes/startPageToken): a Drive outage,
+# or a 403 for a service account Drive refuses.
+DRIVE_CHANGES = "drive:changes"
 DEFAULT_HANG_SECONDS = 3600.0
 SERIAL_EPOCH = date(1899, 12, 30)
 VALUE_RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
