@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 CLASSPATH = f"{__name__}.DriveChangesTrigger"
 MAX_POLL_SECONDS = 30.0  # an edit is seen within this much of being saved
 DEFAULT_MAX_BACKOFF_SECONDS = 300.0
+# While sheets wait, the event is sent again this often: an event Airflow set aside because a
+# run was in progress (max_active_runs=1, apache/airflow#56050) still starts the next run.
+DEFAULT_REFIRE_SECONDS = 60.0
 
 
 class DriveWatch:
@@ -123,13 +127,17 @@ class DriveChangesTrigger(BaseEventTrigger):
     :param any_time: watch outside the ``[live]`` working hours too (demonstrations, tests).
     :param max_backoff_seconds: the longest wait after a fault; a refused key is tried again
         at this pace.
+    :param refire_seconds: while sheets wait for their check, the event is sent again after
+        this long without one, so an event Airflow set aside while a run was in progress
+        (``max_active_runs=1``, apache/airflow#56050) cannot leave an edit unchecked.
 
     The event's payload: ``esa_codes``, the ESAs whose sheets this look marked; ``waiting``,
     every ESA whose sheet waits for its check; ``source``, ``changes`` or ``listing`` (no
     usable token: one Drive listing); ``polled_at``, the look's time (UTC, ISO 8601). The
     first look after a start also fires when sheets are waiting though none was just marked:
     an event lost to a restart (after the look saved them, before the event was sent) is sent
-    again that way.
+    again that way; and so is a look that finds sheets still waiting ``refire_seconds`` after
+    the last event.
     """
 
     def __init__(
@@ -138,6 +146,7 @@ class DriveChangesTrigger(BaseEventTrigger):
         poll_seconds: float = MAX_POLL_SECONDS,
         any_time: bool = False,
         max_backoff_seconds: float = DEFAULT_MAX_BACKOFF_SECONDS,
+        refire_seconds: float = DEFAULT_REFIRE_SECONDS,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Airflow: unannotated
         if not 0 < poll_seconds <= MAX_POLL_SECONDS:
@@ -150,7 +159,12 @@ class DriveChangesTrigger(BaseEventTrigger):
         self.settings_path = settings_path
         self.poll_seconds = float(poll_seconds)
         self.any_time = bool(any_time)
+        if refire_seconds < poll_seconds:
+            raise ValueError(
+                f"refire_seconds ({refire_seconds}) must be at least poll_seconds ({poll_seconds})"
+            )
         self.max_backoff_seconds = float(max_backoff_seconds)
+        self.refire_seconds = float(refire_seconds)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return CLASSPATH, {
@@ -158,12 +172,14 @@ class DriveChangesTrigger(BaseEventTrigger):
             "poll_seconds": self.poll_seconds,
             "any_time": self.any_time,
             "max_backoff_seconds": self.max_backoff_seconds,
+            "refire_seconds": self.refire_seconds,
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         watch = DriveWatch(self.settings_path)
         failures = 0
         first = True  # the first look after a start also sends what waits (see the class)
+        last_event = time.monotonic()
         idle = False
         try:
             while True:
@@ -194,9 +210,11 @@ class DriveChangesTrigger(BaseEventTrigger):
                     if failures:
                         log.info("Drive's changes feed answers again")
                     failures = 0
-                    event = changes_event(found, first)
+                    resend = first or time.monotonic() - last_event >= self.refire_seconds
+                    event = changes_event(found, resend)
                     first = False
                     if event is not None:
+                        last_event = time.monotonic()
                         yield event
                 await asyncio.sleep(delay)
         finally:
@@ -278,11 +296,12 @@ class DriveChangesTrigger(BaseEventTrigger):
         return slowly
 
 
-def changes_event(found: Poll, first: bool) -> TriggerEvent | None:
-    """The event for one look: when it marked a sheet, or on the first look after a start
-    when sheets wait; None for a quiet look."""
+def changes_event(found: Poll, resend: bool) -> TriggerEvent | None:
+    """The event for one look: when it marked a sheet, or, when ``resend`` (the first look
+    after a start, or the last event is ``refire_seconds`` old), when sheets wait; None for a
+    quiet look."""
     waiting = [esa.esa_code for esa in found.pending]
-    if not found.edited and not (first and waiting):
+    if not found.edited and not (resend and waiting):
         return None
     return TriggerEvent(  # type: ignore[no-untyped-call]  # Airflow: unannotated
         {

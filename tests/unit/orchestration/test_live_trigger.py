@@ -458,5 +458,34 @@ def test_the_keyword_arguments_are_checked_when_the_trigger_is_made() -> None:
             "poll_seconds": 30.0,
             "any_time": False,
             "max_backoff_seconds": 300.0,
+            "refire_seconds": 60.0,
         },
     )
+    with pytest.raises(ValueError, match="refire_seconds"):
+        DriveChangesTrigger(poll_seconds=10, refire_seconds=5)
+
+
+def test_while_a_sheet_waits_the_event_is_sent_again_until_it_is_checked(
+    connections: Live,
+) -> None:
+    """Airflow may set an event aside while a run is in progress (max_active_runs=1,
+    apache/airflow#56050): while the sheet still waits, the event comes again, so the next run
+    starts; once checked, nothing more fires."""
+    live = connections
+    esa = live.esas[2]
+    live.type_students(esa, 4, "-6")
+    made = DriveChangesTrigger(
+        settings_path=str(live.settings.source),
+        poll_seconds=POLL,
+        any_time=True,
+        max_backoff_seconds=BACKOFF,
+        refire_seconds=0.3,
+    )
+    events = watch(made, lambda found: len(found) >= 3)
+    assert events[0]["esa_codes"] == [esa.esa_code]
+    assert all(e["esa_codes"] == [] and e["waiting"] == [esa.esa_code] for e in events[1:])
+    schools = load_school_registry(live.settings)
+    check(esa, live.settings, live.reader, schools, live.engine, datetime.now(BANGKOK))
+    live.emulator.reset()
+    quiet = watch(made, lambda _: looks(live) >= 12)  # several refire periods of looks
+    assert quiet == [] and waiting(live) == set()
