@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from schoolnet.core.paths import dags_dir
+from schoolnet.orchestration import live_tasks
 
 EXPECTED_DAGS = {"schoolnet_daily", "schoolnet_feedback", "schoolnet_provision_sheets"}
 
@@ -115,14 +116,24 @@ def test_daily_dag_policy() -> None:
 
 
 def test_feedback_dag_policy() -> None:
-    """The near-live loop: every 10 minutes (the gate keeps it to working hours), one run at a
-    time, its Google work in the shared pool, one labelled check per edited sheet, no email."""
+    """The near-live loop: on a clerk's edit, or every 10 minutes (the gate keeps it to working
+    hours), one run at a time, its Google work in the shared pool, one labelled check per
+    edited sheet, no email."""
     bag = parse(dags_dir())
     dag = bag.dags.get("schoolnet_feedback")
     assert dag is not None
     assert dag.max_active_runs == 1 and dag.catchup is False
-    assert dag.timetable.expression == "*/10 * * * *"
-    assert "Asia/Bangkok" in str(dag.timetable.timezone)
+    # A clerk's edit starts it (the asset's watcher runs in the triggerer); the 10-minute clock
+    # stays beside it as a safety net.
+    clock = dag.timetable.timetable
+    assert clock.expression == "*/10 * * * *"
+    assert "Asia/Bangkok" in str(clock.timezone)
+    asset = dag.timetable.asset_condition  # the one asset
+    assert asset.uri == live_tasks.DRIVE_CHANGES_URI
+    (watcher,) = asset.watchers
+    classpath, kwargs = watcher.trigger.serialize()
+    assert classpath == "schoolnet.orchestration.live_trigger.DriveChangesTrigger"
+    assert kwargs["poll_seconds"] <= 30 and kwargs["settings_path"] is None
     order = [t.task_id for t in dag.topological_sort()]
     assert order == ["gate", "poll_changes", "check_sheet"]
     for task_id in ("poll_changes", "check_sheet"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.core.config import load_settings
@@ -26,6 +27,7 @@ from schoolnet.orchestration.tasks import SCHEDULE_CRON as DAILY_CRON
 log = logging.getLogger(__name__)
 
 DAG_ID = "schoolnet_feedback"
+DRIVE_CHANGES_URI = "schoolnet://google-drive/changes"  # updated when a clerk edits a sheet
 SCHEDULE_CRON = LIVE_SCHEDULE  # the working hours are the settings' ([live]); see ``gate``
 INTERVAL_MINUTES = LIVE_INTERVAL_MINUTES
 ACTIVE_STATES = ["queued", "running"]
@@ -37,6 +39,20 @@ TASK_TIMEOUTS = {
     "poll_changes": timedelta(minutes=10),
     "check_sheet": timedelta(minutes=10),
 }
+
+
+def drive_changes() -> Any:
+    """The asset a clerk's edit updates: the triggerer runs its watcher, the
+    :class:`~schoolnet.orchestration.live_trigger.DriveChangesTrigger`, which looks at Drive's
+    changes feed every 30 seconds in the working hours and fires (after marking the edited
+    sheets waiting in the warehouse) when a clerk changed one. Made while the DAG file is
+    parsed: the trigger is only its keyword arguments then; nothing is looked up."""
+    from airflow.sdk import Asset, AssetWatcher
+
+    from schoolnet.orchestration.live_trigger import DriveChangesTrigger
+
+    watcher = AssetWatcher(name="drive_changes_watcher", trigger=DriveChangesTrigger())
+    return Asset(name="drive_changes", uri=DRIVE_CHANGES_URI, watchers=[watcher])
 
 
 def daily_at() -> tuple[int, int]:
