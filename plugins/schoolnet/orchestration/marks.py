@@ -36,10 +36,19 @@ def plan_marks(
     present: Mapping[Cell, CellMark],
     recorded: Sequence[RecordedMark],
     sheet_id: int,
+    signature: str | None = None,
+    palette: frozenset[str] = frozenset(),
 ) -> MarkPlan:
     """The plan for the data tab ``sheet_id``: ``wanted`` (each finding's cell and its note),
-    ``present`` (every note and colour on the tab now), ``recorded`` (what we wrote before)."""
+    ``present`` (every note and colour on the tab now), ``recorded`` (what we wrote before).
+    A note ending with ``signature`` (the line every note of ours ends with) is ours too,
+    recorded or not: a write whose record was lost, or a note a clerk copied with its cell;
+    and so is a colour of ours (``palette``) on such a cell."""
     ours_note, ours_color = _ours(present, [m for m in recorded if m.sheet_id == sheet_id])
+    if signature:
+        signed = {cell for cell, mark in present.items() if (mark.note or "").endswith(signature)}
+        ours_note |= signed
+        ours_color |= {cell for cell in signed if present[cell].hex_color in palette}
     writes: list[CellMark] = []
     owned: list[RecordedMark] = []
     for cell in sorted(set(wanted) | set(ours_note) | set(ours_color)):

@@ -221,7 +221,14 @@ def write_feedback_tab(
         and cells_digest(tab.cells) == previous.cells_digest
     )
     recorded = recorded_marks(engine, esa.esa_code)
-    plan = plan_marks(cell_notes(feedback.findings), read.marks, recorded, _data_sheet_id(read))
+    plan = plan_marks(
+        cell_notes(feedback.findings),
+        read.marks,
+        recorded,
+        _data_sheet_id(read),
+        signature=load_contract().sheet_text("mark_footer"),
+        palette=frozenset(load_contract().finding_cell_colors.values()),
+    )
     if tab_current and not plan.writes:
         if list(plan.owned) != recorded:  # a clerk took a note or colour of ours over
             record_marks(engine, esa.esa_code, plan.owned)

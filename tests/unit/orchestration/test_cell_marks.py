@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import delete
+
 from schoolnet.contract import load_contract
 from schoolnet.core.registry import Esa
 from schoolnet.devtools.emulator import edit_cell
@@ -27,6 +29,7 @@ from schoolnet.orchestration.registries import load_school_registry
 from schoolnet.orchestration.validate import raw_sheet, sheet_result, write_feedback_tab
 from schoolnet.validation.result import ResultFinding
 from schoolnet.warehouse.marks import recorded_marks
+from schoolnet.warehouse.models import CellMarkRow
 from tests.unit.orchestration.live_world import TAB, Live
 
 DATA = load_contract().data_tab
@@ -297,3 +300,17 @@ def test_findings_changed_on_an_unread_sheet_are_marked_after_one_read(live: Liv
     }
     warning = load_contract().finding_cell_colors["warning"]
     assert mark_at(live, esa, 4, column) == ("ตัวเลขจากครูใหญ่", warning)
+
+
+def test_a_note_of_ours_whose_record_was_lost_is_still_ours(live: Live) -> None:
+    """The write went out but its record did not (the warehouse failed just after): the note
+    ends with our signature line, so it is ours, and goes when its finding goes."""
+    esa = live.esas[1]
+    column = students_column(live, esa)
+    live.type_students(esa, 5, "-3")
+    live.run()
+    with live.engine.begin() as conn:
+        conn.execute(delete(CellMarkRow).where(CellMarkRow.esa_code == esa.esa_code))
+    live.type_students(esa, 5, "120")
+    live.run()
+    assert mark_at(live, esa, 4, column) == (None, None)
