@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
@@ -93,3 +94,67 @@ class OperatorAlert(SmtpNotifier):
         self.html_content = text.html
         super().notify(context)
         log.info("operator alerted (%s): %s", ", ".join(self.to), text.subject)
+
+
+@dataclass(frozen=True)
+class WatchFault:
+    """A fault of the Drive watch that needs an operator: what happened and what to do (Thai
+    for the mail, English for the log and the mail's footer), and the error itself."""
+
+    kind: str  # one alert per kind until the watch works again
+    cause: str
+    action: str
+    action_en: str
+    error: str
+
+
+def send_watch_alert(
+    fault: WatchFault, retry_seconds: float, settings_path: Path | None = None
+) -> bool:
+    """Email the operators that the Drive watch needs them (the route of the task alerts:
+    ``alert_route``), through the SMTP connection; whether it went. Called from the triggerer,
+    in a worker thread; a mail that cannot go is logged, never raised."""
+    from datetime import UTC, datetime
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    from schoolnet.core.config import OPERATORS_VARIABLE, alert_route
+    from schoolnet.delivery.mail import SmtpSession
+    from schoolnet.report.daily import template_environment
+
+    route = alert_route(settings_path)
+    if not route.recipients:
+        log.error("no operator to alert of the Drive watch: set %s", OPERATORS_VARIABLE)
+        return False
+    subject = report_text("watch_alert_subject", cause=fault.cause)
+    details = {
+        "subject": subject,
+        "cause": fault.cause,
+        "action": fault.action,
+        "action_en": fault.action_en,
+        "error": _masked(fault.error),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "retry_seconds": f"{retry_seconds:g}",
+    }
+    html = template_environment().get_template("watch_alert.html.j2").render(alert=details)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = route.mail_from or "schoolnet@localhost"
+    message["To"] = ", ".join(route.recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="schoolnet.local")
+    message.set_content(
+        f"{fault.cause}\n{fault.action}\n{details['error']}\n{fault.action_en}\n",
+        charset="utf-8",
+    )
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    try:
+        with SmtpSession(route.smtp) as session:
+            session.send(message)
+    except Exception as error:  # noqa: BLE001 - the watch goes on; the log says it
+        log.error(
+            "the operators could not be alerted of the Drive watch (%s): %s", route.smtp, error
+        )
+        return False
+    log.info("operators alerted of the Drive watch (%s): %s", ", ".join(route.recipients), subject)
+    return True

@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from schoolnet.core.config import ConfigError, Settings, load_settings
 from schoolnet.core.schedule import LIVE_INTERVAL_MINUTES, TIMEZONE, daily_time
+from schoolnet.delivery.alerts import WatchFault, send_watch_alert
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
 from schoolnet.operations.connections import ConnectionNotDefined
 from schoolnet.orchestration.live import RETRY_LATER, Poll, current_esas, daily_due_soon, poll
@@ -178,6 +179,7 @@ class DriveChangesTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         watch = DriveWatch(self.settings_path)
         failures = 0
+        alerted: set[str] = set()  # the faults the operators were told of, until it works again
         first = True  # the first look after a start also sends what waits (see the class)
         last_event = time.monotonic()
         idle = False
@@ -204,12 +206,19 @@ class DriveChangesTrigger(BaseEventTrigger):
                 except Exception as error:  # noqa: BLE001 - each is logged by _fault; never fatal
                     failures += 1
                     delay = self._fault(error, failures, watch)
+                    fault = operator_fault(error, watch.google_conn)
+                    if fault is not None and fault.kind not in alerted:
+                        alerted.add(fault.kind)  # once, sent or not: the log says which
+                        await asyncio.to_thread(
+                            send_watch_alert, fault, self.max_backoff_seconds, watch.settings_path
+                        )
                     if not isinstance(error, SheetReadError | GoogleAuthError | ConfigError):
                         await asyncio.to_thread(watch.close)  # open everything again
                 else:
                     if failures:
                         log.info("Drive's changes feed answers again")
                     failures = 0
+                    alerted.clear()
                     resend = first or time.monotonic() - last_event >= self.refire_seconds
                     event = changes_event(found, resend)
                     first = False
@@ -294,6 +303,46 @@ class DriveChangesTrigger(BaseEventTrigger):
         else:
             log.exception("watching Drive failed; trying again in %gs", slowly)
         return slowly
+
+
+def operator_fault(error: Exception, google_conn: str | None) -> WatchFault | None:
+    """The fault as the operators' alert tells it, when only an operator can mend it (a
+    refused key, a broken settings file, an undefined connection); None for passing faults
+    (quota, outages), which the watch outlives by itself."""
+    conn = google_conn or "google"
+    if isinstance(error, SheetReadError) and error.code == "not_shared":
+        return WatchFault(
+            kind="drive_refused",
+            cause="Google Drive ปฏิเสธบัญชีบริการของระบบ (403)",
+            action=f"ตรวจสอบคีย์ของบัญชีบริการใน Airflow connection {conn} และเปิดใช้ Drive API",
+            action_en=f"put a valid key in Airflow connection {conn!r} or turn the Drive API on.",
+            error=error.detail,
+        )
+    if isinstance(error, GoogleAuthError) and not isinstance(error, TransportError):
+        return WatchFault(
+            kind="key_refused",
+            cause="Google ไม่รับคีย์ของบัญชีบริการ (คีย์ถูกเพิกถอนหรือบัญชีถูกลบ)",
+            action=f"ใส่คีย์ใหม่ที่ใช้ได้ใน Airflow connection {conn} (docs/operations.md)",
+            action_en=f"put a valid key in Airflow connection {conn!r} (docs/operations.md).",
+            error=str(error),
+        )
+    if isinstance(error, ConfigError):
+        return WatchFault(
+            kind="settings",
+            cause="ไฟล์ตั้งค่าของระบบใช้ไม่ได้",
+            action="แก้ไฟล์ตั้งค่าตามข้อความข้อผิดพลาด",
+            action_en="fix the settings file as the error says.",
+            error=str(error),
+        )
+    if isinstance(error, ConnectionNotDefined):
+        return WatchFault(
+            kind="connection",
+            cause="ยังไม่ได้กำหนด Airflow connection ที่ไฟล์ตั้งค่าระบุ",
+            action=f"กำหนดตัวแปร {error.variable} หรือสร้าง connection ใน Airflow",
+            action_en=f"define {error.variable} or the connection in Airflow.",
+            error=str(error),
+        )
+    return None
 
 
 def changes_event(found: Poll, resend: bool) -> TriggerEvent | None:

@@ -14,6 +14,9 @@ import os
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from sqlalchemy import delete, select, update
 
 from schoolnet.devtools.emulator import set_fault, set_quota
 from schoolnet.devtools.emulator.state import DRIVE_CHANGES
+from schoolnet.devtools.mailsink import MailSink
 from schoolnet.orchestration.live import CURSOR, check, load_token
 from schoolnet.orchestration.live_trigger import CLASSPATH, DriveChangesTrigger
 from schoolnet.orchestration.registries import load_school_registry
@@ -354,13 +358,36 @@ def test_a_refused_key_is_told_to_the_operator_and_a_new_key_is_used_at_once(
             monkeypatch.setenv(variable, emulator_connection(live))  # the operator's new key
         return len(found) >= 1
 
-    with caplog.at_level(logging.WARNING, logger=LOGGER):
-        events = watch(trigger(live), rotate_after_two_refusals)
+    with MailSink(live.root / "alerts") as sink:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{live.settings.connections.smtp.upper()}", smtp(sink))
+        with caplog.at_level(logging.WARNING, logger=LOGGER):
+            events = watch(trigger(live), rotate_after_two_refusals)
+        alerts = sink.messages()
     assert [event["esa_codes"] for event in events] == [[esa.esa_code]]
     told = [r.getMessage() for r in caplog.records if r.name == LOGGER]
     assert len(told) >= 2
     assert all("Google sign-in failed" in line and repr(conn_id) in line for line in told)
     assert all("put a valid key in the connection" in line for line in told)
+    # The operators are told once by email, not at every refusal, in Thai, with what to do.
+    (path,) = alerts
+    alert = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert isinstance(alert, EmailMessage)
+    assert alert["To"] == ", ".join(live.settings.report.alert_recipients)
+    assert "การตรวจชีตแบบใกล้เวลาจริงหยุดทำงาน" in str(alert["Subject"])
+    html = alert.get_body(preferencelist=("html",))
+    assert html is not None and conn_id in html.get_content()
+
+
+def smtp(sink: MailSink) -> str:
+    """An Airflow SMTP connection to the test's mail sink, plain (loopback)."""
+    return json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": sink.port,
+            "extra": {"disable_ssl": True, "disable_tls": True},
+        }
+    )
 
 
 def revoked_key(live: Live) -> dict[str, str]:
