@@ -86,7 +86,8 @@ bench-celery: $(STAMP) ## A national morning under Celery with one and two worke
 	@$(BIN)/python -m benchmarks.celery
 
 # Near-live feedback: Google calls per feedback run (k of 245 sheets edited) and the time from
-# a clerk's edit to the finding in the sheet, with the DAG run by Airflow, at Google's quota.
+# a clerk's edit to the finding in the sheet, with the DAG run by Airflow, at Google's quota;
+# then edit to finding under the real scheduler and triggerer (about 20 minutes more).
 bench-live: $(STAMP) ## Near-live feedback: Google calls per run and edit-to-finding time
 	@$(BIN)/python -m benchmarks.live
 

@@ -11,7 +11,11 @@ the warehouse):
   of each waiting sheet, the library the DAG calls), counted by the emulator;
 * latency: a clerk's edit, then one run of the real ``schoolnet_feedback`` DAG by Airflow
   (``airflow dags test``), until the finding is in the sheet's tab. On the schedule a run starts
-  at most one interval (10 minutes) after the edit, so the worst case is that plus this time.
+  at most one interval (10 minutes) after the edit, so the worst case is that plus this time;
+* under the scheduler (``benchmarks.live_scheduler``): Airflow's scheduler and triggerer
+  running, clerks' edits spread over 10 minutes, each timed until its finding is in the tab,
+  with the Google calls and the DAG runs by what started them, then a quiet phase. A short
+  try: ``python -m benchmarks.live --scheduler-only --edits 3 --minutes 2 --quiet-minutes 1``.
 """
 
 from __future__ import annotations
@@ -24,12 +28,18 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from benchmarks.live_scheduler import END as SCHEDULER_END
+from benchmarks.live_scheduler import START as SCHEDULER_START
+from benchmarks.live_scheduler import Plan
+from benchmarks.live_scheduler import markdown as scheduler_markdown
+from benchmarks.live_scheduler import measure as under_scheduler
 from benchmarks.machine import machine
 from benchmarks.scratch import scratch_warehouse
 from schoolnet.core.config import load_settings
 from schoolnet.core.paths import project_root
 from schoolnet.core.registry import read_esas
 from schoolnet.devtools.demo import generate
+from schoolnet.devtools.demoui import stop_signals
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import Emulator, load_day, set_quota
 from schoolnet.devtools.livedemo import edit_then_run, run_feedback_dag, type_mistake
@@ -170,12 +180,13 @@ def markdown(rows: list[tuple[str, str, str]]) -> str:
     )
 
 
-def write_section(path: Path, table: str) -> None:
-    """Replace the generated section of ``path`` (appended if it has none)."""
+def write_section(path: Path, table: str, start: str = START, end: str = END) -> None:
+    """Replace the generated section of ``path`` between ``start`` and ``end`` (appended if it
+    has none)."""
     page = path.read_text(encoding="utf-8")
-    if START in page and END in page:
-        before, rest = page.split(START, 1)
-        page = before + table + rest.split(END, 1)[1]
+    if start in page and end in page:
+        before, rest = page.split(start, 1)
+        page = before + table + rest.split(end, 1)[1]
     else:
         page = page.rstrip() + f"\n\n{table}\n"
     path.write_text(page, encoding="utf-8")
@@ -183,22 +194,56 @@ def write_section(path: Path, table: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.live")
-    parser.add_argument("--write", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--write", type=Path, help="also write the tables to this Markdown file")
     parser.add_argument("--no-airflow", action="store_true", help="only count the calls")
+    parser.add_argument(
+        "--scheduler-only",
+        action="store_true",
+        help="only edit → finding under the real scheduler with the triggerer",
+    )
+    parser.add_argument("--edits", type=int, default=20, help="clerks' edits (default 20)")
+    parser.add_argument(
+        "--minutes", type=float, default=10.0, help="the edits' spread (default 10 minutes)"
+    )
+    parser.add_argument(
+        "--quiet-minutes", type=float, default=3.0, help="then no edit for this long (default 3)"
+    )
+    parser.add_argument(
+        "--lost-minutes",
+        type=float,
+        default=15.0,
+        help="an edit not in its tab this long after it is lost (default 15)",
+    )
     args = parser.parse_args()
+    plan = Plan(
+        edits=args.edits,
+        minutes=args.minutes,
+        quiet_minutes=args.quiet_minutes,
+        lost_after=args.lost_minutes * 60,
+    )
+    tables = []
     with tempfile.TemporaryDirectory(prefix="schoolnet-bench-live-") as folder:
         work = Path(folder)
         manifest = generate(work / "demo")
-        state = work / "state"
-        load_day(state, work / "demo", manifest.days[-1])
-        set_quota(state, read=GOOGLE_QUOTA, write=GOOGLE_QUOTA)
-        rows = calls_per_run(work, state)
-        if not args.no_airflow:
-            rows += latency(work, state)
-    table = markdown(rows)
-    print(table)
-    if args.write:
-        write_section(args.write, table)
+        if not args.scheduler_only:
+            state = work / "state"
+            load_day(state, work / "demo", manifest.days[-1])
+            set_quota(state, read=GOOGLE_QUOTA, write=GOOGLE_QUOTA)
+            rows = calls_per_run(work, state)
+            if not args.no_airflow:
+                rows += latency(work, state)
+            tables.append((markdown(rows), START, END))
+        if args.scheduler_only or not args.no_airflow:
+            state = work / "scheduler-state"
+            load_day(state, work / "demo", manifest.days[-1])
+            with stop_signals():  # SIGTERM stops Airflow's processes as Ctrl-C does
+                result = under_scheduler(work, settings_file(work), state, GOOGLE_QUOTA, plan)
+            table = scheduler_markdown(result, machine(), GOOGLE_QUOTA, PACED)
+            tables.append((table, SCHEDULER_START, SCHEDULER_END))
+    for table, start, end in tables:
+        print(table)
+        if args.write:
+            write_section(args.write, table, start, end)
     return 0
 
 

@@ -22,8 +22,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from schoolnet.core.paths import project_root
 from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, demo_warehouse_url
@@ -115,9 +116,11 @@ def stop_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def ui_environment(airflow: LocalAirflow, port: int) -> dict[str, str]:
-    """The demo's Airflow settings for the UI: ``.venv/bin`` on PATH, the API on ``port``, no
-    scheduled runs (only the ones the operator triggers), the DAG unpaused when first seen."""
+def standalone_environment(airflow: LocalAirflow, port: int) -> dict[str, str]:
+    """The environment ``airflow standalone`` runs in: this Airflow's settings, ``.venv/bin``
+    first on PATH (standalone starts its components as ``airflow`` commands), the API on
+    127.0.0.1:``port`` (where the task runners reach it too), the DAG folder listed every 30
+    seconds."""
     environment = airflow.environment()
     bin_dir = str(Path(sys.executable).parent)
     environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
@@ -125,12 +128,56 @@ def ui_environment(airflow: LocalAirflow, port: int) -> dict[str, str]:
         {
             "AIRFLOW__API__PORT": str(port),
             "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         }
     )
     return environment
+
+
+def ui_environment(airflow: LocalAirflow, port: int) -> dict[str, str]:
+    """The demo's Airflow settings for the UI: ``.venv/bin`` on PATH, the API on ``port``, no
+    scheduled runs (only the ones the operator triggers), the DAG unpaused when first seen."""
+    environment = standalone_environment(airflow, port)
+    environment.update(
+        {
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        }
+    )
+    return environment
+
+
+@dataclass(frozen=True)
+class Standalone:
+    """A running ``airflow standalone``: its process (the leader of its own process group)
+    and the URL its API answers at."""
+
+    process: subprocess.Popen[Any]
+    url: str
+
+
+@contextmanager
+def standalone(
+    environment: dict[str, str], port: int, log: IO[str], timeout: float = START_TIMEOUT_SECONDS
+) -> Iterator[Standalone]:
+    """Run ``airflow standalone`` (API server, scheduler, DAG processor, triggerer) in
+    ``environment`` (see :func:`standalone_environment`), its output to ``log``, in a process
+    group of its own; yields once its API answers on ``port``. On leaving, however it is left
+    (an error, Ctrl-C), the whole group is stopped: no component is left behind."""
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("airflow")), "standalone"],
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        process_group=0,  # its own group, so that stopping it reaches every component
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_api(f"{url}/api/v2/monitor/health", process, timeout)
+        yield Standalone(process, url)
+    finally:
+        stop_group(process)
 
 
 def run_ui(args: argparse.Namespace) -> int:
@@ -170,17 +217,9 @@ def run_ui(args: argparse.Namespace) -> int:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = stack.enter_context(log_path.open("a", encoding="utf-8"))
         say(f"starting Airflow (log: {log_path}); the first start takes a minute or two")
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("airflow")), "standalone"],
-            env=ui_environment(airflow, port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,  # its own group, so that stopping it reaches every component
-        )
-        stack.callback(stop_group, process)
-        url = f"http://127.0.0.1:{port}"
         try:
-            wait_for_api(f"{url}/api/v2/monitor/health", process, START_TIMEOUT_SECONDS)
+            running = stack.enter_context(standalone(ui_environment(airflow, port), port, log))
+            url = running.url
             say(f"Airflow UI at {url}")
             passwords = home / "simple_auth_manager_passwords.json.generated"
             say(f"log in as admin, password in {passwords}")
@@ -189,8 +228,8 @@ def run_ui(args: argparse.Namespace) -> int:
                 "2018-01-16T06:00:00+07:00); reports and ESA emails land in "
                 f"{out / 'mail'}. Ctrl-C stops everything"
             )
-            process.wait()
-            raise RuntimeError(f"airflow standalone ended (exit code {process.returncode})")
+            running.process.wait()
+            raise RuntimeError(f"airflow standalone ended (exit code {running.process.returncode})")
         except KeyboardInterrupt:
             say("stopping Airflow, the emulator and the SMTP server ...")
     say("stopped; nothing left running")
