@@ -3,9 +3,9 @@
 
 A clerk's edit starts this run: the triggerer watches Google Drive's changes feed every 30
 seconds in the ESAs' working hours (`[live]` in the settings, Asia/Bangkok) and updates the asset
-`drive_changes` when a clerk changed a sheet (docs/live.md, "Event-driven start"). The
-10-minute clock stays beside it as a safety net, for a triggerer that is down. The run asks
-Google Drive, in one call, which ESA sheets changed since it last looked. Each sheet a
+`drive_changes` when a clerk changed a sheet (docs/live.md, "Event-driven start"); a quiet hour
+starts no run. The run asks Google Drive, in one call, which ESA sheets changed since it last
+looked. Each sheet a
 clerk edited is read once, validated against the district sheet contract, and its `ผลตรวจสอบ`
 tab rewritten in one call when the findings changed. It sends no email and does not touch the
 warehouse's daily snapshot: the morning `schoolnet_daily` run stays the record of the day.
@@ -29,7 +29,7 @@ Param `any_time` runs the checks outside working hours (for a demonstration). Ru
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import Param, dag, task
 
 from schoolnet.delivery.alerts import OperatorAlert
 from schoolnet.orchestration import handoffs, live_tasks
@@ -41,10 +41,7 @@ handoffs.allow_in_xcom()
 
 @dag(
     dag_id=live_tasks.DAG_ID,
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable(live_tasks.SCHEDULE_CRON, timezone=TIMEZONE),
-        assets=live_tasks.drive_changes(),
-    ),
+    schedule=live_tasks.drive_changes(),
     start_date=pendulum.datetime(2018, 1, 3, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,

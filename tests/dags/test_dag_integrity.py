@@ -116,18 +116,16 @@ def test_daily_dag_policy() -> None:
 
 
 def test_feedback_dag_policy() -> None:
-    """The near-live loop: on a clerk's edit, or every 10 minutes (the gate keeps it to working
-    hours), one run at a time, its Google work in the shared pool, one labelled check per
+    """The near-live loop: on a clerk's edit (the gate keeps it to working hours), one run at a
+    time, its Google work in the shared pool, one labelled check per
     edited sheet, no email."""
     bag = parse(dags_dir())
     dag = bag.dags.get("schoolnet_feedback")
     assert dag is not None
     assert dag.max_active_runs == 1 and dag.catchup is False
-    # A clerk's edit starts it (the asset's watcher runs in the triggerer); the 10-minute clock
-    # stays beside it as a safety net.
-    clock = dag.timetable.timetable
-    assert clock.expression == "*/10 * * * *"
-    assert "Asia/Bangkok" in str(clock.timezone)
+    # A clerk's edit starts it (the asset's watcher runs in the triggerer), and nothing else:
+    # no clock, so a quiet hour starts no run.
+    assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"  # no time-based runs
     asset = dag.timetable.asset_condition  # the one asset
     assert asset.uri == live_tasks.DRIVE_CHANGES_URI
     (watcher,) = asset.watchers

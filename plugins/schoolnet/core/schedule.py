@@ -11,10 +11,13 @@ from datetime import time
 
 TIMEZONE = "Asia/Bangkok"  # every ESA and the ministry are in it; no daylight saving
 DAILY_SCHEDULE = "0 6 * * *"  # the morning run, 06:00 in TIMEZONE
-# The near-live check (schoolnet_feedback) every this many minutes; its cron expression is built
-# from it so the clerk's "within about N minutes" and the schedule cannot disagree.
-LIVE_INTERVAL_MINUTES = 10
-LIVE_SCHEDULE = f"*/{LIVE_INTERVAL_MINUTES} * * * *"  # the hours are the settings' ([live])
+# A clerk's edit starts the near-live check (schoolnet_feedback): the triggerer looks at Drive's
+# changes every 30 seconds, and the run takes seconds (35 s from edit to finding at p95 under
+# the scheduler, docs/benchmarks.md). The clerk is told a fix is checked within about this many
+# minutes.
+LIVE_CHECK_MINUTES = 1
+# No near-live check starts within this many minutes before the morning run (it has priority).
+MORNING_QUIET_MINUTES = 10
 
 
 def daily_time() -> time:

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.core.config import load_settings
-from schoolnet.core.schedule import LIVE_INTERVAL_MINUTES, LIVE_SCHEDULE
+from schoolnet.core.schedule import MORNING_QUIET_MINUTES
 from schoolnet.orchestration.airflow_glue import (
     TIMEZONE,
     current_context,
@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 
 DAG_ID = "schoolnet_feedback"
 DRIVE_CHANGES_URI = "schoolnet://google-drive/changes"  # updated when a clerk edits a sheet
-SCHEDULE_CRON = LIVE_SCHEDULE  # the working hours are the settings' ([live]); see ``gate``
-INTERVAL_MINUTES = LIVE_INTERVAL_MINUTES
 ACTIVE_STATES = ["queued", "running"]
 # A feedback run is one changes call and a read and a write per edited sheet (50 sheets: about a
 # minute at Google's quota, docs/benchmarks.md); a hung one must end before it holds the next.
@@ -78,8 +76,8 @@ def gate() -> bool:
     if not any_time and not settings.live.covers(now):
         log.info("outside the working hours in the settings ([live]); nothing to do")
         return False
-    if daily_due_soon(now, daily_at(), INTERVAL_MINUTES):
-        log.info("the morning run starts within %d minutes; skipped", INTERVAL_MINUTES)
+    if daily_due_soon(now, daily_at(), MORNING_QUIET_MINUTES):
+        log.info("the morning run starts within %d minutes; skipped", MORNING_QUIET_MINUTES)
         return False
     if daily_active():
         log.info("the morning run is on; skipped (the next run catches up)")

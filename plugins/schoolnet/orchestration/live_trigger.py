@@ -35,7 +35,7 @@ from google.auth.exceptions import GoogleAuthError, TransportError
 from sqlalchemy.exc import SQLAlchemyError
 
 from schoolnet.core.config import ConfigError, Settings, load_settings
-from schoolnet.core.schedule import LIVE_INTERVAL_MINUTES, TIMEZONE, daily_time
+from schoolnet.core.schedule import MORNING_QUIET_MINUTES, TIMEZONE, daily_time
 from schoolnet.delivery.alerts import WatchFault, send_watch_alert
 from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
 from schoolnet.operations.connections import ConnectionNotDefined
@@ -115,7 +115,7 @@ def in_hours(settings: Settings, moment: datetime) -> bool:
     the feedback DAG's ``gate``, and not within an interval of the morning run."""
     daily = daily_time()
     return settings.live.covers(moment) and not daily_due_soon(
-        moment, (daily.hour, daily.minute), LIVE_INTERVAL_MINUTES
+        moment, (daily.hour, daily.minute), MORNING_QUIET_MINUTES
     )
 
 

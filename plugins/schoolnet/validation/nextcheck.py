@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from schoolnet.contract import load_contract
 from schoolnet.core import thai
 from schoolnet.core.config import LiveSettings
-from schoolnet.core.schedule import LIVE_INTERVAL_MINUTES, TIMEZONE, daily_time
+from schoolnet.core.schedule import LIVE_CHECK_MINUTES, TIMEZONE, daily_time
 
 
 def live_days(days: Sequence[int]) -> str:
@@ -61,7 +61,7 @@ def next_opening(live: LiveSettings, moment: datetime) -> datetime | None:
 def next_check(
     live: LiveSettings,
     moment: datetime,
-    interval: int = LIVE_INTERVAL_MINUTES,
+    interval: int = LIVE_CHECK_MINUTES,
     daily: time | None = None,
 ) -> str:
     """When an edit made at ``moment`` is checked: within ``interval`` minutes if the near-live

@@ -45,7 +45,7 @@ def test_a_clerks_mistake_reaches_the_tab_with_one_read_and_one_write(live: Live
     tab = live.tab(esa)
     assert any(row[:1] == ["5"] and "negative_value" in row for row in tab)
     assert tab[1][0].startswith("ตรวจเมื่อ 16 มกราคม 2561 เวลา 10:20 น.")
-    assert "ภายในประมาณ 10 นาที" in tab[2][0]
+    assert "ภายในประมาณ 1 นาที" in tab[2][0]
     # The fix: the finding goes, again with one read and one write.
     live.type_students(esa, 5, "120")
     _, results, calls = live.run()
