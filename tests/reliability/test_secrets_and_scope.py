@@ -17,8 +17,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from schoolnet.core.registry import read_esas
 from schoolnet.devtools.demo import generate
@@ -26,6 +24,7 @@ from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import Emulator, load_day, set_fault
 from schoolnet.devtools.mailsink import MailSink
 from schoolnet.devtools.rundemo import run_dag_with_progress
+from tests.keys import private_key_pem
 from tests.settings import write_test_settings
 
 pytestmark = pytest.mark.e2e
@@ -37,12 +36,7 @@ UNREGISTERED_ID = "1" + "u" * 43
 
 def fake_service_account() -> dict[str, str]:
     """A service account key of Google's shape, with a private key made for this test."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    pem = private_key_pem()
     return {
         "type": "service_account",
         "project_id": "schoolnet-reliability",

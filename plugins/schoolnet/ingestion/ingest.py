@@ -47,11 +47,6 @@ DRIVE_FILES_URL = "https://www.googleapis.com/drive/v3/files"
 DRIVE_CHANGES_URL = "https://www.googleapis.com/drive/v3/changes"
 FEEDBACK_SHEET_ID = 2018_0101  # the feedback tab's own id, so one call can add and fill it
 DEFAULT_GRID_ROWS = 1000  # a tab Sheets adds has 1,000 rows unless told otherwise
-# The tightest spreadsheets.get answer that still says where the cells are and what marks hold.
-MARK_READ_FIELDS = (
-    "sheets(properties(sheetId,title),"
-    "data(startRow,startColumn,rowData(values(note,userEnteredFormat.backgroundColor))))"
-)
 # The data read: the same, with each cell's effective value (the values API's unformatted one).
 GRID_READ_FIELDS = (
     "sheets(properties(sheetId,title),data(startRow,startColumn,"
@@ -222,16 +217,6 @@ def hex_rgb(text: str) -> tuple[float, float, float]:
         raise ValueError(f"a colour is #rrggbb, not {text!r}")
     red, green, blue = (int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4))
     return (red, green, blue)
-
-
-@dataclass(frozen=True)
-class MarksRead:
-    """The notes and colours found on the cells asked for (a cell with neither is left out),
-    the tab's sheet id (where marks are written) and what reading them cost."""
-
-    sheet_id: int
-    marks: dict[tuple[int, int], CellMark]
-    api_calls: int
 
 
 @dataclass(frozen=True)
@@ -528,47 +513,6 @@ class SheetsReader:
         except (requests.RequestException, GoogleAuthError) as error:
             raise self._failure("google_error", f"write failed: {error}", calls) from error
 
-    def read_marks(
-        self, spreadsheet_id: str, tab: str, cells: Iterable[tuple[int, int]]
-    ) -> MarksRead:
-        """The notes and background colours of ``cells`` ((row, column), 0-based) of ``tab``,
-        in one ``spreadsheets.get`` paced as a read: grid data of the one range that holds
-        them all, with a field mask that leaves out everything else (values, other formats)."""
-        wanted = set(cells)
-        if not wanted:
-            raise ValueError("read_marks needs at least one cell")
-        top, bottom = min(r for r, _ in wanted), max(r for r, _ in wanted)
-        left, right = min(c for _, c in wanted), max(c for _, c in wanted)
-        span = f"{_a1(top, left)}:{_a1(bottom, right)}"
-        params: dict[str, str | int | bool | float | list[str] | None] = {
-            "ranges": [f"{quote_sheet_name(tab)}!{span}"],
-            "includeGridData": True,
-            "fields": MARK_READ_FIELDS,
-        }
-        http = self.client.http_client
-        calls = [0]
-        try:
-            answer = self._call(
-                lambda: http.request("get", SPREADSHEET_URL % spreadsheet_id, params=params).json(),
-                calls,
-                self.read_pacer,
-            )
-        except APIError as error:
-            raise self._api_failure(error, calls) from error
-        except (requests.RequestException, GoogleAuthError) as error:
-            raise self._failure("google_error", f"reading marks failed: {error}", calls) from error
-        sheets = answer.get("sheets") or []
-        if not sheets:
-            raise self._failure("bad_request", f"no tab {tab!r} in the answer", calls)
-        sheet_id = int(sheets[0]["properties"]["sheetId"])
-        found: dict[tuple[int, int], CellMark] = {}
-        for row, column, cell in _cells(sheets[0]):
-            note = cell.get("note") or None
-            color = _color_of((cell.get("userEnteredFormat") or {}).get("backgroundColor"))
-            if (row, column) in wanted and (note is not None or color is not None):
-                found[(row, column)] = CellMark(sheet_id, row, column, note=note, color=color)
-        return MarksRead(sheet_id, found, calls[0])
-
     def start_page_token(self) -> tuple[str, int]:
         """Drive's current changes position (one call): changes after it will be listed."""
         calls = [0]
@@ -652,16 +596,9 @@ def _sheet_read(
     if data is None:
         raise ValueError(f"the answer holds no tab {tab!r}")
     sheet_id = int(data["properties"]["sheetId"])
-    values: list[list[Any]] = []
+    values = _values(_cells(data))
     marks: dict[tuple[int, int], CellMark] = {}
     for row, column, cell in _cells(data):
-        value = _effective(cell.get("effectiveValue"))
-        if value is not None:
-            while len(values) <= row:
-                values.append([])
-            line = values[row]
-            line.extend([""] * (column - len(line)))
-            line.append(value)
         note = cell.get("note") or None
         color = _color_of((cell.get("userEnteredFormat") or {}).get("backgroundColor"))
         if color == WHITE:
@@ -674,19 +611,30 @@ def _sheet_read(
         if ours is None:
             tab_cells = TabCells(None)
         else:
-            grid: list[list[str]] = []
-            for row, column, cell in _cells(ours):
-                value = _effective(cell.get("effectiveValue"))
-                if value is None or row >= feedback.rows or column >= feedback.columns:
-                    continue
-                while len(grid) <= row:
-                    grid.append([])
-                grid[row].extend([""] * (column - len(grid[row])))
-                grid[row].append(str(value))
-            tab_cells = TabCells(
-                int(ours["properties"]["sheetId"]), tuple(tuple(line) for line in grid)
+            inside = (
+                (row, column, cell)
+                for row, column, cell in _cells(ours)
+                if row < feedback.rows and column < feedback.columns
             )
+            grid = tuple(tuple(str(value) for value in line) for line in _values(inside))
+            tab_cells = TabCells(int(ours["properties"]["sheetId"]), grid)
     return SheetRead(values, tab, used_first_tab, api_calls, served, sheet_id, marks, tab_cells)
+
+
+def _values(cells: Iterable[tuple[int, int, dict[str, Any]]]) -> list[list[Any]]:
+    """The effective values of ``cells`` (in row order) as the values API lays them out:
+    ragged, an empty cell inside a row as ``""``, no trailing empty cells or rows."""
+    values: list[list[Any]] = []
+    for row, column, cell in cells:
+        value = _effective(cell.get("effectiveValue"))
+        if value is None:
+            continue
+        while len(values) <= row:
+            values.append([])
+        line = values[row]
+        line.extend([""] * (column - len(line)))
+        line.append(value)
+    return values
 
 
 def _cells(sheet: dict[str, Any]) -> Iterable[tuple[int, int, dict[str, Any]]]:

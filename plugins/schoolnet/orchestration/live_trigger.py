@@ -31,18 +31,19 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
-from google.auth.exceptions import GoogleAuthError, TransportError
-from sqlalchemy.exc import SQLAlchemyError
 
 from schoolnet.core.config import ConfigError, Settings, load_settings
 from schoolnet.core.schedule import MORNING_QUIET_MINUTES, TIMEZONE, daily_time
-from schoolnet.delivery.alerts import WatchFault, send_watch_alert
-from schoolnet.ingestion.ingest import SheetReadError, SheetsReader
-from schoolnet.operations.connections import ConnectionNotDefined
-from schoolnet.orchestration.live import RETRY_LATER, Poll, current_esas, daily_due_soon, poll
 
+# The DAG file builds this trigger while it is parsed: the modules that do the work (Google,
+# the warehouse, the near-live loop, the operator's mail) are imported where they are used,
+# in the triggerer, so that parsing imports none of them.
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from schoolnet.delivery.alerts import WatchFault
+    from schoolnet.ingestion.ingest import SheetsReader
+    from schoolnet.orchestration.live import Poll
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class DriveWatch:
 
     def poll(self, settings: Settings) -> Poll:
         """One look at Drive's changes feed (``live.poll``)."""
+        from schoolnet.orchestration.live import current_esas, poll
+
         if self.engine is None:
             from schoolnet.operations.connections import warehouse_url
             from schoolnet.warehouse import create_warehouse_engine, ensure_schema
@@ -103,6 +106,7 @@ def drive_reader(settings: Settings) -> SheetsReader:
 
     It tries each call once: the trigger's own loop backs off and tries again, keeping the
     token, so a long Google outage is a few lines in the log, not a blocked worker thread."""
+    from schoolnet.ingestion.ingest import SheetsReader
     from schoolnet.operations.connections import google_access
 
     access = google_access(settings.connections.google)
@@ -113,6 +117,8 @@ def drive_reader(settings: Settings) -> SheetsReader:
 def in_hours(settings: Settings, moment: datetime) -> bool:
     """Whether Drive is watched at ``moment`` (local time): the ``[live]`` days and hours, as
     the feedback DAG's ``gate``, and not within an interval of the morning run."""
+    from schoolnet.orchestration.live import daily_due_soon
+
     daily = daily_time()
     return settings.live.covers(moment) and not daily_due_soon(
         moment, (daily.hour, daily.minute), MORNING_QUIET_MINUTES
@@ -177,6 +183,11 @@ class DriveChangesTrigger(BaseEventTrigger):
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from google.auth.exceptions import GoogleAuthError
+
+        from schoolnet.delivery.alerts import send_watch_alert
+        from schoolnet.ingestion.ingest import SheetReadError
+
         watch = DriveWatch(self.settings_path)
         failures = 0
         alerted: set[str] = set()  # the faults the operators were told of, until it works again
@@ -236,6 +247,13 @@ class DriveChangesTrigger(BaseEventTrigger):
     def _fault(self, error: Exception, failures: int, watch: DriveWatch) -> float:
         """Log one line for a look that failed, saying what to do if anything; return how long
         to wait before the next: passing faults back off, the operator's are tried slowly."""
+        from google.auth.exceptions import GoogleAuthError, TransportError
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from schoolnet.ingestion.ingest import SheetReadError
+        from schoolnet.operations.connections import ConnectionNotDefined
+        from schoolnet.orchestration.live import RETRY_LATER
+
         slowly = self.max_backoff_seconds
         if isinstance(error, SheetReadError) and error.code in RETRY_LATER:  # 429, 5xx, timeout
             delay = self._backoff(failures)
@@ -309,6 +327,12 @@ def operator_fault(error: Exception, google_conn: str | None) -> WatchFault | No
     """The fault as the operators' alert tells it, when only an operator can mend it (a
     refused key, a broken settings file, an undefined connection); None for passing faults
     (quota, outages), which the watch outlives by itself."""
+    from google.auth.exceptions import GoogleAuthError, TransportError
+
+    from schoolnet.delivery.alerts import WatchFault
+    from schoolnet.ingestion.ingest import SheetReadError
+    from schoolnet.operations.connections import ConnectionNotDefined
+
     conn = google_conn or "google"
     if isinstance(error, SheetReadError) and error.code == "not_shared":
         return WatchFault(

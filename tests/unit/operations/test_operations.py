@@ -61,6 +61,7 @@ from schoolnet.warehouse.models import (
     RegistryChangeRow,
 )
 from tests.conftest import postgres_url
+from tests.keys import private_key_pem
 from tests.ports import holding_ports
 from tests.settings import write_test_settings
 
@@ -546,15 +547,7 @@ def key_file(
     path: Path, email: str, token_uri: str = "https://oauth2.googleapis.com/token"
 ) -> Path:
     """A service account key file, as Google Cloud's console gives it, with a fresh RSA key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    pem = private_key_pem()
     path.write_text(
         json.dumps(
             {

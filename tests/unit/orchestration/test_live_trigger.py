@@ -30,6 +30,7 @@ from schoolnet.orchestration.live import CURSOR, check, load_token
 from schoolnet.orchestration.live_trigger import CLASSPATH, DriveChangesTrigger
 from schoolnet.orchestration.registries import load_school_registry
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow
+from tests.keys import private_key_pem
 from tests.unit.orchestration.live_world import BANGKOK, Live
 
 POLL = 0.05  # seconds between looks, for the tests
@@ -392,15 +393,7 @@ def smtp(sink: MailSink) -> str:
 
 def revoked_key(live: Live) -> dict[str, str]:
     """A service account key, as Google Cloud's console gives it, whose sign-in fails."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    pem = private_key_pem()
     return {
         "type": "service_account",
         "project_id": "obec-schoolnet",
