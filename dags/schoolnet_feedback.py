@@ -12,8 +12,8 @@ warehouse's daily snapshot: the morning `schoolnet_daily` run stays the record o
 
 The tasks, and what happens when one fails:
 
-- `gate`: skips the run outside working hours, within 10 minutes of the morning run, and while
-  it is on (it has priority for the Google quota).
+- `gate`: skips the run outside working hours, in the minutes before the morning run
+  (`pause_before_morning_minutes`, 10), and while it is on (it has priority for the Google quota).
 - `poll_changes`: one Drive changes call (more only past 1,000 changes); saves the new position
   and the edited sheets together. Retried; if it fails nothing was saved and the next run sees
   the same edits.

@@ -198,22 +198,31 @@ class LiveSettings:
     start: time = time(8, 0)  # first check of the day
     end: time = time(17, 0)  # no check starts at or after this
     days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0, as ESAs work Monday to Friday
+    # No check starts this many minutes before the morning run: it has the Google quota then.
+    pause_before_morning_minutes: int = 10
 
     def covers(self, moment: datetime) -> bool:
-        """Whether a check may start at ``moment`` (a local time)."""
+        """Whether a check may start at ``moment`` (a local time); an ``end`` of ``time.max``
+        ("24:00" in the file) takes in the day's last moment too."""
+        clock = moment.time().replace(tzinfo=None)
         return (
             self.enabled
             and moment.weekday() in self.days
-            and self.start <= moment.time().replace(tzinfo=None) < self.end
+            and self.start <= clock
+            and (clock < self.end or self.end == time.max)
         )
 
 
 def _hours(value: str) -> tuple[time, time]:
+    """``"08:00-17:00"`` as two times; an end of ``"24:00"`` is the end of the day."""
     try:
         first, _, last = value.partition("-")
-        start, end = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+        start = time.fromisoformat(first.strip())
+        end = time.max if last.strip() == "24:00" else time.fromisoformat(last.strip())
     except ValueError:
-        raise ValueError(f'must look like "08:00-17:00", not {value!r}') from None
+        raise ValueError(
+            f'must look like "08:00-17:00" (or "00:00-24:00"), not {value!r}'
+        ) from None
     if not start < end:
         raise ValueError(f"{value!r} must start before they end")
     return start, end
@@ -232,18 +241,26 @@ def _weekdays(value: tuple[str, ...]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, config=SECTION)
 class LiveSection:
-    """``[live]`` as written: ``hours = "08:00-17:00"``, ``days = ["mon", ...]``, ``enabled``."""
+    """``[live]`` as written: ``hours = "08:00-17:00"``, ``days = ["mon", ...]``, ``enabled``,
+    ``pause_before_morning_minutes``."""
 
     enabled: StrictBool = True
     hours: Annotated[StrictStr, AfterValidator(_check_hours)] = "08:00-17:00"
     days: Annotated[
         tuple[StrictStr, ...], BeforeValidator(_list_to_tuple), AfterValidator(_weekdays)
     ] = WEEKDAYS[:5]
+    pause_before_morning_minutes: Annotated[StrictInt, Field(ge=0, le=120)] = 10
 
     def settings(self) -> LiveSettings:
         start, end = _hours(self.hours)
         days = tuple(sorted({WEEKDAYS.index(day) for day in self.days}))
-        return LiveSettings(enabled=self.enabled, start=start, end=end, days=days)
+        return LiveSettings(
+            enabled=self.enabled,
+            start=start,
+            end=end,
+            days=days,
+            pause_before_morning_minutes=self.pause_before_morning_minutes,
+        )
 
 
 @dataclass(frozen=True, config=SECTION)

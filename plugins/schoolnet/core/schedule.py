@@ -16,8 +16,6 @@ DAILY_SCHEDULE = "0 6 * * *"  # the morning run, 06:00 in TIMEZONE
 # the scheduler, docs/benchmarks.md). The clerk is told a fix is checked within about this many
 # minutes.
 LIVE_CHECK_MINUTES = 1
-# No near-live check starts within this many minutes before the morning run (it has priority).
-MORNING_QUIET_MINUTES = 10
 
 
 def daily_time() -> time:

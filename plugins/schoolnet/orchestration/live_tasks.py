@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schoolnet.core.config import load_settings
-from schoolnet.core.schedule import MORNING_QUIET_MINUTES
 from schoolnet.orchestration.airflow_glue import (
     TIMEZONE,
     current_context,
@@ -76,8 +75,9 @@ def gate() -> bool:
     if not any_time and not settings.live.covers(now):
         log.info("outside the working hours in the settings ([live]); nothing to do")
         return False
-    if daily_due_soon(now, daily_at(), MORNING_QUIET_MINUTES):
-        log.info("the morning run starts within %d minutes; skipped", MORNING_QUIET_MINUTES)
+    pause = settings.live.pause_before_morning_minutes
+    if daily_due_soon(now, daily_at(), pause):
+        log.info("the morning run starts within %d minutes; skipped", pause)
         return False
     if daily_active():
         log.info("the morning run is on; skipped (the next run catches up)")

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from schoolnet.core.config import ConfigError, Settings, load_settings
-from schoolnet.core.schedule import MORNING_QUIET_MINUTES, TIMEZONE, daily_time
+from schoolnet.core.schedule import TIMEZONE, daily_time
 
 # The DAG file builds this trigger while it is parsed: the modules that do the work (Google,
 # the warehouse, the near-live loop, the operator's mail) are imported where they are used,
@@ -121,7 +121,7 @@ def in_hours(settings: Settings, moment: datetime) -> bool:
 
     daily = daily_time()
     return settings.live.covers(moment) and not daily_due_soon(
-        moment, (daily.hour, daily.minute), MORNING_QUIET_MINUTES
+        moment, (daily.hour, daily.minute), settings.live.pause_before_morning_minutes
     )
 
 

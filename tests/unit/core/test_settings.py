@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -48,6 +50,9 @@ def test_the_shipped_file_parses_into_typed_settings() -> None:
         ("feedback", "write_tab", "false", "[feedback] write_tab must be a bool, not 'false'"),
         ("feedback", "email_esas", 0, "[feedback] email_esas must be a bool"),
         ("live", "enabled", "no", "[live] enabled must be a bool"),
+        ("live", "hours", "08:00-25:00", '[live] hours must look like "08:00-17:00"'),
+        ("live", "hours", "17:00-08:00", "[live] hours '17:00-08:00' must start before"),
+        ("live", "pause_before_morning_minutes", -1, "pause_before_morning_minutes must be 0"),
         ("google", "max_attempts", "5", "[google] max_attempts must be a int, not '5'"),
         ("google", "max_attempts", 0, "[google] max_attempts must be 1 or more"),
         ("google", "request_timeout_seconds", "60", "request_timeout_seconds must be a float"),
@@ -105,6 +110,21 @@ def test_optional_sections_take_their_documented_defaults(tmp_path: Path) -> Non
     assert settings.feedback.write_tab and settings.feedback.email_esas
     assert settings.report.support_policy is None
     assert settings.live.days == (0, 1, 2, 3, 4)
+    assert settings.live.pause_before_morning_minutes == 10
+
+
+def test_live_hours_can_cover_the_whole_day(tmp_path: Path) -> None:
+    """ "00:00-24:00" takes in the last minute of the day; "08:00-17:00" stops before 17:00."""
+    raw = shipped()
+    raw["live"].update(hours="00:00-24:00", pause_before_morning_minutes=0)
+    live = parse_settings(raw, tmp_path / "settings.toml").live
+    monday = datetime(2026, 12, 7, tzinfo=ZoneInfo("Asia/Bangkok"))
+    assert live.covers(monday) and live.covers(monday.replace(hour=23, minute=59, second=59))
+    assert live.pause_before_morning_minutes == 0
+    shipped_live = load_settings(SHIPPED).live
+    assert shipped_live.covers(monday.replace(hour=16, minute=59))
+    assert not shipped_live.covers(monday.replace(hour=17))
+    assert not shipped_live.covers(monday.replace(hour=7, minute=59))
 
 
 def test_code_built_settings_are_checked_too() -> None:

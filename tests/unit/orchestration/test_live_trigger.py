@@ -7,13 +7,14 @@ quota refusals and a refused key."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import json
 import logging
 import os
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, time
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -23,11 +24,13 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
+from schoolnet.core.config import load_settings
+from schoolnet.core.paths import project_root
 from schoolnet.devtools.emulator import set_fault, set_quota
 from schoolnet.devtools.emulator.state import DRIVE_CHANGES
 from schoolnet.devtools.mailsink import MailSink
 from schoolnet.orchestration.live import CURSOR, check, load_token
-from schoolnet.orchestration.live_trigger import CLASSPATH, DriveChangesTrigger
+from schoolnet.orchestration.live_trigger import CLASSPATH, DriveChangesTrigger, in_hours
 from schoolnet.orchestration.registries import load_school_registry
 from schoolnet.warehouse.models import LiveCursorRow, LiveSheetRow
 from tests.keys import private_key_pem
@@ -464,6 +467,33 @@ def test_outside_the_working_hours_drive_is_not_asked(
         events = watch(trigger(live, settings, any_time=False), lambda _: idle_looks() >= 5)
     assert events == [] and calls(live) == {}  # no Google call at all
     assert waiting(live) == set()
+
+
+def test_drive_is_not_watched_in_the_pause_before_the_morning_run() -> None:
+    """The trigger keeps the gate's pause before the 06:00 run (it has the quota then); a
+    pause of 0 with all-day hours watches at every moment of every day."""
+    shipped = load_settings(project_root() / "config" / "schoolnet.toml")
+    monday = datetime(2026, 12, 7, 10, 0, tzinfo=BANGKOK)
+    all_day = dataclasses.replace(
+        shipped,
+        live=dataclasses.replace(
+            shipped.live,
+            start=time(0, 0),
+            end=time.max,
+            days=tuple(range(7)),
+            pause_before_morning_minutes=0,
+        ),
+    )
+    paused = dataclasses.replace(
+        all_day, live=dataclasses.replace(all_day.live, pause_before_morning_minutes=10)
+    )
+    assert in_hours(shipped, monday) and not in_hours(shipped, monday.replace(hour=17))
+    for hour, minute in ((5, 50), (5, 59), (6, 0), (23, 59), (0, 0)):
+        assert in_hours(all_day, monday.replace(hour=hour, minute=minute))
+    assert not in_hours(paused, monday.replace(hour=5, minute=51))
+    assert not in_hours(paused, monday.replace(hour=5, minute=59, second=59))
+    assert in_hours(paused, monday.replace(hour=5, minute=50))
+    assert in_hours(paused, monday.replace(hour=6, minute=0))
 
 
 def test_the_keyword_arguments_are_checked_when_the_trigger_is_made() -> None:
