@@ -493,7 +493,7 @@ def test_drive_is_not_watched_in_the_pause_before_the_morning_run() -> None:
     assert not in_hours(paused, monday.replace(hour=5, minute=51))
     assert not in_hours(paused, monday.replace(hour=5, minute=59, second=59))
     assert in_hours(paused, monday.replace(hour=5, minute=50))
-    assert in_hours(paused, monday.replace(hour=6, minute=0))
+    assert in_hours(paused, monday.replace(hour=6, minute=1))
 
 
 def test_the_keyword_arguments_are_checked_when_the_trigger_is_made() -> None:
