@@ -21,11 +21,14 @@ the warehouse):
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from benchmarks.live_scheduler import END as SCHEDULER_END
@@ -37,16 +40,18 @@ from benchmarks.machine import machine
 from benchmarks.scratch import scratch_warehouse
 from schoolnet.core.config import load_settings
 from schoolnet.core.paths import project_root
-from schoolnet.core.registry import read_esas
+from schoolnet.core.registry import Esa, read_esas
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.demoui import stop_signals
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import Emulator, load_day, set_quota
-from schoolnet.devtools.livedemo import edit_then_run, run_feedback_dag, type_mistake
+from schoolnet.devtools.livedemo import tab_rows, type_mistake
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.ingestion.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
+from schoolnet.orchestration.airflow_glue import TIMEZONE
 from schoolnet.orchestration.live import begin, check, poll
+from schoolnet.orchestration.live_tasks import DAG_ID
 from schoolnet.orchestration.registries import load_school_registry
 
 GOOGLE_QUOTA = 60  # reads and writes a minute per service account
@@ -54,6 +59,46 @@ PACED = 55  # the pipeline's setting
 EDITED = (0, 1, 10, 50)
 LATENCY_EDITED = (1, 10)
 START, END = "<!-- bench-live:start -->", "<!-- bench-live:end -->"
+
+
+def run_feedback_dag(airflow: LocalAirflow, log: Path, when: datetime | None = None) -> None:
+    """One run of ``schoolnet_feedback`` by Airflow, whatever the hour (``any_time``)."""
+    moment = when or datetime.now(ZoneInfo(TIMEZONE)).replace(microsecond=0)
+    conf = json.dumps({"any_time": True})
+    airflow.airflow("dags", "test", DAG_ID, moment.isoformat(), "--conf", conf, log=log)
+    output = log.read_text(encoding="utf-8")
+    if "state=failed" in output.lower():
+        tail = "\n".join(output.strip().splitlines()[-30:])
+        raise RuntimeError(f"the feedback run failed; full log in {log}\n{tail}")
+
+
+@dataclass(frozen=True)
+class EditToFinding:
+    """One clerk's edit followed by one feedback run: how long until the tab showed it."""
+
+    seconds: float
+    calls: dict[str, int]
+    finding: list[list[Any]]
+
+
+def edit_then_run(
+    airflow: LocalAirflow,
+    state: Path,
+    emulator: Any,
+    esas: list[Esa],
+    log: Path,
+    row: int = 3,
+    typed: str = "-5",
+) -> EditToFinding:
+    """Clerks type a mistake into each sheet of ``esas``; one feedback run follows at once."""
+    emulator.reset()
+    started = time.monotonic()
+    for esa in esas:
+        type_mistake(state, esa, row, typed)
+    run_feedback_dag(airflow, log)
+    finding = [r for r in tab_rows(state, esas[0]) if r[:1] == [str(row)]]
+    seconds = time.monotonic() - started
+    return EditToFinding(seconds, dict(emulator.stats()["by_endpoint"]), finding)
 
 
 def settings_file(work: Path) -> Path:

@@ -330,16 +330,16 @@ class Stack:
     def log_tail(self, lines: int = 60) -> str:
         return self.processes.log_tail(lines)
 
-    def unpause(self) -> None:
+    def unpause(self, dag_id: str = DAG_ID) -> None:
         dag = wait_for(
-            "the DAG to be parsed",
-            lambda: self.get(f"/dags/{DAG_ID}"),
+            f"{dag_id} to be parsed",
+            lambda: self.get(f"/dags/{dag_id}"),
             STEP_TIMEOUT_SECONDS,
             self.processes,
         )
         assert dag["is_paused"] is True  # paused at creation, as in production
         response = self.session.patch(
-            f"{self.api}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=30
+            f"{self.api}/api/v2/dags/{dag_id}", json={"is_paused": False}, timeout=30
         )
         assert response.ok, response.text
 

@@ -107,46 +107,63 @@ def test_a_clerks_mistake_reaches_the_tab_through_airflow(world: LiveWorld) -> N
     assert not (world.root / "data" / "validated").exists()  # the daily record is untouched
 
 
-def test_demo_live_again_checks_once_more_by_the_emulators_clock(
-    world: LiveWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_demo_live_again_starts_airflow_and_the_watcher_checks_what_changed_while_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``schoolnet demo --live --again`` (docs/live.md) over what ``demo --live`` leaves in
     ``out/live``: its sheets with the clock on the demo's day, its warehouse watching the
-    changes feed; a clerk's edit since is checked by one more real run of the DAG."""
-    from schoolnet.core.paths import project_root
-    from schoolnet.core.registry import read_esas
+    changes feed, its all-day settings. A clerk's edit made while Airflow was stopped is found
+    by the triggerer's first look from the saved page token, and the scheduler's run (started
+    by the watcher's event, not by hand) writes the finding into the tab."""
     from schoolnet.devtools.emulator import set_clock
-    from schoolnet.devtools.livedemo import CLERK_TYPES_AT, check_again, tab_rows, type_mistake
+    from schoolnet.devtools.livedemo import (
+        CLERK_TYPES_AT,
+        SETTINGS_FILE,
+        check_again,
+        tab_rows,
+        type_mistake,
+    )
+    from schoolnet.devtools.watching import all_day_settings
     from schoolnet.ingestion.google import EmulatorSession
     from schoolnet.ingestion.ingest import SheetsReader
     from schoolnet.orchestration.live import begin
     from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 
     out = tmp_path / "out"
+    live = out / "live"
     with pytest.raises(RuntimeError, match="run `schoolnet demo --live` first"):
-        check_again(project_root(), out, airflow_home=world.airflow.home)
+        check_again(out)
     manifest = generate(out / "demo-data", esa_limit=2, days=2)
-    state = out / "live" / "emulator"
+    state = live / "emulator"
     day = manifest.days[-1]
     load_day(state, out / "demo-data", day)
     set_clock(state, datetime.combine(day, CLERK_TYPES_AT, tzinfo=ZoneInfo("Asia/Bangkok")))
-    engine = create_warehouse_engine(f"sqlite:///{out / 'live' / 'warehouse.db'}")
+    demo = out / "demo-data"
+    base = write_test_settings(
+        tmp_path / "base.toml", esas=demo / "esas.csv", schools=demo / "schools.csv", root=out
+    )
+    all_day_settings(base, live / SETTINGS_FILE)
+    engine = create_warehouse_engine(f"sqlite:///{live / 'warehouse.db'}")
     try:
         ensure_schema(engine)
         with Emulator(state, read_quota_per_minute=0) as emulator:
             begin(SheetsReader(EmulatorSession(emulator.base_url), _google()), engine)
     finally:
         engine.dispose()
-    esa = read_esas(out / "demo-data" / "esas.csv")[0]
-    type_mistake(state, esa, 3, "-5")
+    esa = read_esas(demo / "esas.csv")[0]
+    type_mistake(state, esa, 3, "-5")  # while no Airflow runs
 
-    assert check_again(project_root(), out, airflow_home=world.airflow.home) == 0
+    assert check_again(out) == 0
     printed = capsys.readouterr().out
-    assert "Google calls of the run: drive.changes.list 1, spreadsheets.batchUpdate 1, " in printed
+    assert "the watcher's first look found the edits: 1 run of schoolnet_feedback" in printed
+    assert "asset_triggered" in printed
+    assert "spreadsheets.batchUpdate 1, spreadsheets.get 1" in printed
     tab = tab_rows(state, esa)
-    assert re.match(r"ตรวจเมื่อ 4 มกราคม 2561 เวลา 10:2\d น\.", tab[1][0]), tab[1][0]
-    assert any(row[:1] == ["3"] and "negative_value" in row for row in tab)
+    assert re.match(r"ตรวจเมื่อ 4 มกราคม 2561 เวลา 10:[23]\d น\.", tab[1][0]), tab[1][0]
+    assert any(row[:1] == ["3"] and "negative_value" in row and "-5" in row for row in tab)
     assert tab[1][0] in printed
+    # The morning DAG stayed paused: the demo never starts a report by itself.
+    assert not (out / "data" / "validated").exists()
 
 
 def _google() -> Any:

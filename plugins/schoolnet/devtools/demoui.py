@@ -2,11 +2,13 @@
 
 It serves the demo's sheets from the Sheets emulator (with the quota the demo's settings pace
 at, so no ESA is lost to it) and a mail sink, both in this process on ports of their own, and
-runs ``airflow standalone`` with the demo's settings, the project's ``.venv/bin`` first on PATH
-(standalone starts its components as ``airflow`` commands) and in a process group of its own.
-The scheduler creates no scheduled runs here: opening the UI never emails a report for today;
-the operator triggers a run for a demo date. Ctrl-C or SIGTERM stops Airflow's whole process
-group, then the emulator and the mail sink.
+runs ``airflow standalone`` (API server, scheduler, DAG processor, triggerer) with the demo's
+settings, the project's ``.venv/bin`` first on PATH (standalone starts its components as
+``airflow`` commands) and in a process group of its own. Every DAG is paused when first seen,
+so opening the UI never emails a report for today: the operator triggers ``schoolnet_daily``
+for a demo date. ``schoolnet_feedback`` is unpaused, so the triggerer watches Drive (all day
+here) and a clerk's edit in the emulator starts its run. Ctrl-C or SIGTERM stops Airflow's
+whole process group, then the emulator and the mail sink.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from schoolnet.core.paths import project_root
 from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, demo_warehouse_url
+from schoolnet.orchestration.live_tasks import DAG_ID as FEEDBACK_DAG_ID
 from schoolnet.orchestration.tasks import DAG_ID
 
 if TYPE_CHECKING:
@@ -135,19 +138,6 @@ def standalone_environment(airflow: LocalAirflow, port: int) -> dict[str, str]:
     return environment
 
 
-def ui_environment(airflow: LocalAirflow, port: int) -> dict[str, str]:
-    """The demo's Airflow settings for the UI: ``.venv/bin`` on PATH, the API on ``port``, no
-    scheduled runs (only the ones the operator triggers), the DAG unpaused when first seen."""
-    environment = standalone_environment(airflow, port)
-    environment.update(
-        {
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        }
-    )
-    return environment
-
-
 @dataclass(frozen=True)
 class Standalone:
     """A running ``airflow standalone``: its process (the leader of its own process group)
@@ -184,6 +174,12 @@ def run_ui(args: argparse.Namespace) -> int:
     from schoolnet.devtools.devenv import LocalAirflow
     from schoolnet.devtools.emulator import Emulator
     from schoolnet.devtools.mailsink import MailSink
+    from schoolnet.devtools.watching import (
+        AirflowApi,
+        all_day_settings,
+        scheduler_environment,
+        start_watching,
+    )
 
     root = project_root()
     out: Path = args.out or root / "out"
@@ -204,9 +200,11 @@ def run_ui(args: argparse.Namespace) -> int:
         sink = MailSink(out / "mail")
         sink.start()
         stack.callback(sink.stop)
+        # The demo's settings, watched all day: an edit is checked whatever the hour.
+        config = all_day_settings(demo_settings(root, out), out / "demo-ui-settings.toml")
         airflow = LocalAirflow(
             home=home,
-            config_file=demo_settings(root, out),
+            config_file=config,
             emulator_url=emulator_url,
             smtp_port=sink.port,
             warehouse_url=demo_warehouse_url(out),
@@ -218,15 +216,23 @@ def run_ui(args: argparse.Namespace) -> int:
         log = stack.enter_context(log_path.open("a", encoding="utf-8"))
         say(f"starting Airflow (log: {log_path}); the first start takes a minute or two")
         try:
-            running = stack.enter_context(standalone(ui_environment(airflow, port), port, log))
+            environment = scheduler_environment(airflow, port)
+            running = stack.enter_context(standalone(environment, port, log))
             url = running.url
             say(f"Airflow UI at {url}")
             passwords = home / "simple_auth_manager_passwords.json.generated"
             say(f"log in as admin, password in {passwords}")
             say(
-                f"nothing runs by itself: trigger {DAG_ID} for a demo date (logical date e.g. "
-                "2018-01-16T06:00:00+07:00); reports and ESA emails land in "
-                f"{out / 'mail'}. Ctrl-C stops everything"
+                f"{DAG_ID} is paused, so nothing starts by itself: trigger it for a demo date "
+                "(logical date e.g. 2018-01-16T06:00:00+07:00) and unpause it to let it run "
+                f"(catchup is off: Airflow then also starts today's 06:00 run); reports and ESA "
+                f"emails land in {out / 'mail'}. Ctrl-C stops everything"
+            )
+            watcher = start_watching(AirflowApi(url, home), emulator, log_path)
+            say(
+                f"{FEEDBACK_DAG_ID} is unpaused and the triggerer watches Drive (trigger "
+                f"{watcher.trigger_id}): an edit to a sheet in {out / 'emulator'} (schoolnet "
+                "emulator edit) is in its ผลตรวจสอบ tab within about a minute"
             )
             running.process.wait()
             raise RuntimeError(f"airflow standalone ended (exit code {running.process.returncode})")

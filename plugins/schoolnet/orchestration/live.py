@@ -71,6 +71,18 @@ def daily_due_soon(moment: datetime, daily_at: tuple[int, int], minutes: int) ->
     return start - moment < timedelta(minutes=minutes)
 
 
+def waiting_codes(conn: Connection) -> set[str]:
+    """The ESA codes whose sheets wait for their check."""
+    query = select(LiveSheetRow.esa_code).where(LiveSheetRow.pending.is_(True))
+    return {code for (code,) in conn.execute(query)}
+
+
+def waiting_sheets(engine: Engine) -> set[str]:
+    """``waiting_codes``, in a connection of its own (for tools that watch the loop)."""
+    with engine.connect() as conn:
+        return waiting_codes(conn)
+
+
 def load_token(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return conn.execute(
@@ -189,12 +201,7 @@ def poll(
                     .values(expect_version=None)
                 )
         save_token(conn, new_token)
-        waiting = {
-            code
-            for (code,) in conn.execute(
-                select(LiveSheetRow.esa_code).where(LiveSheetRow.pending.is_(True))
-            )
-        }
+        waiting = waiting_codes(conn)
     pending = [esa for esa in esas if esa.esa_code in waiting]
     log.info(
         "live poll (%s, %d calls): %d sheets edited, %d to check",
