@@ -1,6 +1,6 @@
 """``schoolnet demo-ui`` as an operator runs it: Airflow standalone on the demo answers on the
-port the command reports, nothing is scheduled by itself, and SIGTERM (or Ctrl-C) stops every
-process it started."""
+port the command reports, the triggerer watches Drive for the feedback DAG, no report is
+scheduled by itself, and SIGTERM (or Ctrl-C) stops every process it started."""
 
 from __future__ import annotations
 
@@ -68,6 +68,12 @@ def test_demo_ui_starts_airflow_on_the_demo_and_stops_everything(tmp_path: Path)
             health = json.load(answer)
         assert health["metadatabase"]["status"] == "healthy"
         assert set(health) >= {"scheduler", "dag_processor", "triggerer"}
+        # The feedback DAG is unpaused and the triggerer runs its watch of Drive.
+        for line in command.stdout:
+            said.append(line)
+            if "the triggerer watches Drive" in line or "Error" in line:
+                break
+        assert "schoolnet_feedback is unpaused and the triggerer watches Drive" in said[-1], said
         command.send_signal(signal.SIGTERM)
         rest, _ = command.communicate(timeout=300)
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -125,6 +126,23 @@ def in_hours(settings: Settings, moment: datetime) -> bool:
     )
 
 
+WORKING_MODULES = (
+    "google.auth.exceptions",
+    "sqlalchemy.exc",
+    "schoolnet.delivery.alerts",
+    "schoolnet.ingestion.ingest",
+    "schoolnet.operations.connections",
+    "schoolnet.orchestration.live",
+    "schoolnet.warehouse",
+)
+
+
+def load_working_modules() -> None:
+    """Import what the trigger's looks use (the parse of the DAG file imports none of it)."""
+    for name in WORKING_MODULES:
+        importlib.import_module(name)
+
+
 class DriveChangesTrigger(BaseEventTrigger):
     """Fires when a clerk changed an ESA's sheet, after marking it waiting in the warehouse.
 
@@ -183,6 +201,9 @@ class DriveChangesTrigger(BaseEventTrigger):
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Loaded in a worker thread: importing them blocks, and the triggerer's event loop
+        # runs every other trigger too.
+        await asyncio.to_thread(load_working_modules)
         from google.auth.exceptions import GoogleAuthError
 
         from schoolnet.delivery.alerts import send_watch_alert
