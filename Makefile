@@ -85,9 +85,8 @@ bench-history: $(STAMP) ## The report's queries over a year of history, SQLite a
 bench-celery: $(STAMP) ## A national morning under Celery with one and two workers
 	@$(BIN)/python -m benchmarks.celery
 
-# Near-live feedback: Google calls per feedback run (k of 245 sheets edited) and the time from
-# a clerk's edit to the finding in the sheet, with the DAG run by Airflow, at Google's quota;
-# then edit to finding under the real scheduler and triggerer (about 20 minutes more).
+# Near-live feedback: Google calls per feedback run (k of 245 sheets edited) at Google's quota,
+# then edit to finding under the real scheduler and triggerer (about 15 minutes more).
 bench-live: $(STAMP) ## Near-live feedback: Google calls per run and edit-to-finding time
 	@$(BIN)/python -m benchmarks.live
 

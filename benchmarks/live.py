@@ -9,26 +9,21 @@ the warehouse):
 
 * calls: for k = 0, 1, 10 and 50 sheets edited by clerks, one feedback run (the poll and a check
   of each waiting sheet, the library the DAG calls), counted by the emulator;
-* latency: a clerk's edit, then one run of the real ``schoolnet_feedback`` DAG by Airflow
-  (``airflow dags test``), until the finding is in the sheet's tab. On the schedule a run starts
-  at most one interval (10 minutes) after the edit, so the worst case is that plus this time;
-* under the scheduler (``benchmarks.live_scheduler``): Airflow's scheduler and triggerer
-  running, clerks' edits spread over 10 minutes, each timed until its finding is in the tab,
-  with the Google calls and the DAG runs by what started them, then a quiet phase. A short
-  try: ``python -m benchmarks.live --scheduler-only --edits 3 --minutes 2 --quiet-minutes 1``.
+* edit → finding, under the scheduler (``benchmarks.live_scheduler``): Airflow's scheduler
+  and triggerer running, clerks' edits spread over 10 minutes, each timed until its finding is
+  in the tab, with the Google calls and the DAG runs by what started them, then a quiet
+  phase. A short try:
+  ``python -m benchmarks.live --scheduler-only --edits 3 --minutes 2 --quiet-minutes 1``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from benchmarks.live_scheduler import END as SCHEDULER_END
@@ -40,65 +35,21 @@ from benchmarks.machine import machine
 from benchmarks.scratch import scratch_warehouse
 from schoolnet.core.config import load_settings
 from schoolnet.core.paths import project_root
-from schoolnet.core.registry import Esa, read_esas
+from schoolnet.core.registry import read_esas
 from schoolnet.devtools.demo import generate
 from schoolnet.devtools.demoui import stop_signals
-from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import Emulator, load_day, set_quota
-from schoolnet.devtools.livedemo import tab_rows, type_mistake
+from schoolnet.devtools.livedemo import type_mistake
 from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.ingestion.quota import SHEETS_READ, SHEETS_WRITE, QuotaPacer
-from schoolnet.orchestration.airflow_glue import TIMEZONE
 from schoolnet.orchestration.live import begin, check, poll
-from schoolnet.orchestration.live_tasks import DAG_ID
 from schoolnet.orchestration.registries import load_school_registry
 
 GOOGLE_QUOTA = 60  # reads and writes a minute per service account
 PACED = 55  # the pipeline's setting
 EDITED = (0, 1, 10, 50)
-LATENCY_EDITED = (1, 10)
 START, END = "<!-- bench-live:start -->", "<!-- bench-live:end -->"
-
-
-def run_feedback_dag(airflow: LocalAirflow, log: Path, when: datetime | None = None) -> None:
-    """One run of ``schoolnet_feedback`` by Airflow, whatever the hour (``any_time``)."""
-    moment = when or datetime.now(ZoneInfo(TIMEZONE)).replace(microsecond=0)
-    conf = json.dumps({"any_time": True})
-    airflow.airflow("dags", "test", DAG_ID, moment.isoformat(), "--conf", conf, log=log)
-    output = log.read_text(encoding="utf-8")
-    if "state=failed" in output.lower():
-        tail = "\n".join(output.strip().splitlines()[-30:])
-        raise RuntimeError(f"the feedback run failed; full log in {log}\n{tail}")
-
-
-@dataclass(frozen=True)
-class EditToFinding:
-    """One clerk's edit followed by one feedback run: how long until the tab showed it."""
-
-    seconds: float
-    calls: dict[str, int]
-    finding: list[list[Any]]
-
-
-def edit_then_run(
-    airflow: LocalAirflow,
-    state: Path,
-    emulator: Any,
-    esas: list[Esa],
-    log: Path,
-    row: int = 3,
-    typed: str = "-5",
-) -> EditToFinding:
-    """Clerks type a mistake into each sheet of ``esas``; one feedback run follows at once."""
-    emulator.reset()
-    started = time.monotonic()
-    for esa in esas:
-        type_mistake(state, esa, row, typed)
-    run_feedback_dag(airflow, log)
-    finding = [r for r in tab_rows(state, esas[0]) if r[:1] == [str(row)]]
-    seconds = time.monotonic() - started
-    return EditToFinding(seconds, dict(emulator.stats()["by_endpoint"]), finding)
 
 
 def settings_file(work: Path) -> Path:
@@ -164,52 +115,6 @@ def bangkok_now() -> datetime:
     return datetime.now(ZoneInfo("Asia/Bangkok"))
 
 
-def latency(work: Path, state: Path) -> list[tuple[str, str, str]]:
-    config = settings_file(work)
-    settings = load_settings(config)
-    esas = read_esas(settings.registry.esas)
-    url = f"sqlite:///{work / 'latency.db'}"
-    rows = []
-    with Emulator(state) as emulator, scratch_warehouse(url) as engine:
-        begin(SheetsReader(EmulatorSession(emulator.base_url), settings.google), engine)
-        airflow = LocalAirflow(
-            home=work / "airflow",
-            config_file=config,
-            emulator_url=emulator.base_url,
-            smtp_port=1,
-            warehouse_url=url,
-        )
-        airflow.prepare()
-        emulator.reset()
-        started = time.monotonic()
-        run_feedback_dag(airflow, work / "run-0.log")
-        seconds = time.monotonic() - started
-        total = sum(emulator.stats()["by_endpoint"].values())
-        rows.append(
-            (
-                "one run by Airflow, nothing edited (`airflow dags test`'s own start-up)",
-                f"{seconds:.0f} s",
-                f"**{total}**",
-            )
-        )
-        offset = 100  # sheets the calls measurement did not edit
-        for k in LATENCY_EDITED:
-            edited = esas[offset : offset + k]
-            offset += k
-            result = edit_then_run(airflow, state, emulator, edited, work / f"run-{k}.log", 4)
-            assert result.finding, "the finding did not reach the tab"
-            total = sum(result.calls.values())
-            rows.append(
-                (
-                    f"edit → finding in the tab, {k} sheet{'s' if k > 1 else ''} edited, "
-                    "DAG run by Airflow",
-                    f"{result.seconds:.0f} s",
-                    f"**{total}**; worst case on the schedule: 600 s wait + {result.seconds:.0f} s",
-                )
-            )
-    return rows
-
-
 def markdown(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(
         [
@@ -240,7 +145,9 @@ def write_section(path: Path, table: str, start: str = START, end: str = END) ->
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.live")
     parser.add_argument("--write", type=Path, help="also write the tables to this Markdown file")
-    parser.add_argument("--no-airflow", action="store_true", help="only count the calls")
+    parser.add_argument(
+        "--no-airflow", action="store_true", help="only count the calls (no Airflow)"
+    )
     parser.add_argument(
         "--scheduler-only",
         action="store_true",
@@ -274,10 +181,7 @@ def main() -> int:
             state = work / "state"
             load_day(state, work / "demo", manifest.days[-1])
             set_quota(state, read=GOOGLE_QUOTA, write=GOOGLE_QUOTA)
-            rows = calls_per_run(work, state)
-            if not args.no_airflow:
-                rows += latency(work, state)
-            tables.append((markdown(rows), START, END))
+            tables.append((markdown(calls_per_run(work, state)), START, END))
         if args.scheduler_only or not args.no_airflow:
             state = work / "scheduler-state"
             load_day(state, work / "demo", manifest.days[-1])

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as time_of_day
 from pathlib import Path
@@ -36,6 +37,8 @@ from schoolnet.validation.feedback import TAB_HEADING_ROW
 from schoolnet.validation.findings import column_letters
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from schoolnet.devtools.emulator import Emulator
     from schoolnet.devtools.watching import Watching
 
@@ -246,7 +249,7 @@ def check_again(out: Path) -> int:
         try:
             with _watching(airflow, emulator, live) as watch:
                 since = watch.watcher.unpaused_at
-                runs = wait_until(
+                settled: Settled = wait_until(
                     "the edits made while Airflow was stopped to be checked",
                     lambda: _settled(watch, emulator, engine),
                     FINDING_TIMEOUT_SECONDS,
@@ -255,7 +258,7 @@ def check_again(out: Path) -> int:
                 calls = _calls_since(emulator, since)
         finally:
             engine.dispose()
-    checked = [run for run in runs if run]
+    checked = settled.runs
     if not checked:
         say("no sheet was edited since the last check: nothing was read, no run started")
     else:
@@ -266,19 +269,26 @@ def check_again(out: Path) -> int:
     return 0
 
 
-def _settled(watch: Watching, emulator: Emulator, engine: Any) -> list[dict[str, Any]] | None:
-    """Once nothing waits and no run is on: the runs since the watcher started (``[{}]``, true
-    but empty, when there were none after two looks at Drive); None until then."""
+@dataclass(frozen=True)
+class Settled:
+    """Nothing waits and no run is on: the runs started since the watcher did (none when two
+    looks at Drive found nothing)."""
+
+    runs: list[dict[str, Any]]
+
+
+def _settled(watch: Watching, emulator: Emulator, engine: Engine) -> Settled | None:
+    """``Settled`` once the edits made while Airflow was stopped are checked, else None."""
     from schoolnet.orchestration.live import waiting_sheets
 
     runs = _runs_since(watch, watch.watcher.unpaused_at)
     if waiting_sheets(engine) or any(run["state"] in ("queued", "running") for run in runs):
         return None
     if runs:
-        return runs
+        return Settled(runs)
     looks = sum(
         1
         for r in emulator.request_log()
         if r.endpoint == "drive.changes.list" and r.at >= watch.watcher.first_look
     )
-    return [{}] if looks >= 2 else None
+    return Settled([]) if looks >= 2 else None
