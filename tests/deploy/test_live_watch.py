@@ -139,7 +139,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             pool_slots=POOL_SLOTS,
             services=services,
             # The scheduler creates runs here: the asset's (the morning DAG stays paused).
-            extra_env={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "True"},
+            extra_env={
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "True",
+                # The DAG files do not change here: parsed once a minute, not every 5 s.
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
+            },
         ) as running,
     ):
         yield Live(running, state, read_esas(demo / "esas.csv"))

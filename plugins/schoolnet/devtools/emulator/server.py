@@ -35,6 +35,7 @@ from schoolnet.devtools.emulator.state import (
     not_found,
 )
 
+HANG_STEP_SECONDS = 0.05  # how often a held request looks whether the emulator is stopping
 JSON_TYPE = "application/json; charset=UTF-8"
 DRIVE_FILE_FIELDS = (
     "kind",
@@ -1614,9 +1615,19 @@ class Emulator:
         if mode in FAULT_BODIES:
             raise ApiError(*FAULT_BODIES[mode])
         if mode == "hang":
-            seconds = float(fault.get("seconds", state.DEFAULT_HANG_SECONDS))
-            if self._stopping.wait(seconds):
-                raise _Abandon()
+            self._hang(float(fault.get("seconds", state.DEFAULT_HANG_SECONDS)))
+
+    def _hang(self, seconds: float) -> None:
+        """Hold the request ``seconds``, or drop it as soon as the emulator stops. Short sleeps
+        on the monotonic clock, not a timed wait on an event: a timed wait under a faked clock
+        (libfaketime, used to run the tests at other hours) can block far longer."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, HANG_STEP_SECONDS))
+        raise _Abandon()
 
     def _doc(self, spreadsheet_id: str | None) -> Doc:
         doc = self.store.get(spreadsheet_id or "")
