@@ -20,6 +20,7 @@ from schoolnet.devtools.demo import generate
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import Emulator, edit_cell, load_day
 from schoolnet.orchestration.live_tasks import DAG_ID
+from schoolnet.validation.feedback import TAB_HEADING_ROW
 from tests.settings import write_test_settings
 
 ESA_COUNT = 4
@@ -162,6 +163,15 @@ def test_demo_live_again_starts_airflow_and_the_watcher_checks_what_changed_whil
     assert re.match(r"ตรวจเมื่อ 4 มกราคม 2561 เวลา 10:[23]\d น\.", tab[1][0]), tab[1][0]
     assert any(row[:1] == ["3"] and "negative_value" in row and "-5" in row for row in tab)
     assert tab[1][0] in printed
+
+    # The clerk fixes the cell; Airflow is started again over the same home (the feedback DAG
+    # unpaused and its watcher known from before, so the run may start before it is asked to).
+    type_mistake(state, esa, 3, "120")
+    assert check_again(out) == 0
+    printed = capsys.readouterr().out
+    assert "the watcher's first look found the edits: 1 run of schoolnet_feedback" in printed
+    tab = tab_rows(state, esa)
+    assert not any(row[:1] == ["3"] for row in tab[TAB_HEADING_ROW + 1 :])  # row 3: no finding
     # The morning DAG stayed paused: the demo never starts a report by itself.
     assert not (out / "data" / "validated").exists()
 

@@ -217,6 +217,7 @@ def run_ui(args: argparse.Namespace) -> int:
         say(f"starting Airflow (log: {log_path}); the first start takes a minute or two")
         try:
             environment = scheduler_environment(airflow, port)
+            launched_at = time.time()
             running = stack.enter_context(standalone(environment, port, log))
             url = running.url
             say(f"Airflow UI at {url}")
@@ -228,7 +229,7 @@ def run_ui(args: argparse.Namespace) -> int:
                 f"(catchup is off: Airflow then also starts today's 06:00 run); reports and ESA "
                 f"emails land in {out / 'mail'}. Ctrl-C stops everything"
             )
-            watcher = start_watching(AirflowApi(url, home), emulator, log_path)
+            watcher = start_watching(AirflowApi(url, home), emulator, log_path, launched_at)
             say(
                 f"{FEEDBACK_DAG_ID} is unpaused and the triggerer watches Drive (trigger "
                 f"{watcher.trigger_id}): an edit to a sheet in {out / 'emulator'} (schoolnet "

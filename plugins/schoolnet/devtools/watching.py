@@ -156,17 +156,23 @@ class Watcher:
     when the watcher first looked at Drive (epoch seconds)."""
 
     trigger_id: int
+    launched_at: float  # when Airflow was started
     unpaused_at: float
     first_look: float
 
 
 def start_watching(
-    api: AirflowApi, emulator: Emulator, log: Path, alive: Callable[[], None] | None = None
+    api: AirflowApi,
+    emulator: Emulator,
+    log: Path,
+    launched_at: float,
+    alive: Callable[[], None] | None = None,
 ) -> Watcher:
     """Unpause the feedback DAG and wait until the triggerer runs its watcher: the asset lists
-    the watcher's trigger, the triggerer logs that trigger starting (in ``log``), and the
-    emulator receives a ``changes.list`` after that (its first look). RuntimeError naming the
-    step that did not come."""
+    the watcher's trigger, the triggerer logs that trigger starting (in ``log``, after
+    ``launched_at``: an Airflow started again over the same home and log already did once),
+    and the emulator receives a ``changes.list`` after that (its first look). RuntimeError
+    naming the step that did not come."""
     wait_until(f"{DAG_ID} parsed", lambda: api.found(f"/dags/{DAG_ID}"), 600.0, alive)
     unpaused_at = time.time()
     api.unpause(DAG_ID)
@@ -176,7 +182,7 @@ def start_watching(
     trigger_id = int(watchers[0]["trigger_id"])
     started = wait_until(
         f"the triggerer starting trigger {trigger_id}",
-        lambda: trigger_started(log, trigger_id),
+        lambda: trigger_started(log, trigger_id, launched_at),
         STEP_TIMEOUT_SECONDS,
         alive,
     )
@@ -194,16 +200,19 @@ def start_watching(
     first: float = wait_until(
         "the watcher's first look at Drive", first_look, STEP_TIMEOUT_SECONDS, alive
     )
-    return Watcher(trigger_id, unpaused_at, first)
+    return Watcher(trigger_id, launched_at, unpaused_at, first)
 
 
-def trigger_started(log: Path, trigger_id: int) -> float | None:
-    """When the triggerer logged trigger ``trigger_id`` starting (epoch seconds), or None."""
+def trigger_started(log: Path, trigger_id: int, since: float = 0.0) -> float | None:
+    """When the triggerer logged trigger ``trigger_id`` starting at ``since`` or later (epoch
+    seconds), or None."""
     line = f"trigger ID {trigger_id} starting"
     for text in log.read_text(encoding="utf-8", errors="replace").splitlines():
         stamp = re.search(r"\d{4}-\d\d-\d\dT[\d:.]+Z", text)
         if line in text and stamp:
-            return datetime.fromisoformat(stamp.group()).timestamp()
+            at = datetime.fromisoformat(stamp.group()).timestamp()
+            if at >= since:
+                return at
     return None
 
 
@@ -235,7 +244,9 @@ def watching(
     ``log_path``) with the feedback DAG unpaused and its watcher looking at Drive; every process
     stopped on leaving."""
     port = unused_port()
+    launched_at = time.time()
     with standalone(scheduler_environment(airflow, port), port, stream) as running:
         api = AirflowApi(running.url, airflow.home)
-        watcher = start_watching(api, emulator, log_path, partial(still_running, running, log_path))
+        alive = partial(still_running, running, log_path)
+        watcher = start_watching(api, emulator, log_path, launched_at, alive)
         yield Watching(running, api, log_path, watcher)
