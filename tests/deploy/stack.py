@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -34,8 +35,8 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from schoolnet.devtools.demo import DemoManifest
-from schoolnet.devtools.emulator import Emulator
+from schoolnet.devtools.demo import DemoManifest, generate
+from schoolnet.devtools.emulator import Emulator, load_day
 from schoolnet.devtools.mailsink import MailSink
 from schoolnet.orchestration.airflow_glue import TIMEZONE
 from schoolnet.orchestration.tasks import DAG_ID
@@ -451,6 +452,47 @@ def airflow_stack(
         )
     finally:
         processes.stop()
+
+
+@contextlib.contextmanager
+def one_day_stack(
+    root: Path,
+    *,
+    esa_count: int,
+    pool_slots: int,
+    services: Callable[[Processes], None],
+    settings: Callable[[Path, Path], Path] = settings_file,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Stack]:
+    """``airflow_stack`` over a demo data set of ``esa_count`` ESAs and one day, served by the
+    emulator without a quota, a mail sink, and throwaway metadata and warehouse databases;
+    ``settings(root, demo folder)`` writes the settings file."""
+    admin_url = pg_admin_url()
+    demo = root / "demo-data"
+    manifest = generate(demo, esa_limit=esa_count, days=1)
+    state = root / "emulator"
+    load_day(state, demo, manifest.days[0])
+    suffix = uuid.uuid4().hex[:10]
+    metadata_db, warehouse_db = f"schoolnet_airflow_{suffix}", f"schoolnet_wh_{suffix}"
+    with (
+        throwaway_databases(admin_url, metadata_db, warehouse_db),
+        Emulator(state, read_quota_per_minute=0, write_quota_per_minute=0) as emulator,
+        MailSink(root / "mail") as sink,
+        airflow_stack(
+            root=root,
+            manifest=manifest,
+            emulator=emulator,
+            sink=sink,
+            admin_url=admin_url,
+            metadata_db=metadata_db,
+            warehouse_db=warehouse_db,
+            settings=settings(root, demo),
+            pool_slots=pool_slots,
+            services=services,
+            extra_env=extra_env,
+        ) as running,
+    ):
+        yield running
 
 
 # --- the CeleryExecutor --------------------------------------------------------------------------

@@ -18,7 +18,6 @@ Every run is started by the watcher's event (``asset_triggered``); none fails.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,8 @@ from typing import Any
 import pytest
 
 from schoolnet.core.registry import Esa, read_esas
-from schoolnet.devtools.demo import generate
-from schoolnet.devtools.emulator import Emulator, load_day, set_fault
+from schoolnet.devtools.emulator import set_fault
 from schoolnet.devtools.livedemo import finding_rows, tab_rows, type_mistake
-from schoolnet.devtools.mailsink import MailSink
 from schoolnet.devtools.watching import all_day_settings, epoch, run_started
 from schoolnet.orchestration.live import waiting_sheets
 from schoolnet.orchestration.live_tasks import DAG_ID
@@ -39,10 +36,8 @@ from tests.deploy.stack import (
     STEP_TIMEOUT_SECONDS,
     Processes,
     Stack,
-    airflow_stack,
-    pg_admin_url,
+    one_day_stack,
     settings_file,
-    throwaway_databases,
     wait_for,
 )
 
@@ -107,46 +102,30 @@ class Edit:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    admin_url = pg_admin_url()
-    root = tmp_path_factory.mktemp("live-watch")
-    demo = root / "demo-data"
-    manifest = generate(demo, esa_limit=ESA_COUNT, days=1)
-    state = root / "emulator"
-    load_day(state, demo, manifest.days[0])
-    suffix = uuid.uuid4().hex[:10]
-    metadata_db, warehouse_db = f"schoolnet_airflow_{suffix}", f"schoolnet_wh_{suffix}"
-    # Watched all day, with no pause before the morning run: the test passes at any hour.
-    settings = all_day_settings(settings_file(root, demo), root / "live.toml")
-
     def services(processes: Processes) -> None:
         processes.start("dag-processor", "dag-processor")
         processes.start("scheduler", "scheduler")
         processes.start("triggerer", "triggerer")
 
-    with (
-        throwaway_databases(admin_url, metadata_db, warehouse_db),
-        Emulator(state, read_quota_per_minute=0, write_quota_per_minute=0) as emulator,
-        MailSink(root / "mail") as sink,
-        airflow_stack(
-            root=root,
-            manifest=manifest,
-            emulator=emulator,
-            sink=sink,
-            admin_url=admin_url,
-            metadata_db=metadata_db,
-            warehouse_db=warehouse_db,
-            settings=settings,
-            pool_slots=POOL_SLOTS,
-            services=services,
+    def watched_all_day(root: Path, demo: Path) -> Path:
+        """No pause before the morning run, every hour: the test passes at any hour."""
+        return all_day_settings(settings_file(root, demo), root / "live.toml")
+
+    root = tmp_path_factory.mktemp("live-watch")
+    with one_day_stack(
+        root,
+        esa_count=ESA_COUNT,
+        pool_slots=POOL_SLOTS,
+        services=services,
+        settings=watched_all_day,
+        extra_env={
             # The scheduler creates runs here: the asset's (the morning DAG stays paused).
-            extra_env={
-                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "True",
-                # The DAG files do not change here: parsed once a minute, not every 5 s.
-                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
-            },
-        ) as running,
-    ):
-        yield Live(running, state, read_esas(demo / "esas.csv"))
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "True",
+            # The DAG files do not change here: parsed once a minute, not every 5 s.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
+        },
+    ) as running:
+        yield Live(running, root / "emulator", read_esas(root / "demo-data" / "esas.csv"))
 
 
 def test_edits_start_runs_through_the_triggerer_and_none_is_lost_during_a_run_or_a_restart(

@@ -7,7 +7,6 @@ CeleryExecutor with two workers.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -18,9 +17,6 @@ from sqlalchemy import text
 
 from schoolnet.core.registry import read_esas
 from schoolnet.core.thai import thai_date
-from schoolnet.devtools.demo import generate
-from schoolnet.devtools.emulator import Emulator, load_day
-from schoolnet.devtools.mailsink import MailSink
 from schoolnet.orchestration.airflow_glue import GOOGLE_POOL, TIMEZONE
 from schoolnet.orchestration.tasks import DAG_ID, SCHEDULE_CRON
 from schoolnet.report.daily import SUBJECT_PREFIX
@@ -30,10 +26,7 @@ from tests.deploy.stack import (
     STEP_TIMEOUT_SECONDS,
     Processes,
     Stack,
-    airflow_stack,
-    pg_admin_url,
-    settings_file,
-    throwaway_databases,
+    one_day_stack,
     wait_for,
 )
 
@@ -47,37 +40,17 @@ RUN_TIMEOUT_SECONDS = 8 * 60
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    admin_url = pg_admin_url()
-    root = tmp_path_factory.mktemp("scheduler-path")
-    demo = root / "demo-data"
-    manifest = generate(demo, esa_limit=ESA_COUNT, days=1)
-    state = root / "emulator"
-    load_day(state, demo, manifest.days[0])
-    suffix = uuid.uuid4().hex[:10]
-    metadata_db, warehouse_db = f"schoolnet_airflow_{suffix}", f"schoolnet_wh_{suffix}"
-
     def services(processes: Processes) -> None:
         processes.start("dag-processor", "dag-processor")
         processes.start("scheduler", "scheduler")
 
-    with (
-        throwaway_databases(admin_url, metadata_db, warehouse_db),
-        Emulator(state, read_quota_per_minute=0, write_quota_per_minute=0) as emulator,
-        MailSink(root / "mail") as sink,
-        airflow_stack(
-            root=root,
-            manifest=manifest,
-            emulator=emulator,
-            sink=sink,
-            admin_url=admin_url,
-            metadata_db=metadata_db,
-            warehouse_db=warehouse_db,
-            # ESA feedback off: the report is the one email this test counts.
-            settings=settings_file(root, demo),
-            pool_slots=POOL_SLOTS,
-            services=services,
-        ) as running,
-    ):
+    # ESA feedback off in the default settings: the report is the one email this test counts.
+    with one_day_stack(
+        tmp_path_factory.mktemp("scheduler-path"),
+        esa_count=ESA_COUNT,
+        pool_slots=POOL_SLOTS,
+        services=services,
+    ) as running:
         yield running
 
 

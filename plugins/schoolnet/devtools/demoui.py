@@ -14,95 +14,29 @@ whole process group, then the emulator and the mail sink.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import Any
 
 from schoolnet.core.paths import project_root
 from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, demo_warehouse_url
+from schoolnet.devtools.watching import (
+    AirflowApi,
+    all_day_settings,
+    scheduler_environment,
+    standalone,
+    start_watching,
+    unused_port,
+)
 from schoolnet.orchestration.live_tasks import DAG_ID as FEEDBACK_DAG_ID
 from schoolnet.orchestration.tasks import DAG_ID
-
-if TYPE_CHECKING:
-    from schoolnet.devtools.devenv import LocalAirflow
-
-STOP_GRACE_SECONDS = 30.0  # what Airflow's components get to end before they are killed
-START_TIMEOUT_SECONDS = 600.0  # a first start migrates the metadata database
-
-
-def unused_port() -> int:
-    """A port nothing listens on now, for ``--port 0``. Airflow's standalone must know its API
-    port before it starts (its scheduler is told where the API is), so it cannot bind port 0
-    itself; should another program take the port first, the start fails and says so."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def say(message: str) -> None:
     print(f"[schoolnet demo-ui] {message}", flush=True)
-
-
-def group_members(group: int) -> list[int]:
-    """The live processes of a process group (from /proc; zombies excluded)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ")".
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == group and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-def stop_group(process: subprocess.Popen[Any], grace: float = STOP_GRACE_SECONDS) -> None:
-    """SIGTERM the process's whole group, wait for every member, SIGKILL what outlives the
-    grace: none of Airflow's components is left behind."""
-    group = process.pid
-    with suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        process.poll()
-        if not group_members(group):
-            break
-        time.sleep(0.2)
-    else:
-        with suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-    process.wait()
-
-
-def wait_for_api(url: str, process: subprocess.Popen[Any], timeout: float) -> None:
-    """Until the API server answers ``url`` (or Airflow exits, or ``timeout`` passes)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"airflow standalone ended (exit code {process.returncode})")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(1.0)
-    raise RuntimeError(f"the Airflow API did not answer at {url} within {timeout:.0f}s")
 
 
 @contextmanager
@@ -119,67 +53,10 @@ def stop_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def standalone_environment(airflow: LocalAirflow, port: int) -> dict[str, str]:
-    """The environment ``airflow standalone`` runs in: this Airflow's settings, ``.venv/bin``
-    first on PATH (standalone starts its components as ``airflow`` commands), the API on
-    127.0.0.1:``port`` (where the task runners reach it too), the DAG folder listed every 30
-    seconds."""
-    environment = airflow.environment()
-    bin_dir = str(Path(sys.executable).parent)
-    environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
-    environment.update(
-        {
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-        }
-    )
-    return environment
-
-
-@dataclass(frozen=True)
-class Standalone:
-    """A running ``airflow standalone``: its process (the leader of its own process group)
-    and the URL its API answers at."""
-
-    process: subprocess.Popen[Any]
-    url: str
-
-
-@contextmanager
-def standalone(
-    environment: dict[str, str], port: int, log: IO[str], timeout: float = START_TIMEOUT_SECONDS
-) -> Iterator[Standalone]:
-    """Run ``airflow standalone`` (API server, scheduler, DAG processor, triggerer) in
-    ``environment`` (see :func:`standalone_environment`), its output to ``log``, in a process
-    group of its own; yields once its API answers on ``port``. On leaving, however it is left
-    (an error, Ctrl-C), the whole group is stopped: no component is left behind."""
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("airflow")), "standalone"],
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        process_group=0,  # its own group, so that stopping it reaches every component
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for_api(f"{url}/api/v2/monitor/health", process, timeout)
-        yield Standalone(process, url)
-    finally:
-        stop_group(process)
-
-
 def run_ui(args: argparse.Namespace) -> int:
     from schoolnet.devtools.devenv import LocalAirflow
     from schoolnet.devtools.emulator import Emulator
     from schoolnet.devtools.mailsink import MailSink
-    from schoolnet.devtools.watching import (
-        AirflowApi,
-        all_day_settings,
-        scheduler_environment,
-        start_watching,
-    )
 
     root = project_root()
     out: Path = args.out or root / "out"
