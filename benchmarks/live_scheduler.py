@@ -45,11 +45,12 @@ from schoolnet.core.config import load_settings
 from schoolnet.core.registry import Esa, read_esas
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import Emulator
-from schoolnet.devtools.livedemo import tab_rows, type_mistake
+from schoolnet.devtools.livedemo import findings_in, tab_rows, type_mistake
 from schoolnet.devtools.watching import (
     STEP_TIMEOUT_SECONDS,
     AirflowApi,
     all_day_settings,
+    calls_between,
     epoch,
     run_started,
     wait_until,
@@ -59,7 +60,6 @@ from schoolnet.ingestion.google import EmulatorSession
 from schoolnet.ingestion.ingest import SheetsReader
 from schoolnet.orchestration.live import begin, waiting_sheets
 from schoolnet.orchestration.live_tasks import DAG_ID
-from schoolnet.validation.feedback import TAB_HEADING_ROW
 from schoolnet.warehouse import create_warehouse_engine, ensure_schema
 
 START, END = "<!-- bench-live-scheduler:start -->", "<!-- bench-live-scheduler:end -->"
@@ -149,12 +149,6 @@ def runs_by_type(runs: list[dict[str, Any]], since: float, until: float) -> Coun
     return Counter(r["run_type"] for r in runs if since <= run_started(r) < until)
 
 
-def calls(emulator: Emulator, since: float, until: float) -> Counter[str]:
-    return Counter(
-        r.endpoint for r in emulator.request_log() if since <= r.at < until and r.granted
-    )
-
-
 def throttled(emulator: Emulator, since: float, until: float) -> int:
     return sum(1 for r in emulator.request_log() if since <= r.at < until and not r.granted)
 
@@ -186,10 +180,7 @@ class TabCache:
 
 def in_tab(rows: list[list[Any]], edit: Edit) -> bool:
     """Whether a tab lists this edit: its row, its cell and the value typed."""
-    return any(
-        row[:2] == [str(edit.row), edit.cell] and edit.typed in (str(c) for c in row)
-        for row in rows[TAB_HEADING_ROW + 1 :]
-    )
+    return bool(findings_in(rows, edit.row, edit.cell, edit.typed))
 
 
 def during_run(edit: Edit, runs: list[dict[str, Any]]) -> bool:
@@ -279,11 +270,11 @@ def measure(work: Path, base_settings: Path, state: Path, quota: int, plan: Plan
             edits=edits,
             during=[during_run(edit, runs) for edit in edits],
             watcher_seconds=watcher.first_look - watcher.unpaused_at,
-            edit_calls=calls(emulator, began, quiet),
+            edit_calls=calls_between(emulator, began, quiet),
             edit_throttled=throttled(emulator, began, quiet),
             edit_runs=runs_by_type(runs, began, quiet),
             edit_phase_seconds=quiet - began,
-            quiet_calls=calls(emulator, quiet, ended),
+            quiet_calls=calls_between(emulator, quiet, ended),
             quiet_runs=runs_by_type(runs, quiet, ended),
             quiet_seconds=ended - quiet,
             failed_runs=sum(1 for run in runs if run["state"] == "failed"),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from schoolnet.core.registry import Esa, read_esas
 from schoolnet.devtools.emulator import set_fault
@@ -56,6 +57,7 @@ class Live:
     stack: Stack
     state: Path
     esas: list[Esa]
+    warehouse: Engine
 
     def runs(self) -> list[dict[str, Any]]:
         found = self.stack.get(f"/dags/{DAG_ID}/dagRuns", limit=100, order_by="run_after")
@@ -65,11 +67,7 @@ class Live:
         """No run queued or running, and no sheet waiting for its check."""
         if any(run["state"] in ("queued", "running") for run in self.runs()):
             return False
-        engine = create_warehouse_engine(self.stack.warehouse_url)
-        try:
-            return not waiting_sheets(engine)
-        finally:
-            engine.dispose()
+        return not waiting_sheets(self.warehouse)
 
     def wait(
         self, what: str, check: Callable[[], Any], timeout: float = STEP_TIMEOUT_SECONDS
@@ -125,7 +123,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
         },
     ) as running:
-        yield Live(running, root / "emulator", read_esas(root / "demo-data" / "esas.csv"))
+        warehouse = create_warehouse_engine(running.warehouse_url)
+        try:
+            esas = read_esas(root / "demo-data" / "esas.csv")
+            yield Live(running, root / "emulator", esas, warehouse)
+        finally:
+            warehouse.dispose()
 
 
 def test_edits_start_runs_through_the_triggerer_and_none_is_lost_during_a_run_or_a_restart(

@@ -31,6 +31,14 @@ from schoolnet.core.registry import Esa
 from schoolnet.devtools.devenv import LocalAirflow
 from schoolnet.devtools.emulator import edit_cell
 from schoolnet.devtools.emulator.state import load_spreadsheet
+from schoolnet.devtools.watching import (
+    Watching,
+    all_day_settings,
+    calls_between,
+    run_started,
+    wait_until,
+    watching,
+)
 from schoolnet.orchestration.airflow_glue import TIMEZONE
 from schoolnet.orchestration.live_tasks import DAG_ID
 from schoolnet.validation.feedback import TAB_HEADING_ROW
@@ -40,7 +48,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from schoolnet.devtools.emulator import Emulator
-    from schoolnet.devtools.watching import Watching
 
 STUDENTS = "จำนวนนักเรียน"
 
@@ -70,13 +77,19 @@ def tab_rows(state: Path, esa: Esa) -> list[list[Any]]:
     return rows
 
 
-def finding_rows(state: Path, esa: Esa, row: int, cell: str, typed: str) -> list[list[Any]]:
-    """The rows of ``esa``'s tab that list the value ``typed`` at ``cell`` of sheet ``row``."""
+def findings_in(tab: list[list[Any]], row: int, cell: str, typed: str) -> list[list[Any]]:
+    """The lines of a ``ผลตรวจสอบ`` tab that list the value ``typed`` at ``cell`` of sheet
+    ``row``."""
     return [
         line
-        for line in tab_rows(state, esa)[TAB_HEADING_ROW + 1 :]
+        for line in tab[TAB_HEADING_ROW + 1 :]
         if line[:2] == [str(row), cell] and typed in (str(value) for value in line)
     ]
+
+
+def finding_rows(state: Path, esa: Esa, row: int, cell: str, typed: str) -> list[list[Any]]:
+    """The lines of ``esa``'s tab (in the emulator's ``state``) that list that finding."""
+    return findings_in(tab_rows(state, esa), row, cell, typed)
 
 
 # The near-live check runs in the ESAs' working hours: the demo's clerk types at this time of
@@ -99,7 +112,6 @@ def _airflow(config: Path, emulator_url: str, live: Path) -> LocalAirflow:
 
 @contextmanager
 def _watching(airflow: LocalAirflow, emulator: Emulator, live: Path) -> Iterator[Watching]:
-    from schoolnet.devtools.watching import watching
 
     airflow.prepare()
     log_path = live / "airflow-standalone.log"
@@ -123,7 +135,6 @@ def run_live_demo(args: argparse.Namespace) -> int:
     from schoolnet.core.registry import read_esas
     from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE, demo_settings, ensure_demo_data
     from schoolnet.devtools.emulator import Emulator, load_day, set_clock
-    from schoolnet.devtools.watching import all_day_settings, wait_until
     from schoolnet.ingestion.google import EmulatorSession
     from schoolnet.ingestion.ingest import SheetsReader
     from schoolnet.orchestration.live import begin
@@ -173,7 +184,7 @@ def run_live_demo(args: argparse.Namespace) -> int:
             )
             seconds = time.time() - made
             runs = _runs_since(watch, made)
-            calls = _calls_since(emulator, made)
+            calls = calls_between(emulator, made)
     _print_tab(state, esa, finding)
     say(
         f"from the edit to the finding in the tab: {seconds:.0f}s; started by the watcher's "
@@ -190,7 +201,6 @@ def run_live_demo(args: argparse.Namespace) -> int:
 
 
 def _runs_since(watch: Watching, since: float) -> list[dict[str, Any]]:
-    from schoolnet.devtools.watching import run_started
 
     return [run for run in watch.api.runs() if run_started(run) >= since]
 
@@ -199,10 +209,6 @@ def _runs_told(runs: list[dict[str, Any]]) -> str:
     kinds = Counter(run["run_type"] for run in runs)
     told = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
     return f"{len(runs)} run{'' if len(runs) == 1 else 's'} of {DAG_ID} ({told or 'none'})"
-
-
-def _calls_since(emulator: Emulator, since: float) -> dict[str, int]:
-    return dict(Counter(r.endpoint for r in emulator.request_log() if r.at >= since and r.granted))
 
 
 def _print_tab(state: Path, esa: Esa, finding: list[list[Any]]) -> None:
@@ -229,7 +235,6 @@ def check_again(out: Path) -> int:
     from schoolnet.core.registry import read_esas
     from schoolnet.devtools.demosetup import DEMO_QUOTA_PER_MINUTE
     from schoolnet.devtools.emulator import Emulator
-    from schoolnet.devtools.watching import wait_until
     from schoolnet.warehouse import create_warehouse_engine
 
     live = out / "live"
@@ -256,7 +261,7 @@ def check_again(out: Path) -> int:
                     FINDING_TIMEOUT_SECONDS,
                     watch.alive,
                 )
-                calls = _calls_since(emulator, since)
+                calls = calls_between(emulator, since)
         finally:
             engine.dispose()
     checked = settled.runs

@@ -12,6 +12,7 @@ ends it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -21,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -267,6 +269,14 @@ def _password(path: Path) -> str | None:
 
 def epoch(stamp: str | None) -> float | None:
     return datetime.fromisoformat(stamp).timestamp() if stamp else None
+
+
+def calls_between(emulator: Emulator, since: float, until: float = math.inf) -> Counter[str]:
+    """The Google calls the emulator answered (not refused) from ``since`` until ``until``
+    (epoch seconds), by endpoint."""
+    return Counter(
+        r.endpoint for r in emulator.request_log() if since <= r.at < until and r.granted
+    )
 
 
 def run_started(run: dict[str, Any]) -> float:
