@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,8 +165,12 @@ def test_demo_live_again_starts_airflow_and_the_watcher_checks_what_changed_whil
     assert any(row[:1] == ["3"] and "negative_value" in row and "-5" in row for row in tab)
     assert tab[1][0] in printed
 
-    # The clerk fixes the cell; Airflow is started again over the same home (the feedback DAG
-    # unpaused and its watcher known from before, so the run may start before it is asked to).
+    # Left paused when Airflow stopped: the next start over this home runs nothing before its
+    # API server answers (a task started earlier fails, connection refused).
+    assert _feedback_paused(live / "airflow" / "airflow.db")
+
+    # The clerk fixes the cell; Airflow is started again over the same home (its watcher known
+    # from before, so it fires on its first look, before the feedback DAG is unpaused).
     type_mistake(state, esa, 3, "120")
     assert check_again(out) == 0
     printed = capsys.readouterr().out
@@ -174,6 +179,13 @@ def test_demo_live_again_starts_airflow_and_the_watcher_checks_what_changed_whil
     assert not any(row[:1] == ["3"] for row in tab[TAB_HEADING_ROW + 1 :])  # row 3: no finding
     # The morning DAG stayed paused: the demo never starts a report by itself.
     assert not (out / "data" / "validated").exists()
+
+
+def _feedback_paused(metadata: Path) -> bool:
+    """Whether Airflow's metadata database (SQLite) has ``schoolnet_feedback`` paused."""
+    with sqlite3.connect(metadata) as conn:
+        row = conn.execute("SELECT is_paused FROM dag WHERE dag_id = ?", (DAG_ID,)).fetchone()
+    return bool(row and row[0])
 
 
 def _google() -> Any:

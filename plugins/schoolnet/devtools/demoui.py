@@ -106,7 +106,9 @@ def run_ui(args: argparse.Namespace) -> int:
                 f"(catchup is off: Airflow then also starts today's 06:00 run); reports and ESA "
                 f"emails land in {out / 'mail'}. Ctrl-C stops everything"
             )
-            watcher = start_watching(AirflowApi(url, home), emulator, log_path, launched_at)
+            api = AirflowApi(url, home)
+            stack.callback(api.leave_paused)  # before Airflow stops (callbacks run in reverse)
+            watcher = start_watching(api, emulator, log_path, launched_at)
             say(
                 f"{FEEDBACK_DAG_ID} is unpaused and the triggerer watches Drive (trigger "
                 f"{watcher.trigger_id}): an edit to a sheet in {out / 'emulator'} (schoolnet "

@@ -240,10 +240,22 @@ class AirflowApi:
         return response.json() if response.ok else None
 
     def unpause(self, dag_id: str) -> None:
+        self.set_paused(dag_id, False)
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
         response = self.session.patch(
-            f"{self.url}/api/v2/dags/{dag_id}", json={"is_paused": False}, timeout=30
+            f"{self.url}/api/v2/dags/{dag_id}", json={"is_paused": paused}, timeout=30
         )
         response.raise_for_status()
+
+    def leave_paused(self, dag_id: str = DAG_ID) -> None:
+        """Pause ``dag_id`` before Airflow stops, so that the next ``airflow standalone`` over
+        the same home starts no run of it before its API server answers: standalone starts
+        every component at once, the triggerer's watcher fires on its first look, and a task
+        started before the API server listens fails (connection refused). ``start_watching``
+        unpauses it once the API answers. Best effort: Airflow may be going down already."""
+        with suppress(requests.RequestException):
+            self.set_paused(dag_id, True)
 
     def runs(self, dag_id: str = DAG_ID) -> list[dict[str, Any]]:
         runs: list[dict[str, Any]] = []
@@ -383,4 +395,7 @@ def watching(
         api = AirflowApi(running.url, airflow.home)
         alive = partial(still_running, running, log_path)
         watcher = start_watching(api, emulator, log_path, launched_at, alive)
-        yield Watching(running, api, log_path, watcher)
+        try:
+            yield Watching(running, api, log_path, watcher)
+        finally:
+            api.leave_paused()
